@@ -1,0 +1,187 @@
+//! Flask's `create_app()` (chapter 15): the application factory. Every middleware, every piece of
+//! shared state and every blueprint is registered here, and only here; `main` and the tests
+//! build the app through [`Application::build`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_identity::IdentityMiddleware;
+use actix_identity::config::LogoutBehavior;
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use tracing_actix_web::TracingLogger;
+
+use crate::assets;
+use crate::blueprints;
+use crate::config::Config;
+use crate::db::Db;
+use crate::login::{self, LoginManager};
+use crate::password::Hasher;
+use crate::render::Templates;
+use crate::throttle::LoginThrottle;
+
+/// Largest request body accepted (CONTRACT.md section 7); larger ones get a 413.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// The Content-Security-Policy: everything from this site only (Bootstrap is vendored), avatars
+/// from Gravatar, no inline scripts, no framing.
+const CSP: &str = "default-src 'self'; img-src 'self' https://www.gravatar.com data:; \
+                   object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// What every worker shares. Cloning is cheap (all reference-counted).
+#[derive(Clone)]
+pub struct State {
+    pub config: web::Data<Config>,
+    pub db: web::Data<Db>,
+    pub templates: web::Data<Templates>,
+    pub login: web::Data<LoginManager>,
+    pub hasher: web::Data<Hasher>,
+    pub throttle: web::Data<LoginThrottle>,
+}
+
+impl State {
+    /// Connects to the database (applying migrations) and loads the templates.
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url)?;
+        let templates = Templates::load()?;
+        Ok(Self {
+            login: web::Data::new(LoginManager::new(&config)),
+            hasher: web::Data::new(Hasher::new(config.bcrypt_cost)),
+            throttle: web::Data::new(LoginThrottle::default()),
+            db: web::Data::new(db),
+            templates: web::Data::new(templates),
+            config: web::Data::new(config),
+        })
+    }
+}
+
+/// Flask's `create_app()`: builds the actix `App` from the shared state.
+pub fn create_app(
+    state: State,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let key = Key::from(&state.config.secret_key);
+    let session = SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_name("session".to_owned())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(state.config.session_cookie_secure)
+        // Encrypted, not only signed as Flask's is: the client cannot read the session.
+        .cookie_content_security(CookieContentSecurity::Private)
+        // No "remember me": the cookie ends with the browser session.
+        .session_lifecycle(BrowserSession::default())
+        .build();
+    // Keep the rest of the session (flashes, CSRF token) when logging out, so a message can
+    // follow the redirect; login_user/logout_user rotate the CSRF token themselves.
+    let identity = IdentityMiddleware::builder()
+        .logout_behavior(LogoutBehavior::DeleteIdentityKeys)
+        .build();
+    let security_headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Content-Security-Policy", CSP))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"));
+
+    App::new()
+        .app_data(state.config)
+        .app_data(state.db)
+        .app_data(state.templates)
+        .app_data(state.login)
+        .app_data(state.hasher)
+        .app_data(state.throttle)
+        .app_data(web::PayloadConfig::new(MAX_BODY))
+        .app_data(web::JsonConfig::default().limit(MAX_BODY))
+        .app_data(web::FormConfig::default().limit(MAX_BODY))
+        .configure(blueprints::main::config)
+        .configure(blueprints::auth::config)
+        .route("/static/{path:.*}", web::get().to(assets::static_file))
+        .configure(blueprints::errors::config)
+        // actix runs the last `wrap` first. Read from the bottom up, a request passes:
+        // logging -> security headers -> compression -> session cookie (decrypted into
+        // Session) -> identity (reads the login token from the session) -> remember-me cookie
+        // writer -> error pages -> the handler. Identity must sit inside the session
+        // middleware because it reads the Session that middleware creates. Error pages sit
+        // innermost so they can see who is logged in and the session is saved after them.
+        .wrap(blueprints::errors::handlers())
+        .wrap(from_fn(login::remember_cookie_middleware))
+        .wrap(identity)
+        .wrap(session)
+        .wrap(Compress::default())
+        .wrap(security_headers)
+        .wrap(TracingLogger::default())
+}
+
+/// A running server (zero2prod's `Application`): built on a listener, so tests can use port 0.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: State,
+}
+
+impl Application {
+    /// Binds `HOST:PORT` from the config.
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        let address = format!("{}:{}", config.host, config.port);
+        let listener = TcpListener::bind(&address).with_context(|| format!("binding {address}"))?;
+        Self::build_on(config, listener)
+    }
+
+    /// Serves on a listener that is already bound.
+    pub fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let state = State::new(config)?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || create_app(app_state.clone()))
+            .listen(listener)?
+            .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server is stopped (Ctrl-C or SIGTERM drain in-flight requests first),
+    /// writing noted login activity once a minute and once more at the end.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let state = Arc::new(self.state);
+        let background = {
+            let state = Arc::clone(&state);
+            actix_web::rt::spawn(async move {
+                let mut tick = tokio::time::interval(login::ACTIVITY_FLUSH_EVERY);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = state.login.activity.flush(&state.db).await {
+                        tracing::warn!(error = %crate::error::chain(&e), "could not record activity");
+                    }
+                    state.throttle.forget_idle();
+                }
+            })
+        };
+        let served = self.server.await;
+        background.abort();
+        if let Err(e) = state.login.activity.flush(&state.db).await {
+            tracing::warn!(error = %crate::error::chain(&e), "could not record activity");
+        }
+        served.context("serving")
+    }
+}

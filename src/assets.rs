@@ -1,0 +1,42 @@
+//! Templates and static files, embedded in the release binary (read from disk in debug builds,
+//! so editing a template or stylesheet needs no rebuild of the embedded copy).
+
+use actix_web::http::header::{self, EntityTag};
+use actix_web::{HttpRequest, HttpResponse, web};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "templates/"]
+pub struct TemplateFiles;
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+pub struct StaticFiles;
+
+/// GET /static/{path}: Flask's built-in static route.
+pub async fn static_file(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let Some(file) = StaticFiles::get(&path) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let etag = EntityTag::new_strong(hex::encode(&file.metadata.sha256_hash()[..16]));
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_matches('"') == etag.tag())
+        });
+    let mut res = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag.to_string()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+    if matches {
+        return res.finish();
+    }
+    res.content_type(file.metadata.mimetype())
+        .body(file.data.into_owned())
+}

@@ -1,0 +1,46 @@
+//! Flask: `app/auth/` (chapters 5 and 15), mounted under `/auth`.
+
+mod forms;
+mod routes;
+
+use actix_web::web;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/auth")
+            .service(
+                web::resource("/login")
+                    .route(web::get().to(routes::login))
+                    .route(web::post().to(routes::login_submit)),
+            )
+            .service(
+                web::resource("/logout")
+                    .route(web::get().to(routes::logout))
+                    .route(web::post().to(routes::logout)),
+            )
+            .service(
+                web::resource("/register")
+                    .route(web::get().to(routes::register))
+                    .route(web::post().to(routes::register_submit)),
+            )
+            .service(
+                web::resource("/reauthenticate")
+                    .route(web::get().to(routes::reauthenticate))
+                    .route(web::post().to(routes::reauthenticate_submit)),
+            )
+            .service(
+                web::resource("/change_password")
+                    .route(web::get().to(routes::change_password))
+                    .route(web::post().to(routes::change_password_submit)),
+            )
+            .service(web::resource("/sessions").route(web::get().to(routes::sessions)))
+            .service(
+                web::resource("/sessions/{id}/logout")
+                    .route(web::post().to(routes::session_logout)),
+            )
+            .service(
+                web::resource("/sessions/logout_all")
+                    .route(web::post().to(routes::sessions_logout_all)),
+            ),
+    );
+}

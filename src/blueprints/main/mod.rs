@@ -1,0 +1,17 @@
+//! Flask: `app/main/` (chapters 1-9 and 15): the pages of the site.
+
+mod forms;
+mod routes;
+
+use actix_web::web;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    for path in ["/", "/index"] {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(routes::index))
+                .route(web::post().to(routes::index_submit)),
+        );
+    }
+    cfg.service(web::resource("/explore").route(web::get().to(routes::explore)));
+}

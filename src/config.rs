@@ -1,0 +1,378 @@
+//! Flask's `config.py`: every setting, read from the environment (and `.env`, loaded by `main`)
+//! under the tutorial's names. See CONTRACT.md section 6.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use rand::RngCore;
+use sha2::{Digest, Sha512};
+
+/// Where the database lives, parsed from a SQLAlchemy-style `DATABASE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file (`sqlite:///app.db` relative, `sqlite:////abs/path.db` absolute).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, handed to libpq as it is.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses the forms the Flask tutorial documents.
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite:///") {
+            if path.is_empty() || path == ":memory:" {
+                bail!("DATABASE_URL must name a SQLite file, e.g. sqlite:///app.db");
+            }
+            // `sqlite:////abs` leaves "/abs": absolute. `sqlite:///rel` leaves "rel": relative.
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgresql://") || url.starts_with("postgres://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        bail!(
+            "DATABASE_URL must start with sqlite:///, postgresql:// or postgres:// (got {})",
+            redact_url(url)
+        )
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:///{}", path.display()),
+            Self::Postgres(url) => write!(f, "{}", redact_url(url)),
+        }
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/...`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Flask-Login's `session_protection`: what to do when a login is used from another client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionProtection {
+    /// No check.
+    Off,
+    /// The login goes on but is no longer "fresh": pages that need a fresh login ask for the
+    /// password again (Flask-Login's default).
+    Basic,
+    /// The login is dropped in that client.
+    Strong,
+}
+
+/// SMTP settings; present only when `MAIL_SERVER` is set.
+#[derive(Clone)]
+pub struct MailConfig {
+    pub server: String,
+    pub port: u16,
+    pub use_tls: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("server", &self.server)
+            .field("port", &self.port)
+            .field("use_tls", &self.use_tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// The application's settings (Flask's `Config` class).
+#[derive(Clone)]
+pub struct Config {
+    /// 64 bytes derived from `SECRET_KEY`; signs and encrypts cookies.
+    pub secret_key: [u8; 64],
+    pub database_url: DatabaseUrl,
+    pub mail: Option<MailConfig>,
+    pub admins: Vec<String>,
+    pub posts_per_page: i64,
+    pub languages: Vec<String>,
+    pub host: String,
+    pub port: u16,
+    pub bcrypt_cost: u32,
+    pub session_cookie_secure: bool,
+    pub remember_cookie_days: i64,
+    pub session_protection: SessionProtection,
+    pub log_to_stdout: bool,
+    pub server_name: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("secret_key", &"***")
+            .field("database_url", &self.database_url)
+            .field("mail", &self.mail)
+            .field("admins", &self.admins)
+            .field("posts_per_page", &self.posts_per_page)
+            .field("languages", &self.languages)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("session_cookie_secure", &self.session_cookie_secure)
+            .field("remember_cookie_days", &self.remember_cookie_days)
+            .field("session_protection", &self.session_protection)
+            .field("log_to_stdout", &self.log_to_stdout)
+            .field("server_name", &self.server_name)
+            .finish()
+    }
+}
+
+/// The secret key the tutorial prints in `config.py`: public, so never accepted.
+const TUTORIAL_DEFAULT_KEY: &str = "you-will-never-guess";
+/// Remember me lasts at most this many days (CONTRACT.md section 7).
+pub const MAX_REMEMBER_DAYS: i64 = 30;
+
+impl Config {
+    /// Reads the process environment. `instance_dir` keeps a generated secret key when
+    /// `SECRET_KEY` is unset, as Flask keeps instance files in `instance/`.
+    pub fn from_env(instance_dir: &Path) -> anyhow::Result<Self> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars, instance_dir)
+    }
+
+    /// Reads settings from a map of variables (the environment, or a test's own map).
+    pub fn from_vars(vars: &HashMap<String, String>, instance_dir: &Path) -> anyhow::Result<Self> {
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let flag = |name: &str| {
+            get(name).is_some_and(|v| {
+                matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+            })
+        };
+        let number = |name: &str, default: i64| -> anyhow::Result<i64> {
+            match get(name) {
+                Some(v) => v
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number (got {v:?})")),
+                None => Ok(default),
+            }
+        };
+
+        let secret = match get("SECRET_KEY") {
+            Some(key) => {
+                if key == TUTORIAL_DEFAULT_KEY || key.len() < 16 {
+                    bail!(
+                        "SECRET_KEY is guessable: use at least 16 random characters, or unset it \
+                         to have one generated in {}",
+                        instance_dir.display()
+                    );
+                }
+                key
+            }
+            None => instance_secret(instance_dir)?,
+        };
+        let secret_key: [u8; 64] = Sha512::digest(secret.as_bytes()).into();
+
+        let database_url = DatabaseUrl::parse(
+            &get("DATABASE_URL").unwrap_or_else(|| "sqlite:///app.db".to_owned()),
+        )?;
+
+        let mail = match get("MAIL_SERVER") {
+            Some(server) => Some(MailConfig {
+                server,
+                port: u16::try_from(number("MAIL_PORT", 25)?).context("MAIL_PORT is not a port")?,
+                use_tls: flag("MAIL_USE_TLS"),
+                username: get("MAIL_USERNAME"),
+                password: get("MAIL_PASSWORD"),
+            }),
+            None => None,
+        };
+
+        let posts_per_page = number("POSTS_PER_PAGE", 25)?;
+        if !(1..=1000).contains(&posts_per_page) {
+            bail!("POSTS_PER_PAGE must be between 1 and 1000");
+        }
+        let bcrypt_cost = number("BCRYPT_COST", 12)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            bail!("BCRYPT_COST must be between 4 and 31");
+        }
+        let remember_cookie_days = number("REMEMBER_COOKIE_DURATION", MAX_REMEMBER_DAYS)?;
+        if !(1..=MAX_REMEMBER_DAYS).contains(&remember_cookie_days) {
+            bail!("REMEMBER_COOKIE_DURATION is in days, from 1 to {MAX_REMEMBER_DAYS}");
+        }
+        let session_protection = match get("SESSION_PROTECTION")
+            .unwrap_or_else(|| "basic".to_owned())
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "basic" => SessionProtection::Basic,
+            "strong" => SessionProtection::Strong,
+            "off" | "none" => SessionProtection::Off,
+            other => bail!("SESSION_PROTECTION must be basic, strong or off (got {other:?})"),
+        };
+
+        Ok(Self {
+            secret_key,
+            database_url,
+            mail,
+            admins: list(get("ADMINS")),
+            posts_per_page,
+            languages: {
+                let langs = list(get("LANGUAGES"));
+                if langs.is_empty() {
+                    vec!["en".to_owned(), "es".to_owned()]
+                } else {
+                    langs
+                }
+            },
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port: u16::try_from(number("PORT", 5000)?).context("PORT is not a port")?,
+            bcrypt_cost: bcrypt_cost as u32,
+            session_cookie_secure: flag("SESSION_COOKIE_SECURE"),
+            remember_cookie_days,
+            session_protection,
+            log_to_stdout: flag("LOG_TO_STDOUT"),
+            server_name: get("SERVER_NAME"),
+        })
+    }
+}
+
+/// Splits a comma-separated setting (`ADMINS`, `LANGUAGES`).
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads `instance/secret_key`, creating it with 64 random bytes on first start, so that
+/// `cargo run` needs no setup and sessions survive a restart.
+fn instance_secret(instance_dir: &Path) -> anyhow::Result<String> {
+    let path = instance_dir.join("secret_key");
+    match std::fs::read_to_string(&path) {
+        Ok(key) if key.trim().len() >= 32 => return Ok(key.trim().to_owned()),
+        Ok(_) => bail!(
+            "{} is too short; delete it to have a new one made",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let mut bytes = [0u8; 64];
+    rand::rng().fill_bytes(&mut bytes);
+    let key = hex::encode(bytes);
+    std::fs::create_dir_all(instance_dir)
+        .with_context(|| format!("creating {}", instance_dir.display()))?;
+    write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new secret key");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn sqlalchemy_style_urls_parse_to_paths_and_postgres_urls() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///app.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("app.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:////tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u:p@localhost/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_vars(
+            &vars(&[
+                ("SECRET_KEY", "a-long-enough-secret-key-value"),
+                ("DATABASE_URL", "postgresql://me:hunter2@db/app"),
+                ("MAIL_SERVER", "smtp.example.com"),
+                ("MAIL_PASSWORD", "mailpass"),
+            ]),
+            dir.path(),
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("mailpass"), "{shown}");
+        assert!(!shown.contains("a-long-enough"), "{shown}");
+    }
+
+    #[test]
+    fn the_tutorial_default_key_and_short_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for key in ["you-will-never-guess", "short"] {
+            let err = Config::from_vars(&vars(&[("SECRET_KEY", key)]), dir.path()).unwrap_err();
+            assert!(err.to_string().contains("guessable"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_generated_key_is_kept_across_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Config::from_vars(&vars(&[]), dir.path()).unwrap();
+        let second = Config::from_vars(&vars(&[]), dir.path()).unwrap();
+        assert_eq!(first.secret_key, second.secret_key);
+        assert!(dir.path().join("secret_key").exists());
+    }
+
+    #[test]
+    fn remember_duration_is_capped_at_thirty_days() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            Config::from_vars(&vars(&[("REMEMBER_COOKIE_DURATION", "31")]), dir.path()).is_err()
+        );
+        let ok =
+            Config::from_vars(&vars(&[("REMEMBER_COOKIE_DURATION", "7")]), dir.path()).unwrap();
+        assert_eq!(ok.remember_cookie_days, 7);
+    }
+}

@@ -1,0 +1,205 @@
+//! Values the app accepts from forms, parsed once ("parse, don't validate"): a `Username` is a
+//! username that fits the rules, so no code past the form has to check it again.
+//! The messages are WTForms' own, so pages read as they do in the Flask app.
+
+pub const REQUIRED: &str = "This field is required.";
+
+fn length_message(min: usize, max: usize) -> String {
+    format!("Field must be between {min} and {max} characters long.")
+}
+
+/// Checks the length in characters (as Python's `len` counts), after `required`.
+fn required_within(value: &str, min: usize, max: usize) -> Result<(), String> {
+    let len = value.chars().count();
+    if value.trim().is_empty() {
+        return Err(REQUIRED.to_owned());
+    }
+    if len < min || len > max {
+        return Err(length_message(min, max));
+    }
+    Ok(())
+}
+
+/// A username: 1-64 letters, digits, `.`, `_` or `-`. It becomes part of URLs (`/user/<name>`),
+/// so spaces, slashes and other characters with a meaning in URLs are kept out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        required_within(name, 1, Self::MAX)?;
+        let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if !name.chars().all(allowed) {
+            return Err(
+                "Usernames may use only letters, numbers, dots, dashes and underscores.".to_owned(),
+            );
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An e-mail address: at most 120 characters, `local@domain.tld`, no spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX: usize = 120;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let email = raw.trim();
+        if email.is_empty() {
+            return Err(REQUIRED.to_owned());
+        }
+        if email.chars().count() > Self::MAX {
+            return Err(format!(
+                "Field cannot be longer than {} characters.",
+                Self::MAX
+            ));
+        }
+        let valid = match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        };
+        if !valid {
+            return Err("Invalid email address.".to_owned());
+        }
+        Ok(Self(email.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text of a post: 1-140 characters, not only spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostBody(String);
+
+impl PostBody {
+    pub const MAX: usize = 140;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        required_within(raw, 1, Self::MAX)?;
+        Ok(Self(raw.trim().to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password that passed the rules of `password::check_rules`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+impl NewPassword {
+    /// Checks `password` and its confirmation `password2`; errors go next to `password` or
+    /// `password2` as WTForms' `EqualTo` puts them.
+    pub fn parse(
+        password: &str,
+        password2: &str,
+        username: &str,
+        email: &str,
+    ) -> Result<Self, (Vec<String>, Vec<String>)> {
+        let mut first = Vec::new();
+        let mut second = Vec::new();
+        if password.is_empty() {
+            first.push(REQUIRED.to_owned());
+        } else {
+            first = crate::password::check_rules(password, username, email);
+        }
+        if password2.is_empty() {
+            second.push(REQUIRED.to_owned());
+        } else if password2 != password {
+            second.push("Field must be equal to password.".to_owned());
+        }
+        if first.is_empty() && second.is_empty() {
+            Ok(Self(password.to_owned()))
+        } else {
+            Err((first, second))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `?page=N` as the contract reads it: missing, zero, negative or not a number is page 1;
+/// absurdly large numbers are capped (an empty page, never an overflow).
+pub fn page_number(query: &str) -> i64 {
+    const MAX_PAGE: i64 = 1_000_000_000;
+    crate::form::parse_urlencoded(query.as_bytes())
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "page"))
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .map_or(1, |n| n.clamp(1, MAX_PAGE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_trimmed_and_limited() {
+        assert_eq!(Username::parse(" susan ").unwrap().as_str(), "susan");
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse(&"a".repeat(65)).is_err());
+        assert!(Username::parse(&"é".repeat(64)).is_ok());
+        assert!(Username::parse("a/b").is_err());
+        assert!(Username::parse("a b").is_err());
+    }
+
+    #[test]
+    fn emails_need_a_domain_with_a_dot() {
+        assert!(Email::parse("susan@example.com").is_ok());
+        for bad in [
+            "susan",
+            "susan@",
+            "@example.com",
+            "s@example",
+            "s @example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn post_bodies_count_characters_not_bytes() {
+        assert!(PostBody::parse(&"é".repeat(140)).is_ok());
+        assert!(PostBody::parse(&"é".repeat(141)).is_err());
+        assert!(PostBody::parse("   ").is_err());
+    }
+
+    #[test]
+    fn odd_page_values_become_page_one_or_are_capped() {
+        assert_eq!(page_number(""), 1);
+        assert_eq!(page_number("page=3"), 3);
+        assert_eq!(page_number("page=0"), 1);
+        assert_eq!(page_number("page=-5"), 1);
+        assert_eq!(page_number("page=abc"), 1);
+        assert_eq!(page_number("page=99999999999999999999999"), 1);
+        assert_eq!(page_number("page=9223372036854775807"), 1_000_000_000);
+    }
+}

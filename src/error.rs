@@ -1,0 +1,67 @@
+//! The one error type handlers return. Its response is a bare status with a short text; the
+//! errors blueprint (`blueprints::errors`) then dresses it in the site layout or JSON.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Not Found")]
+    NotFound,
+    /// A request we refuse, with the reason shown to the client.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Forbidden")]
+    Forbidden,
+    #[error("database query failed")]
+    Database(#[from] diesel::result::Error),
+    #[error("no database connection available")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("template rendering failed")]
+    Template(#[from] tera::Error),
+    #[error("blocking task was cancelled")]
+    Blocking(#[from] actix_web::error::BlockingError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_request(reason: impl Into<String>) -> Self {
+        Self::BadRequest(reason.into())
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The whole cause chain goes to the log; the visitor sees a generic page.
+            tracing::error!(error = %chain(self), "request failed");
+            return HttpResponse::build(status).finish();
+        }
+        HttpResponse::build(status)
+            .content_type(mime::TEXT_PLAIN_UTF_8)
+            .body(self.to_string())
+    }
+}
+
+/// "outer: inner: innermost", for logs.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,139 @@
+//! Revocable logins (DESIGN.md): one row per logged-in browser. The browser holds a random
+//! token; the row holds its SHA-256. Deleting the row ends that login everywhere it was copied.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::models::user::User;
+use crate::schema::{login_sessions, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = login_sessions)]
+pub struct LoginSession {
+    pub id: i32,
+    pub token_hash: String,
+    pub user_id: i32,
+    pub created_at: NaiveDateTime,
+    pub last_used: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub remember: bool,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = login_sessions)]
+pub struct NewLoginSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i32,
+    pub created_at: NaiveDateTime,
+    pub last_used: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub remember: bool,
+    pub user_agent: &'a str,
+}
+
+/// When a login was last used, as noted in memory by the activity tracker.
+#[derive(Debug, Clone, Copy)]
+pub struct Activity {
+    pub session_id: i32,
+    pub user_id: i32,
+    pub at: NaiveDateTime,
+    /// Where to move the expiry of a session without "remember me" (it slides with use).
+    pub idle_expiry: Option<NaiveDateTime>,
+}
+
+pub fn create(conn: &mut DbConn, new: &NewLoginSession<'_>) -> QueryResult<LoginSession> {
+    diesel::insert_into(login_sessions::table)
+        .values(new)
+        .returning(login_sessions::all_columns)
+        .get_result(conn)
+}
+
+/// Flask-Login's `user_loader`, one indexed query: the unexpired login with this token, and its user.
+pub fn find_active(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(LoginSession, User)>> {
+    login_sessions::table
+        .inner_join(users::table)
+        .filter(login_sessions::token_hash.eq(token_hash))
+        .filter(login_sessions::expires_at.gt(now))
+        .select((LoginSession::as_select(), User::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn list_for_user(
+    conn: &mut DbConn,
+    user_id: i32,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<LoginSession>> {
+    login_sessions::table
+        .filter(login_sessions::user_id.eq(user_id))
+        .filter(login_sessions::expires_at.gt(now))
+        .order(login_sessions::last_used.desc())
+        .select(LoginSession::as_select())
+        .load(conn)
+}
+
+pub fn delete_by_token_hash(conn: &mut DbConn, token_hash: &str) -> QueryResult<usize> {
+    diesel::delete(login_sessions::table.filter(login_sessions::token_hash.eq(token_hash)))
+        .execute(conn)
+}
+
+/// Ends one of this user's logins; 0 if it is not theirs.
+pub fn delete_one(conn: &mut DbConn, user_id: i32, id: i32) -> QueryResult<usize> {
+    diesel::delete(
+        login_sessions::table
+            .filter(login_sessions::id.eq(id))
+            .filter(login_sessions::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}
+
+/// Ends every login of this user except `keep` (after a password change), or all of them.
+pub fn delete_all_for_user(
+    conn: &mut DbConn,
+    user_id: i32,
+    keep: Option<i32>,
+) -> QueryResult<usize> {
+    let mut query = diesel::delete(login_sessions::table)
+        .filter(login_sessions::user_id.eq(user_id))
+        .into_boxed();
+    if let Some(id) = keep {
+        query = query.filter(login_sessions::id.ne(id));
+    }
+    query.execute(conn)
+}
+
+pub fn delete_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(login_sessions::table.filter(login_sessions::expires_at.le(now))).execute(conn)
+}
+
+/// Writes a batch of noted activity in one transaction: each login's `last_used` (and sliding
+/// expiry) and each user's `last_seen`.
+pub fn record_activity(conn: &mut DbConn, batch: &[Activity]) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        for a in batch {
+            let target = login_sessions::table.find(a.session_id);
+            match a.idle_expiry {
+                Some(expiry) => diesel::update(target)
+                    .set((
+                        login_sessions::last_used.eq(a.at),
+                        login_sessions::expires_at.eq(expiry),
+                    ))
+                    .execute(conn)?,
+                None => diesel::update(target)
+                    .set(login_sessions::last_used.eq(a.at))
+                    .execute(conn)?,
+            };
+            diesel::update(users::table.find(a.user_id))
+                .set(users::last_seen.eq(a.at))
+                .filter(users::last_seen.lt(a.at))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
