@@ -298,9 +298,13 @@ pub async fn login_user(req: &HttpRequest, user: &User, remember: bool) -> Resul
     Ok(())
 }
 
-/// Marks the current login fresh again after the password was confirmed (Flask-Login's
-/// `confirm_login()`).
-pub fn confirm_login(req: &HttpRequest) -> Result<(), AppError> {
+/// Marks the current login fresh again after the password was confirmed, and records this
+/// client as the login's own (Flask-Login's `confirm_login()`).
+pub async fn confirm_login(req: &HttpRequest, user: &AuthUser) -> Result<(), AppError> {
+    let (id, ua) = (user.login_session_id, user_agent(req));
+    db(req)?
+        .run(move |conn| login_session::set_user_agent(conn, id, &ua))
+        .await?;
     req.get_session()
         .insert(FRESH_KEY, true)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("marking the login fresh: {e}")))

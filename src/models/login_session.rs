@@ -78,6 +78,13 @@ pub fn list_for_user(
         .load(conn)
 }
 
+/// Records the client a login is used from (after the user confirmed the password there).
+pub fn set_user_agent(conn: &mut DbConn, id: i32, user_agent: &str) -> QueryResult<usize> {
+    diesel::update(login_sessions::table.find(id))
+        .set(login_sessions::user_agent.eq(user_agent))
+        .execute(conn)
+}
+
 pub fn delete_by_token_hash(conn: &mut DbConn, token_hash: &str) -> QueryResult<usize> {
     diesel::delete(login_sessions::table.filter(login_sessions::token_hash.eq(token_hash)))
         .execute(conn)

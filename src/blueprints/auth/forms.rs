@@ -63,8 +63,9 @@ pub struct Registration {
 pub const REGISTER_FIELDS: &[&str] = &["username", "email", "password", "password2"];
 
 impl RegisterInput {
-    /// Checks everything but uniqueness, which needs the database.
-    pub fn parse(self) -> Result<Registration, FormView> {
+    /// Checks everything but uniqueness, which needs the database. The view carries what the
+    /// user typed and any errors, so the caller can add its own before deciding.
+    pub fn parse(self) -> (FormView, Option<Registration>) {
         let mut view = FormView::new(REGISTER_FIELDS)
             .value("username", &self.username)
             .value("email", &self.email);
@@ -76,14 +77,15 @@ impl RegisterInput {
                     first.into_iter().for_each(|e| view.error("password", e));
                     second.into_iter().for_each(|e| view.error("password2", e));
                 });
-        match (username, email, password) {
-            (Ok(username), Ok(email), Ok(password)) => Ok(Registration {
+        let registration = match (username, email, password) {
+            (Ok(username), Ok(email), Ok(password)) => Some(Registration {
                 username,
                 email,
                 password,
             }),
-            _ => Err(view),
-        }
+            _ => None,
+        };
+        (view, registration)
     }
 }
 

@@ -128,20 +128,12 @@ pub async fn register_submit(
     if user.0.is_some() {
         return Ok(redirect("/index"));
     }
-    let (typed_name, typed_email) = (input.username.clone(), input.email.clone());
     let show_again =
         |form: FormView| page.render("auth/register.html", "Register", &FormPage { form });
-    let registration = match input.parse() {
-        Ok(registration) => registration,
-        Err(form) => return show_again(form),
-    };
-    let mut form = FormView::new(REGISTER_FIELDS)
-        .value("username", &typed_name)
-        .value("email", &typed_email);
-
+    // Uniqueness is checked even when other fields are wrong, so every message shows at once.
     let (name, email) = (
-        registration.username.as_str().to_owned(),
-        registration.email.as_str().to_owned(),
+        input.username.trim().to_owned(),
+        input.email.trim().to_owned(),
     );
     let (name_taken, email_taken) = db
         .run(move |conn| {
@@ -151,15 +143,16 @@ pub async fn register_submit(
             ))
         })
         .await?;
+    let (mut form, registration) = input.parse();
     if name_taken {
         form.error("username", "Please use a different username.");
     }
     if email_taken {
         form.error("email", "Please use a different email address.");
     }
-    if !form.is_valid() {
+    let Some(registration) = registration.filter(|_| form.is_valid()) else {
         return show_again(form);
-    }
+    };
 
     let hash = hasher.hash(registration.password.as_str()).await?;
     let created = db
@@ -233,7 +226,7 @@ pub async fn reauthenticate_submit(
             &FormPage { form },
         );
     }
-    login::confirm_login(&req)?;
+    login::confirm_login(&req, &user).await?;
     Ok(redirect(
         &next_param(&req).unwrap_or_else(|| "/index".to_owned()),
     ))

@@ -1,0 +1,395 @@
+//! Chapter 5: register, log in, log out, `login_required`, `next`.
+
+use crate::common::{PASSWORD, flashes_of, spawn_app};
+
+#[actix_web::test]
+async fn anonymous_visit_to_index_redirects_to_login_with_next_and_flash() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+
+    let res = browser.get("/index").await;
+
+    assert_eq!(res.status, 302);
+    assert_eq!(res.location(), Some("/auth/login?next=%2Findex"));
+    let flashes = browser.flashes("/auth/login").await;
+    assert_eq!(flashes, vec!["Please log in to access this page."]);
+}
+
+#[actix_web::test]
+async fn anonymous_visit_keeps_the_query_string_in_next() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+
+    for (path, next) in [
+        ("/explore?page=2", "/auth/login?next=%2Fexplore%3Fpage%3D2"),
+        ("/", "/auth/login?next=%2F"),
+    ] {
+        let res = browser.get(path).await;
+        assert_eq!(res.status, 302);
+        assert_eq!(res.location(), Some(next));
+    }
+}
+
+#[actix_web::test]
+async fn after_login_the_user_lands_on_the_page_they_asked_for() {
+    let app = spawn_app().await;
+    let mut browser = app.register("susan").await;
+
+    let form = browser.get("/auth/login?next=%2Fexplore%3Fpage%3D2").await;
+    let token = form.csrf_token().unwrap();
+    let res = browser
+        .post(
+            "/auth/login?next=%2Fexplore%3Fpage%3D2",
+            &[
+                ("csrf_token", &token),
+                ("username", "susan"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!(res.status, 302);
+    assert_eq!(res.location(), Some("/explore?page=2"));
+}
+
+#[actix_web::test]
+async fn a_next_that_leaves_the_site_is_ignored() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+
+    for next in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/index\r\nSet-Cookie:%20x=y",
+    ] {
+        let mut browser = app.browser();
+        let url = format!("/auth/login?next={}", crate::common::encode(next));
+        let res = browser
+            .submit(&url, &url, &[("username", "susan"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(res.status, 302, "{next}");
+        assert_eq!(res.location(), Some("/index"), "{next}");
+    }
+}
+
+#[actix_web::test]
+async fn a_registered_user_logs_in_and_is_greeted_on_index() {
+    let app = spawn_app().await;
+    let mut browser = app.register("susan").await;
+    let flashes = browser.flashes("/auth/login").await;
+    assert_eq!(
+        flashes,
+        vec!["Congratulations, you are now a registered user!"]
+    );
+
+    let res = browser.login("susan", PASSWORD, false).await;
+    assert_eq!(res.location(), Some("/index"));
+    let index = browser.get("/index").await;
+
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("Hi, susan!"));
+    assert!(index.body.contains("/auth/logout"), "navbar shows Logout");
+    assert!(
+        !index.body.contains("href=\"/auth/login\""),
+        "navbar hides Login"
+    );
+}
+
+#[actix_web::test]
+async fn registration_errors_are_shown_next_to_the_fields_with_the_input_kept() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+    let mut browser = app.browser();
+
+    let res = browser
+        .submit(
+            "/auth/register",
+            "/auth/register",
+            &[
+                ("username", "susan"),
+                ("email", "SUSAN@example.com"),
+                ("password", PASSWORD),
+                ("password2", "something else"),
+            ],
+        )
+        .await;
+
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Please use a different username."));
+    assert!(res.body.contains("Field must be equal to password."));
+    assert!(
+        res.body.contains("value=\"SUSAN@example.com\""),
+        "input kept"
+    );
+    assert!(!res.body.contains(PASSWORD), "passwords are never echoed");
+
+    let res = browser
+        .submit(
+            "/auth/register",
+            "/auth/register",
+            &[
+                ("username", "john"),
+                ("email", "SUSAN@example.com"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(res.body.contains("Please use a different email address."));
+
+    let res = browser
+        .submit(
+            "/auth/register",
+            "/auth/register",
+            &[
+                ("username", ""),
+                ("email", "not-an-email"),
+                ("password", ""),
+                ("password2", ""),
+            ],
+        )
+        .await;
+    assert!(res.body.contains("This field is required."));
+    assert!(res.body.contains("Invalid email address."));
+}
+
+#[actix_web::test]
+async fn weak_passwords_are_refused_with_a_reason() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+
+    for (password, reason) in [
+        ("short1", "This password is too short."),
+        ("12345678901234", "This password is entirely numeric."),
+        ("password123", "This password is too common."),
+        ("susan-the-great", "too similar to the username"),
+    ] {
+        let res = browser
+            .submit(
+                "/auth/register",
+                "/auth/register",
+                &[
+                    ("username", "susan"),
+                    ("email", "susan@example.com"),
+                    ("password", password),
+                    ("password2", password),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 200, "{password}");
+        assert!(res.body.contains(reason), "{password}: {}", res.body);
+    }
+}
+
+#[actix_web::test]
+async fn every_character_of_a_long_password_counts() {
+    let app = spawn_app().await;
+    let long: String = (0..1000u32)
+        .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+        .collect();
+    assert_eq!(long.chars().count(), 1000);
+    let mut browser = app.browser();
+    let res = browser
+        .submit(
+            "/auth/register",
+            "/auth/register",
+            &[
+                ("username", "susan"),
+                ("email", "susan@example.com"),
+                ("password", &long),
+                ("password2", &long),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+
+    let almost = format!("{}#", &long[..999]);
+    let res = browser.login("susan", &almost, false).await;
+    assert_eq!(
+        res.location(),
+        Some("/auth/login"),
+        "last character differs"
+    );
+    let res = browser.login("susan", &long, false).await;
+    assert_eq!(res.location(), Some("/index"));
+}
+
+#[actix_web::test]
+async fn a_password_over_a_thousand_characters_is_a_form_error() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+    let huge = "xq".repeat(600);
+
+    let res = browser
+        .submit(
+            "/auth/register",
+            "/auth/register",
+            &[
+                ("username", "susan"),
+                ("email", "susan@example.com"),
+                ("password", &huge),
+                ("password2", &huge),
+            ],
+        )
+        .await;
+
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("This password is too long."));
+}
+
+#[actix_web::test]
+async fn wrong_password_and_unknown_user_look_the_same() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+
+    let mut answers = Vec::new();
+    for (username, password) in [("susan", "wrong password!"), ("nobody", PASSWORD)] {
+        let mut browser = app.browser();
+        let res = browser.login(username, password, false).await;
+        let next = browser.get(res.location().unwrap()).await;
+        answers.push((
+            res.status,
+            res.location().map(str::to_owned),
+            flashes_of(&next.body),
+        ));
+    }
+
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].2, vec!["Invalid username or password"]);
+}
+
+#[actix_web::test]
+async fn a_logged_in_user_is_sent_from_the_auth_pages_to_index() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    for path in ["/auth/login", "/auth/register"] {
+        let res = browser.get(path).await;
+        assert_eq!(res.status, 302, "{path}");
+        assert_eq!(res.location(), Some("/index"), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn logout_redirects_to_index_which_then_asks_for_a_login() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    let res = browser.get("/auth/logout").await;
+    assert_eq!(res.status, 302);
+    assert_eq!(res.location(), Some("/index"));
+
+    let res = browser.get("/index").await;
+    assert_eq!(res.location(), Some("/auth/login?next=%2Findex"));
+}
+
+#[actix_web::test]
+async fn logout_by_post_works_too() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    let res = browser.post("/auth/logout", &[]).await;
+    assert_eq!(res.location(), Some("/index"));
+    assert_eq!(browser.get("/index").await.status, 302);
+}
+
+#[actix_web::test]
+async fn a_flash_message_is_shown_exactly_once() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+    let res = browser
+        .submit("/index", "/index", &[("post", "my first post")])
+        .await;
+    assert_eq!(res.location(), Some("/index"));
+
+    assert_eq!(
+        browser.flashes("/index").await,
+        vec!["Your post is now live!"]
+    );
+    assert!(browser.flashes("/index").await.is_empty());
+}
+
+#[actix_web::test]
+async fn posts_appear_on_index_and_explore_newest_first() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    let mut john = app.logged_in("john", false).await;
+    susan
+        .submit("/index", "/index", &[("post", "first from susan")])
+        .await;
+    john.submit("/index", "/index", &[("post", "john says <b>hi</b>")])
+        .await;
+    susan
+        .submit("/index", "/index", &[("post", "second from susan")])
+        .await;
+
+    let index = susan.get("/index").await.body;
+    let first = index.find("first from susan").expect("own post");
+    let second = index.find("second from susan").expect("own post");
+    assert!(second < first, "newest first");
+    assert!(
+        !index.contains("john says"),
+        "index shows the user's own posts"
+    );
+
+    let explore = susan.get("/explore").await.body;
+    assert!(
+        explore.contains("john says &lt;b&gt;hi&lt;/b&gt;"),
+        "escaped"
+    );
+    assert!(explore.find("second from susan").unwrap() < explore.find("john says").unwrap());
+}
+
+#[actix_web::test]
+async fn posts_are_paginated_with_older_and_newer_links() {
+    let app = spawn_app_with_small_pages().await;
+    let mut browser = app.logged_in("susan", false).await;
+    for i in 1..=5 {
+        browser
+            .submit("/index", "/index", &[("post", &format!("post number {i}"))])
+            .await;
+    }
+
+    let page1 = browser.get("/index").await.body;
+    assert!(page1.contains("post number 5") && page1.contains("post number 4"));
+    assert!(!page1.contains("post number 3"));
+    assert!(page1.contains("href=\"/index?page=2\""));
+
+    let page3 = browser.get("/index?page=3").await.body;
+    assert!(page3.contains("post number 1"));
+    assert!(page3.contains("href=\"/index?page=2\""), "newer link");
+
+    let past_the_end = browser.get("/index?page=9").await;
+    assert_eq!(past_the_end.status, 200);
+    assert!(!past_the_end.body.contains("post number"));
+}
+
+async fn spawn_app_with_small_pages() -> crate::common::TestApp {
+    crate::common::spawn_app_with(&[("POSTS_PER_PAGE", "2")]).await
+}
+
+#[actix_web::test]
+async fn a_post_that_is_too_long_or_empty_is_a_form_error_and_not_stored() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    let long = "é".repeat(141);
+    for (body, message) in [
+        (
+            long.as_str(),
+            "Field must be between 1 and 140 characters long.",
+        ),
+        ("   ", "This field is required."),
+    ] {
+        let res = browser.submit("/index", "/index", &[("post", body)]).await;
+        assert_eq!(res.status, 422);
+        assert!(res.body.contains(message), "{}", res.body);
+    }
+    let ok = "é".repeat(140);
+    let res = browser.submit("/index", "/index", &[("post", &ok)]).await;
+    assert_eq!(res.status, 302);
+    let explore = browser.get("/explore").await.body;
+    assert_eq!(explore.matches("class=\"post-body").count(), 1);
+}

@@ -1,0 +1,300 @@
+//! The test harness: the real app on a free port with a fresh database, and a small browser-like
+//! client that keeps cookies by hand, so tests can copy, drop and replay them.
+//!
+//! The backend is SQLite in a temporary folder, or PostgreSQL when `TEST_DATABASE_URL` names a
+//! server (each test then gets a database of its own, dropped at the end).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::TcpListener;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::header;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use microblog::app::Application;
+use microblog::config::{Config, DatabaseUrl};
+use microblog::db::Db;
+use rand::RngCore;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0";
+
+/// A running app and what a test needs to reach it.
+pub struct TestApp {
+    pub address: String,
+    pub database_url: DatabaseUrl,
+    _dir: tempfile::TempDir,
+    pg_cleanup: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg_cleanup
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// Starts the app with the test defaults and any extra settings.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("SECRET_KEY".into(), random_hex(32));
+    vars.insert("BCRYPT_COST".into(), "4".into());
+    let mut pg_cleanup = None;
+    let db_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("microblog_test_{}", random_hex(6));
+            let mut conn = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL");
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("URL with a database name");
+            pg_cleanup = Some((admin_url.clone(), name.clone()));
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite:///{}", dir.path().join("app.db").display()),
+    };
+    vars.insert("DATABASE_URL".into(), db_url);
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = Config::from_vars(&vars, &dir.path().join("instance")).expect("config");
+    let database_url = config.database_url.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let app = Application::build_on(config, listener).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        database_url,
+        _dir: dir,
+        pg_cleanup,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+impl TestApp {
+    /// A new browser with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            base: self.address.clone(),
+            client: awc::Client::builder()
+                .disable_redirects()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
+            cookies: BTreeMap::new(),
+            user_agent: BROWSER.to_owned(),
+        }
+    }
+
+    /// Runs SQL straight on the app's database (to simulate what another process might do).
+    pub fn execute_sql(&self, sql: &str) {
+        let db = Db::connect(&self.database_url).expect("connect");
+        let mut conn = db.get().expect("connection");
+        conn.batch_execute(sql).expect("sql");
+    }
+
+    /// A registered user, through the real registration form.
+    pub async fn register(&self, username: &str) -> Browser {
+        let mut browser = self.browser();
+        let email = format!("{username}@example.com");
+        let res = browser
+            .submit(
+                "/auth/register",
+                "/auth/register",
+                &[
+                    ("username", username),
+                    ("email", &email),
+                    ("password", PASSWORD),
+                    ("password2", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 302, "registration failed: {}", res.body);
+        assert_eq!(res.location(), Some("/auth/login"));
+        browser
+    }
+
+    /// Registers `username` and logs in, in a fresh browser.
+    pub async fn logged_in(&self, username: &str, remember: bool) -> Browser {
+        let mut browser = self.register(username).await;
+        let res = browser.login(username, PASSWORD, remember).await;
+        assert_eq!(res.status, 302, "login failed: {}", res.body);
+        assert_eq!(res.location(), Some("/index"));
+        browser
+    }
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: header::HeaderMap,
+    pub body: String,
+    pub set_cookies: Vec<Cookie<'static>>,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookie(&self, name: &str) -> Option<&Cookie<'static>> {
+        self.set_cookies.iter().find(|c| c.name() == name)
+    }
+
+    /// The hidden CSRF token of the first form on the page.
+    pub fn csrf_token(&self) -> Option<String> {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = self.body.find(marker)? + marker.len();
+        let end = self.body[start..].find('"')?;
+        Some(self.body[start..start + end].to_owned())
+    }
+}
+
+/// A browser: follows no redirects by itself and keeps its cookies in a jar the test can see.
+pub struct Browser {
+    base: String,
+    client: awc::Client,
+    pub cookies: BTreeMap<String, String>,
+    pub user_agent: String,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Sends a request with the jar's cookies and stores what the response sets.
+    async fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Page {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .insert_header((header::USER_AGENT, self.user_agent.clone()))
+            .insert_header((header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8"));
+        if !self.cookies.is_empty() {
+            req = req.insert_header((header::COOKIE, self.cookie_header()));
+        }
+        let mut res = match body {
+            Some((content_type, bytes)) => req
+                .insert_header((header::CONTENT_TYPE, content_type))
+                .send_body(bytes)
+                .await
+                .expect("request"),
+            None => req.send().await.expect("request"),
+        };
+        let body = res.body().limit(16 << 20).await.expect("body");
+        let set_cookies: Vec<Cookie<'static>> = res
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| Cookie::parse(v.to_owned()).ok())
+            .collect();
+        for cookie in &set_cookies {
+            let removed = cookie.value().is_empty()
+                || cookie
+                    .max_age()
+                    .is_some_and(|age| age.is_zero() || age.is_negative());
+            if removed {
+                self.cookies.remove(cookie.name());
+            } else {
+                self.cookies
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            set_cookies,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None).await
+    }
+
+    /// Sends raw bytes as a urlencoded form.
+    pub async fn post_raw(&mut self, path: &str, body: Vec<u8>) -> Page {
+        self.send(
+            "POST",
+            path,
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+        .await
+    }
+
+    /// Posts fields as a urlencoded form, exactly as given (no CSRF token added).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.post_raw(path, body.into_bytes()).await
+    }
+
+    /// What a person does: open the form page, fill it in, press the `submit` button.
+    pub async fn submit(&mut self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(form_page).await;
+        let token = page
+            .csrf_token()
+            .unwrap_or_else(|| panic!("no form on {form_page}: {} {}", page.status, page.body));
+        let mut all = vec![("csrf_token", token.as_str()), ("submit", "Submit")];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str, remember: bool) -> Page {
+        let mut fields = vec![("username", username), ("password", password)];
+        if remember {
+            fields.push(("remember_me", "y"));
+        }
+        self.submit("/auth/login", "/auth/login", &fields).await
+    }
+
+    /// Opens a page and returns its flashed messages' texts.
+    pub async fn flashes(&mut self, path: &str) -> Vec<String> {
+        let page = self.get(path).await;
+        flashes_of(&page.body)
+    }
+}
+
+/// The texts of the flash alerts on a page.
+pub fn flashes_of(body: &str) -> Vec<String> {
+    let marker = "role=\"alert\">";
+    body.match_indices(marker)
+        .filter_map(|(i, _)| {
+            let rest = &body[i + marker.len()..];
+            rest.find("</div>").map(|end| rest[..end].trim().to_owned())
+        })
+        .collect()
+}
+
+pub fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

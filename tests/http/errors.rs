@@ -1,0 +1,65 @@
+//! Chapter 7: error pages in the layout, JSON for JSON clients, and a failing handler.
+
+use crate::common::spawn_app;
+
+#[actix_web::test]
+async fn an_unknown_page_is_a_404_in_the_site_layout_with_the_current_user() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    let res = browser.get("/no/such/page").await;
+
+    assert_eq!(res.status, 404);
+    assert!(res.body.contains("<h1>Not Found</h1>"));
+    assert!(
+        res.body.contains("id=\"current-user\">susan<"),
+        "navbar shows the user"
+    );
+}
+
+#[actix_web::test]
+async fn a_json_client_gets_errors_as_json() {
+    let app = spawn_app().await;
+    let client = awc::Client::default();
+
+    let mut res = client
+        .get(format!("{}/no/such/page", app.address))
+        .insert_header(("Accept", "application/json"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(res.status().as_u16(), 404);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"error": "Not Found"}));
+}
+
+#[actix_web::test]
+async fn a_wrong_method_is_a_405_page() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+
+    let res = browser.get("/auth/sessions/logout_all").await;
+
+    assert_eq!(res.status, 405);
+    assert!(res.body.contains("Method Not Allowed"));
+}
+
+#[actix_web::test]
+async fn a_failing_handler_shows_the_500_page_and_the_server_keeps_serving() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    app.execute_sql("DROP TABLE posts");
+    let res = browser.get("/index").await;
+
+    assert_eq!(res.status, 500);
+    assert!(res.body.contains("An unexpected error has occurred"));
+    assert!(
+        !res.body.contains("posts"),
+        "no internals leak: {}",
+        res.body
+    );
+    assert_eq!(browser.get("/auth/logout").await.status, 302);
+    assert_eq!(app.browser().get("/auth/login").await.status, 200);
+}

@@ -1,0 +1,346 @@
+//! Revocable logins, remember me and session protection (CONTRACT.md section 7).
+
+use crate::common::{PASSWORD, spawn_app, spawn_app_with};
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+#[actix_web::test]
+async fn a_session_cookie_copied_before_logout_is_worthless_after_it() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+    let copied = browser.cookies.clone();
+
+    browser.get("/auth/logout").await;
+    let mut thief = app.browser();
+    thief.cookies = copied;
+    let res = thief.get("/index").await;
+
+    assert_eq!(res.status, 302);
+    assert_eq!(res.location(), Some("/auth/login?next=%2Findex"));
+}
+
+#[actix_web::test]
+async fn remember_me_keeps_the_user_logged_in_after_the_browser_drops_its_session_cookie() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", true).await;
+    assert!(browser.cookies.contains_key("remember_token"));
+
+    // Closing the browser forgets session cookies; the remember-me cookie has a max-age.
+    browser.cookies.remove("session");
+    let res = browser.get("/index").await;
+
+    assert_eq!(res.status, 200, "{:?}", res.location());
+    assert!(res.body.contains("Hi, susan!"));
+    assert!(
+        browser.cookies.contains_key("session"),
+        "the session is restored"
+    );
+}
+
+#[actix_web::test]
+async fn without_remember_me_dropping_the_session_cookie_logs_the_user_out() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+    assert!(!browser.cookies.contains_key("remember_token"));
+
+    browser.cookies.remove("session");
+    let res = browser.get("/index").await;
+
+    assert_eq!(res.status, 302);
+}
+
+#[actix_web::test]
+async fn a_remember_me_cookie_copied_before_logout_is_worthless_after_it() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", true).await;
+    let remember = browser.cookies["remember_token"].clone();
+
+    let res = browser.get("/auth/logout").await;
+    assert!(
+        res.set_cookie("remember_token").is_some(),
+        "logout removes the remember-me cookie"
+    );
+    let mut thief = app.browser();
+    thief.cookies.insert("remember_token".into(), remember);
+    let res = thief.get("/index").await;
+
+    assert_eq!(res.status, 302);
+}
+
+#[actix_web::test]
+async fn logging_out_in_one_browser_leaves_the_other_logged_in() {
+    let app = spawn_app().await;
+    let mut laptop = app.logged_in("susan", false).await;
+    let mut phone = app.browser();
+    phone.login("susan", PASSWORD, true).await;
+
+    laptop.get("/auth/logout").await;
+
+    assert_eq!(laptop.get("/index").await.status, 302);
+    assert_eq!(phone.get("/index").await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_password_change_ends_the_other_sessions_but_not_this_one() {
+    let app = spawn_app().await;
+    let mut laptop = app.logged_in("susan", false).await;
+    let mut phone = app.browser();
+    phone.login("susan", PASSWORD, true).await;
+
+    let res = laptop
+        .submit(
+            "/auth/change_password",
+            "/auth/change_password",
+            &[
+                ("old_password", PASSWORD),
+                ("password", NEW_PASSWORD),
+                ("password2", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+
+    assert_eq!(laptop.get("/index").await.status, 200);
+    assert_eq!(phone.get("/index").await.status, 302);
+    let mut fresh = app.browser();
+    assert_eq!(
+        fresh.login("susan", PASSWORD, false).await.location(),
+        Some("/auth/login")
+    );
+    assert_eq!(
+        fresh.login("susan", NEW_PASSWORD, false).await.location(),
+        Some("/index")
+    );
+}
+
+#[actix_web::test]
+async fn a_password_change_needs_the_current_password() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    let res = browser
+        .submit(
+            "/auth/change_password",
+            "/auth/change_password",
+            &[
+                ("old_password", "not my password"),
+                ("password", NEW_PASSWORD),
+                ("password2", NEW_PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Invalid password."));
+    let mut other = app.browser();
+    assert_eq!(
+        other.login("susan", PASSWORD, false).await.location(),
+        Some("/index")
+    );
+}
+
+#[actix_web::test]
+async fn the_sessions_page_lists_each_login_and_can_end_another_one() {
+    let app = spawn_app().await;
+    let mut laptop = app.logged_in("susan", false).await;
+    let mut phone = app.browser();
+    phone.user_agent = "PhoneBrowser/2.0".into();
+    phone.login("susan", PASSWORD, true).await;
+
+    let page = laptop.get("/auth/sessions").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body.matches("class=\"login-session\"").count(), 2);
+    assert!(page.body.contains("PhoneBrowser/2.0"));
+    let phone_row = page.body.find("PhoneBrowser/2.0").unwrap();
+    let id_start = page.body[..phone_row].rfind("id=\"session-").unwrap() + "id=\"session-".len();
+    let id: String = page.body[id_start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+
+    let res = laptop
+        .submit(
+            "/auth/sessions",
+            &format!("/auth/sessions/{id}/logout"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.location(), Some("/auth/sessions"));
+
+    assert_eq!(phone.get("/index").await.status, 302);
+    assert_eq!(laptop.get("/index").await.status, 200);
+}
+
+#[actix_web::test]
+async fn log_out_everywhere_ends_every_login_including_this_one() {
+    let app = spawn_app().await;
+    let mut laptop = app.logged_in("susan", false).await;
+    let mut phone = app.browser();
+    phone.login("susan", PASSWORD, true).await;
+
+    let res = laptop
+        .submit("/auth/sessions", "/auth/sessions/logout_all", &[])
+        .await;
+    assert_eq!(res.location(), Some("/auth/login"));
+
+    assert_eq!(laptop.get("/index").await.status, 302);
+    assert_eq!(phone.get("/index").await.status, 302);
+}
+
+#[actix_web::test]
+async fn one_user_cannot_end_another_users_session() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    let mut john = app.logged_in("john", false).await;
+    let page = susan.get("/auth/sessions").await.body;
+    let start = page.find("id=\"session-").unwrap() + "id=\"session-".len();
+    let susans: String = page[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+
+    let res = john
+        .submit(
+            "/auth/sessions",
+            &format!("/auth/sessions/{susans}/logout"),
+            &[],
+        )
+        .await;
+
+    assert_eq!(res.status, 404);
+    assert_eq!(susan.get("/index").await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_session_of_a_deleted_user_makes_an_anonymous_visitor() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", true).await;
+
+    app.execute_sql("DELETE FROM users WHERE username = 'susan'");
+    let res = browser.get("/index").await;
+
+    assert_eq!(res.status, 302);
+    assert_eq!(res.location(), Some("/auth/login?next=%2Findex"));
+    assert_eq!(browser.get("/auth/login").await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_tampered_or_foreign_cookie_makes_an_anonymous_visitor() {
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan", true).await;
+    let other_app = spawn_app().await;
+    let mut foreign = other_app.logged_in("susan", true).await;
+
+    let session = browser.cookies["session"].clone();
+    let mut flipped: Vec<char> = session.chars().collect();
+    let mid = flipped.len() / 2;
+    flipped[mid] = if flipped[mid] == 'A' { 'B' } else { 'A' };
+    let mut tampered = app.browser();
+    tampered
+        .cookies
+        .insert("session".into(), flipped.into_iter().collect());
+    tampered
+        .cookies
+        .insert("remember_token".into(), "forged".into());
+    assert_eq!(tampered.get("/index").await.status, 302);
+
+    // Cookies made with another app's key are not ours.
+    let mut stranger = app.browser();
+    stranger.cookies = std::mem::take(&mut foreign.cookies);
+    assert_eq!(stranger.get("/index").await.status, 302);
+    assert_eq!(stranger.get("/auth/login").await.status, 200);
+}
+
+#[actix_web::test]
+async fn strong_protection_drops_a_login_used_from_another_client() {
+    let app = spawn_app_with(&[("SESSION_PROTECTION", "strong")]).await;
+    let mut browser = app.logged_in("susan", true).await;
+    let mut thief = app.browser();
+    thief.cookies = browser.cookies.clone();
+    thief.user_agent = "SomethingElse/9".into();
+
+    assert_eq!(thief.get("/index").await.status, 302);
+    assert_eq!(
+        browser.get("/index").await.status,
+        200,
+        "the owner stays logged in"
+    );
+}
+
+#[actix_web::test]
+async fn basic_protection_keeps_the_login_but_asks_for_the_password_again() {
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan", false).await;
+    let mut moved = app.browser();
+    moved.cookies = browser.cookies.clone();
+    moved.user_agent = "SomethingElse/9".into();
+
+    assert_eq!(moved.get("/index").await.status, 200);
+    let res = moved.get("/auth/sessions").await;
+    assert_eq!(res.status, 302);
+    assert_eq!(
+        res.location(),
+        Some("/auth/reauthenticate?next=%2Fauth%2Fsessions")
+    );
+    assert_eq!(
+        moved.flashes("/index").await,
+        vec!["Please reauthenticate to access this page."]
+    );
+
+    let url = "/auth/reauthenticate?next=%2Fauth%2Fsessions";
+    let res = moved.submit(url, url, &[("password", PASSWORD)]).await;
+    assert_eq!(res.location(), Some("/auth/sessions"));
+    assert_eq!(moved.get("/auth/sessions").await.status, 200);
+}
+
+#[actix_web::test]
+async fn no_protection_ignores_a_change_of_client() {
+    let app = spawn_app_with(&[("SESSION_PROTECTION", "off")]).await;
+    let browser = app.logged_in("susan", false).await;
+    let mut moved = app.browser();
+    moved.cookies = browser.cookies.clone();
+    moved.user_agent = "SomethingElse/9".into();
+
+    assert_eq!(moved.get("/auth/sessions").await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_login_restored_by_remember_me_is_not_fresh() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", true).await;
+    assert_eq!(
+        browser.get("/auth/sessions").await.status,
+        200,
+        "fresh after login"
+    );
+
+    browser.cookies.remove("session");
+    assert_eq!(browser.get("/index").await.status, 200);
+    let res = browser.get("/auth/sessions").await;
+
+    assert_eq!(res.status, 302);
+    assert!(res.location().unwrap().starts_with("/auth/reauthenticate"));
+}
+
+#[actix_web::test]
+async fn cookies_have_safe_flags_and_bounded_lifetimes() {
+    let app = spawn_app_with(&[("REMEMBER_COOKIE_DURATION", "7")]).await;
+    let mut browser = app.register("susan").await;
+
+    let res = browser.login("susan", PASSWORD, true).await;
+
+    let session = res.set_cookie("session").expect("session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.same_site(), Some(actix_web::cookie::SameSite::Lax));
+    assert!(
+        session.max_age().is_none() && session.expires().is_none(),
+        "browser-session cookie"
+    );
+    let remember = res.set_cookie("remember_token").expect("remember cookie");
+    assert_eq!(remember.http_only(), Some(true));
+    assert_eq!(
+        remember.max_age(),
+        Some(actix_web::cookie::time::Duration::days(7))
+    );
+    assert!(!remember.value().contains(&browser.cookies["session"]));
+}

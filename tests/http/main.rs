@@ -1,0 +1,8 @@
+//! HTTP tests: the real app on a free port, driven as a browser and a Flask-era test would.
+
+mod common;
+
+mod auth;
+mod errors;
+mod login_sessions;
+mod security;
