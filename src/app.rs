@@ -159,6 +159,11 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server from elsewhere (tests; `run_until_stopped` still flushes).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until the server is stopped (Ctrl-C or SIGTERM drain in-flight requests first),
     /// writing noted login activity once a minute and once more at the end.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {

@@ -22,6 +22,8 @@ pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0";
 /// A running app and what a test needs to reach it.
 pub struct TestApp {
     pub address: String,
+    server: actix_web::dev::ServerHandle,
+    stopped: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
     pub database_url: DatabaseUrl,
     _dir: tempfile::TempDir,
     pg_cleanup: Option<(String, String)>,
@@ -73,9 +75,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build_on(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
+    let server = app.handle();
+    let stopped = Some(actix_web::rt::spawn(app.run_until_stopped()));
     TestApp {
         address,
+        server,
+        stopped,
         database_url,
         _dir: dir,
         pg_cleanup,
@@ -87,6 +92,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM would (in-flight requests finish) and waits for it.
+    pub async fn stop(&mut self) {
+        self.server.stop(true).await;
+        if let Some(stopped) = self.stopped.take() {
+            stopped
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
         Browser {
@@ -100,10 +116,14 @@ impl TestApp {
         }
     }
 
+    /// Opens the app's database, as another process would.
+    pub fn database(&self) -> Db {
+        Db::connect(&self.database_url).expect("connect")
+    }
+
     /// Runs SQL straight on the app's database (to simulate what another process might do).
     pub fn execute_sql(&self, sql: &str) {
-        let db = Db::connect(&self.database_url).expect("connect");
-        let mut conn = db.get().expect("connection");
+        let mut conn = self.database().get().expect("connection");
         conn.batch_execute(sql).expect("sql");
     }
 

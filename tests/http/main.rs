@@ -2,6 +2,7 @@
 
 mod common;
 
+mod activity;
 mod auth;
 mod errors;
 mod login_sessions;
