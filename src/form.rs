@@ -9,6 +9,18 @@ use serde::Serialize;
 
 use crate::error::AppError;
 
+/// Percent-encodes a URL component (everything but unreserved characters), for `?next=` values
+/// and `/user/<name>` links.
+pub fn encode_component(value: &str) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    const COMPONENT: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(value, COMPONENT).to_string()
+}
+
 /// Decodes `a=1&b=2` into pairs. Unlike lossy decoders it refuses bytes that are not UTF-8.
 pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     let mut pairs = Vec::new();

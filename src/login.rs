@@ -453,7 +453,7 @@ fn redirect_away(req: &HttpRequest, view: &str, message: &str) -> actix_web::Err
             "" => req.path().to_owned(),
             q => format!("{}?{q}", req.path()),
         };
-        format!("{view}?next={}", encode_component(&target))
+        format!("{view}?next={}", crate::form::encode_component(&target))
     } else {
         view.to_owned()
     };
@@ -464,17 +464,6 @@ fn redirect_away(req: &HttpRequest, view: &str, message: &str) -> actix_web::Err
             .finish(),
     )
     .into()
-}
-
-/// Percent-encodes a URL component (everything but unreserved characters).
-pub fn encode_component(value: &str) -> String {
-    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-    const COMPONENT: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    utf8_percent_encode(value, COMPONENT).to_string()
 }
 
 /// The `next` parameter, kept only if it is a path on this site (CONTRACT.md section 7): one
@@ -506,6 +495,18 @@ impl ActivityTracker {
     /// The noted time of a login not yet written, if any.
     pub fn last_used(&self, session_id: i32) -> Option<NaiveDateTime> {
         self.pending.lock().ok()?.get(&session_id).map(|a| a.at)
+    }
+
+    /// The latest noted visit of a user not yet written, if any (so `last_seen` is fresh to the
+    /// minute without a write per page view).
+    pub fn last_seen(&self, user_id: i32) -> Option<NaiveDateTime> {
+        self.pending
+            .lock()
+            .ok()?
+            .values()
+            .filter(|a| a.user_id == user_id)
+            .map(|a| a.at)
+            .max()
     }
 
     /// Writes what was noted since the last flush, and deletes expired logins.

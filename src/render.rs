@@ -27,6 +27,11 @@ impl Templates {
             sources.push((name.into_owned(), text));
         }
         let mut tera = tera::Tera::new();
+        // `{{ name | urlencode }}`: a value inside a URL (Jinja's filter of the same name).
+        tera.register_filter(
+            "urlencode",
+            |value: &str, _: tera::Kwargs, _: &tera::State| crate::form::encode_component(value),
+        );
         tera.add_raw_templates(sources)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("parsing templates")?;
@@ -92,14 +97,36 @@ impl Page {
         title: &str,
         page: &T,
     ) -> Result<HttpResponse, AppError> {
+        // Flashes are taken only now: a handler that redirects leaves them for the next page.
+        let flashes = crate::flash::take(&self.req);
+        self.respond(status, template, title, flashes, page)
+    }
+
+    /// Renders a piece of a page fetched by JavaScript (no layout). Waiting flash messages stay
+    /// for the next full page.
+    pub fn render_fragment<T: Serialize>(
+        &self,
+        template: &str,
+        page: &T,
+    ) -> Result<HttpResponse, AppError> {
+        self.respond(StatusCode::OK, template, "", Vec::new(), page)
+    }
+
+    fn respond<T: Serialize>(
+        &self,
+        status: StatusCode,
+        template: &str,
+        title: &str,
+        flashes: Vec<String>,
+        page: &T,
+    ) -> Result<HttpResponse, AppError> {
         let templates = self
             .req
             .app_data::<actix_web::web::Data<Templates>>()
             .context("Templates are not registered")?;
-        // Flashes are taken only now: a handler that redirects leaves them for the next page.
         let base = Base {
             current_user: self.user.as_ref(),
-            flashes: crate::flash::take(&self.req),
+            flashes,
             csrf_token: crate::csrf::token(&self.req),
             title,
         };

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::schema::{posts, users};
+use crate::schema::{followers, posts, users};
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = posts)]
@@ -14,36 +14,62 @@ pub struct NewPost<'a> {
     pub user_id: i32,
 }
 
-/// A post as pages show it: with its author's name.
+/// A post as pages show it: with its author's name and e-mail (for the avatar).
 #[derive(Debug, Clone, Queryable)]
 pub struct PostWithAuthor {
     pub id: i32,
     pub body: String,
     pub timestamp: NaiveDateTime,
     pub author: String,
+    pub author_email: String,
+}
+
+/// Which posts a page lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Feed {
+    /// `/explore`: everyone's.
+    Everyone,
+    /// `/user/<name>`: one author's.
+    Author(i32),
+    /// `/index`: the user's own and those of the users they follow (Flask:
+    /// `User.following_posts()`, chapter 9).
+    Timeline(i32),
 }
 
 pub fn create(conn: &mut DbConn, new: &NewPost<'_>) -> QueryResult<usize> {
     diesel::insert_into(posts::table).values(new).execute(conn)
 }
 
-/// One page of posts, newest first, optionally of one author only. Returns up to
-/// `limit` rows (see `models::page_window`).
+/// One page of posts, newest first. Returns up to `limit` rows (see `models::page_window`).
 pub fn page(
     conn: &mut DbConn,
-    author: Option<i32>,
+    feed: Feed,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<PostWithAuthor>> {
-    let mut query = posts::table
+    let query = posts::table
         .inner_join(users::table)
-        .select((posts::id, posts::body, posts::timestamp, users::username))
+        .select((
+            posts::id,
+            posts::body,
+            posts::timestamp,
+            users::username,
+            users::email,
+        ))
         .order((posts::timestamp.desc(), posts::id.desc()))
         .limit(limit)
         .offset(offset)
         .into_boxed();
-    if let Some(user_id) = author {
-        query = query.filter(posts::user_id.eq(user_id));
-    }
+    let query = match feed {
+        Feed::Everyone => query,
+        Feed::Author(user_id) => query.filter(posts::user_id.eq(user_id)),
+        Feed::Timeline(user_id) => query.filter(
+            posts::user_id.eq(user_id).or(posts::user_id.eq_any(
+                followers::table
+                    .filter(followers::follower_id.eq(user_id))
+                    .select(followers::followed_id),
+            )),
+        ),
+    };
     query.load(conn)
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::schema::users;
+use crate::schema::{followers, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -70,4 +70,83 @@ pub fn set_password_hash(conn: &mut DbConn, id: i32, hash: &str) -> QueryResult<
     diesel::update(users::table.find(id))
         .set(users::password_hash.eq(hash))
         .execute(conn)
+}
+
+/// Flask: `User.avatar(size)` (chapter 6): the Gravatar image for this e-mail address.
+pub fn avatar_url(email: &str, size: u32) -> String {
+    use md5::{Digest, Md5};
+    let digest = hex::encode(Md5::digest(email.trim().to_lowercase().as_bytes()));
+    format!("https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}")
+}
+
+/// Flask: `edit_profile` (chapter 6). `Ok(false)` when the new name is taken.
+pub fn update_profile(
+    conn: &mut DbConn,
+    id: i32,
+    username: &str,
+    about_me: Option<&str>,
+) -> QueryResult<bool> {
+    let result = diesel::update(users::table.find(id))
+        .set((users::username.eq(username), users::about_me.eq(about_me)))
+        .execute(conn);
+    match result {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Flask: `User.follow` (chapter 8). Following twice is the same as following once, even when
+/// two requests race: the second insert meets the primary key and is ignored.
+pub fn follow(conn: &mut DbConn, follower: i32, followed: i32) -> QueryResult<()> {
+    let result = diesel::insert_into(followers::table)
+        .values((
+            followers::follower_id.eq(follower),
+            followers::followed_id.eq(followed),
+        ))
+        .execute(conn);
+    match result {
+        Ok(_)
+        | Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Flask: `User.unfollow` (chapter 8).
+pub fn unfollow(conn: &mut DbConn, follower: i32, followed: i32) -> QueryResult<usize> {
+    diesel::delete(
+        followers::table
+            .filter(followers::follower_id.eq(follower))
+            .filter(followers::followed_id.eq(followed)),
+    )
+    .execute(conn)
+}
+
+/// Flask: `User.is_following` (chapter 8).
+pub fn is_following(conn: &mut DbConn, follower: i32, followed: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        followers::table
+            .filter(followers::follower_id.eq(follower))
+            .filter(followers::followed_id.eq(followed)),
+    ))
+    .get_result(conn)
+}
+
+/// Flask: `User.followers_count()` and `User.following_count()`.
+pub fn follow_counts(conn: &mut DbConn, id: i32) -> QueryResult<(i64, i64)> {
+    let followers = followers::table
+        .filter(followers::followed_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    let following = followers::table
+        .filter(followers::follower_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    Ok((followers, following))
 }

@@ -12,7 +12,8 @@ async fn an_unknown_page_is_a_404_in_the_site_layout_with_the_current_user() {
     assert_eq!(res.status, 404);
     assert!(res.body.contains("<h1>Not Found</h1>"));
     assert!(
-        res.body.contains("id=\"current-user\">susan<"),
+        res.body
+            .contains("id=\"current-user\" href=\"/user/susan\""),
         "navbar shows the user"
     );
 }

@@ -6,4 +6,5 @@ mod activity;
 mod auth;
 mod errors;
 mod login_sessions;
+mod profiles;
 mod security;

@@ -89,7 +89,7 @@ pub async fn login_submit(
     let (Some(found), true) = (found, valid) else {
         flash(&req, "Invalid username or password");
         let back = match next_param(&req) {
-            Some(next) => format!("/auth/login?next={}", login::encode_component(&next)),
+            Some(next) => format!("/auth/login?next={}", crate::form::encode_component(&next)),
             None => "/auth/login".to_owned(),
         };
         return Ok(redirect(&back));

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::PostBody;
+use crate::domain::{PostBody, Username};
 use crate::form::FormView;
 
 /// Flask: `PostForm`.
@@ -21,5 +21,47 @@ impl PostInput {
             view.error("post", e);
             view
         })
+    }
+}
+
+/// Flask: `EditProfileForm` (chapter 6).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EditProfileInput {
+    pub username: String,
+    pub about_me: String,
+}
+
+pub struct ProfileChange {
+    pub username: Username,
+    /// `None` when left empty.
+    pub about_me: Option<String>,
+}
+
+pub const EDIT_PROFILE_FIELDS: &[&str] = &["username", "about_me"];
+pub const ABOUT_ME_MAX: usize = 140;
+
+impl EditProfileInput {
+    /// Checks everything but uniqueness; the view keeps what was typed.
+    pub fn parse(self) -> (FormView, Option<ProfileChange>) {
+        let mut view = FormView::new(EDIT_PROFILE_FIELDS)
+            .value("username", &self.username)
+            .value("about_me", &self.about_me);
+        let username = Username::parse(&self.username).map_err(|e| view.error("username", e));
+        let about_me = self.about_me.trim();
+        if about_me.chars().count() > ABOUT_ME_MAX {
+            view.error(
+                "about_me",
+                format!("Field cannot be longer than {ABOUT_ME_MAX} characters."),
+            );
+        }
+        let change = match username {
+            Ok(username) if view.is_valid() => Some(ProfileChange {
+                username,
+                about_me: (!about_me.is_empty()).then(|| about_me.to_owned()),
+            }),
+            _ => None,
+        };
+        (view, change)
     }
 }

@@ -13,5 +13,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(routes::index_submit)),
         );
     }
-    cfg.service(web::resource("/explore").route(web::get().to(routes::explore)));
+    cfg.service(web::resource("/explore").route(web::get().to(routes::explore)))
+        .service(web::resource("/user/{username}").route(web::get().to(routes::user)))
+        .service(web::resource("/user/{username}/popup").route(web::get().to(routes::user_popup)))
+        .service(
+            web::resource("/edit_profile")
+                .route(web::get().to(routes::edit_profile))
+                .route(web::post().to(routes::edit_profile_submit)),
+        )
+        .service(web::resource("/follow/{username}").route(web::post().to(routes::follow)))
+        .service(web::resource("/unfollow/{username}").route(web::post().to(routes::unfollow)));
 }

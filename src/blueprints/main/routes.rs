@@ -2,19 +2,43 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::forms::{POST_FIELDS, PostInput};
+use super::forms::{EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput};
 use crate::config::Config;
-use crate::csrf::CsrfForm;
+use crate::csrf::{CsrfForm, NoFields};
 use crate::db::Db;
 use crate::domain::page_number;
 use crate::error::AppError;
 use crate::flash::flash;
-use crate::form::FormView;
-use crate::login::CurrentUser;
-use crate::models::{self, post, post::NewPost};
+use crate::form::{FormView, encode_component};
+use crate::login::{AuthUser, CurrentUser, LoginManager};
+use crate::models::post::{Feed, NewPost};
+use crate::models::user::{self, avatar_url};
+use crate::models::{self, post};
 use crate::render::{Page, redirect};
+
+/// `/user/<name>`, with the name percent-encoded.
+fn user_url(username: &str) -> String {
+    format!("/user/{}", encode_component(username))
+}
+
+/// A date for machines (ISO 8601, UTC) and for people without JavaScript (readable UTC).
+#[derive(Serialize)]
+struct Moment {
+    iso: String,
+    utc: String,
+}
+
+impl From<NaiveDateTime> for Moment {
+    fn from(t: NaiveDateTime) -> Self {
+        Self {
+            iso: t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            utc: t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    }
+}
 
 /// A post as templates show it.
 #[derive(Serialize)]
@@ -22,10 +46,9 @@ struct PostView {
     id: i32,
     body: String,
     author: String,
-    /// ISO 8601 in UTC, for machines (`<time datetime>`).
-    timestamp: String,
-    /// Readable UTC date, for people (and pages without JavaScript).
-    when: String,
+    author_url: String,
+    avatar: String,
+    timestamp: Moment,
 }
 
 /// Flask-SQLAlchemy's `Pagination`, as far as the templates need it.
@@ -44,17 +67,17 @@ struct PostsPage {
     pagination: Pagination,
 }
 
-/// Loads page `page` of posts (of one author, or everyone's) with the links around it.
+/// Loads page `page` of a feed, with the links to the pages around it.
 async fn posts_page(
     db: &Db,
     config: &Config,
-    author: Option<i32>,
+    feed: Feed,
     page: i64,
     base_url: &str,
 ) -> Result<(Vec<PostView>, Pagination), AppError> {
     let (limit, offset) = models::page_window(page, config.posts_per_page);
     let mut rows = db
-        .run(move |conn| post::page(conn, author, limit, offset))
+        .run(move |conn| post::page(conn, feed, limit, offset))
         .await?;
     let has_next = rows.len() as i64 > config.posts_per_page;
     rows.truncate(config.posts_per_page as usize);
@@ -63,9 +86,10 @@ async fn posts_page(
         .map(|p| PostView {
             id: p.id,
             body: p.body,
+            author_url: user_url(&p.author),
+            avatar: avatar_url(&p.author_email, 36),
             author: p.author,
-            timestamp: p.timestamp.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            when: p.timestamp.format("%Y-%m-%d %H:%M UTC").to_string(),
+            timestamp: p.timestamp.into(),
         })
         .collect();
     let pagination = Pagination {
@@ -84,20 +108,18 @@ async fn render_index(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let number = page_number(req.query_string());
-    let (posts, pagination) = posts_page(db, config, Some(user_id), number, "/index").await?;
-    page.render_status(
-        status,
-        "index.html",
-        "Home",
-        &PostsPage {
-            form: Some(form),
-            posts,
-            pagination,
-        },
-    )
+    let feed = Feed::Timeline(user_id);
+    let (posts, pagination) = posts_page(db, config, feed, number, "/index").await?;
+    let ctx = PostsPage {
+        form: Some(form),
+        posts,
+        pagination,
+    };
+    page.render_status(status, "index.html", "Home", &ctx)
 }
 
-/// Flask: main.index (chapters 1-9), GET: the post form and the user's posts.
+/// Flask: main.index (chapters 1-9), GET: the post form and the timeline (own posts and those
+/// of followed users).
 pub async fn index(
     req: HttpRequest,
     page: Page,
@@ -150,14 +172,230 @@ pub async fn explore(
     config: web::Data<Config>,
 ) -> Result<HttpResponse, AppError> {
     let number = page_number(req.query_string());
-    let (posts, pagination) = posts_page(&db, &config, None, number, "/explore").await?;
-    page.render(
-        "index.html",
-        "Explore",
-        &PostsPage {
-            form: None,
-            posts,
-            pagination,
-        },
-    )
+    let (posts, pagination) = posts_page(&db, &config, Feed::Everyone, number, "/explore").await?;
+    let ctx = PostsPage {
+        form: None,
+        posts,
+        pagination,
+    };
+    page.render("index.html", "Explore", &ctx)
+}
+
+/// A user as the profile page and the popup show them.
+#[derive(Serialize)]
+struct Profile {
+    id: i32,
+    username: String,
+    url: String,
+    avatar: String,
+    avatar_small: String,
+    about_me: Option<String>,
+    last_seen: Moment,
+    followers: i64,
+    following: i64,
+    is_self: bool,
+    is_following: bool,
+}
+
+/// Loads `username` as `me` sees them, or 404.
+async fn load_profile(
+    db: &Db,
+    activity: &LoginManager,
+    me: &AuthUser,
+    username: String,
+) -> Result<Profile, AppError> {
+    let me_id = me.id;
+    let found = db
+        .run(move |conn| {
+            let Some(found) = user::find_by_username(conn, &username)? else {
+                return Ok::<_, diesel::result::Error>(None);
+            };
+            let (followers, following) = user::follow_counts(conn, found.id)?;
+            let is_following = user::is_following(conn, me_id, found.id)?;
+            Ok(Some((found, followers, following, is_following)))
+        })
+        .await?;
+    let (found, followers, following, is_following) = found.ok_or(AppError::NotFound)?;
+    // A visit noted in memory but not yet written is fresher than the stored value.
+    let last_seen = activity
+        .activity
+        .last_seen(found.id)
+        .map_or(found.last_seen, |noted| noted.max(found.last_seen));
+    Ok(Profile {
+        id: found.id,
+        url: user_url(&found.username),
+        avatar: avatar_url(&found.email, 128),
+        avatar_small: avatar_url(&found.email, 64),
+        about_me: found.about_me,
+        last_seen: last_seen.into(),
+        followers,
+        following,
+        is_self: found.id == me.id,
+        is_following,
+        username: found.username,
+    })
+}
+
+#[derive(Serialize)]
+struct UserPage {
+    user: Profile,
+    posts: Vec<PostView>,
+    pagination: Pagination,
+}
+
+/// Flask: main.user (chapter 6): the profile and the user's posts, paginated.
+pub async fn user(
+    req: HttpRequest,
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    path: web::Path<String>,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    lm: web::Data<LoginManager>,
+) -> Result<HttpResponse, AppError> {
+    let profile = load_profile(&db, &lm, &me, path.into_inner()).await?;
+    let number = page_number(req.query_string());
+    let feed = Feed::Author(profile.id);
+    let (posts, pagination) = posts_page(&db, &config, feed, number, &profile.url).await?;
+    let title = profile.username.clone();
+    let ctx = UserPage {
+        user: profile,
+        posts,
+        pagination,
+    };
+    page.render("user.html", &title, &ctx)
+}
+
+#[derive(Serialize)]
+struct PopupPage {
+    user: Profile,
+}
+
+/// Flask: main.user_popup (chapter 20): the hover card, an HTML fragment without the layout.
+pub async fn user_popup(
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    path: web::Path<String>,
+    db: web::Data<Db>,
+    lm: web::Data<LoginManager>,
+) -> Result<HttpResponse, AppError> {
+    let profile = load_profile(&db, &lm, &me, path.into_inner()).await?;
+    page.render_fragment("user_popup.html", &PopupPage { user: profile })
+}
+
+#[derive(Serialize)]
+struct FormPage {
+    form: FormView,
+}
+
+/// Flask: main.edit_profile (chapter 6), GET: the form, filled in.
+pub async fn edit_profile(
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let id = me.id;
+    let stored = db
+        .run(move |conn| user::find(conn, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form = FormView::new(EDIT_PROFILE_FIELDS)
+        .value("username", &stored.username)
+        .value("about_me", stored.about_me.as_deref().unwrap_or_default());
+    page.render("edit_profile.html", "Edit Profile", &FormPage { form })
+}
+
+/// Flask: main.edit_profile (chapter 6), POST. The username stays unique; keeping your own is
+/// fine.
+pub async fn edit_profile_submit(
+    req: HttpRequest,
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(input): CsrfForm<EditProfileInput>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let show_again =
+        |form: FormView| page.render("edit_profile.html", "Edit Profile", &FormPage { form });
+    let (mut form, change) = input.parse();
+    let Some(change) = change else {
+        return show_again(form);
+    };
+    let id = me.id;
+    let renamed = change.username.as_str() != me.username;
+    let saved = db
+        .run(move |conn| {
+            if renamed && user::username_taken(conn, change.username.as_str())? {
+                return Ok(false);
+            }
+            user::update_profile(
+                conn,
+                id,
+                change.username.as_str(),
+                change.about_me.as_deref(),
+            )
+        })
+        .await?;
+    if !saved {
+        form.error("username", "Please use a different username.");
+        return show_again(form);
+    }
+    flash(&req, "Your changes have been saved.");
+    Ok(redirect("/edit_profile"))
+}
+
+/// Flask: main.follow (chapter 8).
+pub async fn follow(
+    req: HttpRequest,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+    path: web::Path<String>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    change_following(&req, &me, path.into_inner(), &db, true).await
+}
+
+/// Flask: main.unfollow (chapter 8).
+pub async fn unfollow(
+    req: HttpRequest,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+    path: web::Path<String>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    change_following(&req, &me, path.into_inner(), &db, false).await
+}
+
+/// Follows or unfollows `username`, with the Flask app's messages.
+async fn change_following(
+    req: &HttpRequest,
+    me: &AuthUser,
+    username: String,
+    db: &Db,
+    follow: bool,
+) -> Result<HttpResponse, AppError> {
+    let name = username.clone();
+    let Some(target) = db
+        .run(move |conn| user::find_by_username(conn, &name))
+        .await?
+    else {
+        flash(req, format!("User {username} not found."));
+        return Ok(redirect("/index"));
+    };
+    let back = user_url(&target.username);
+    if target.id == me.id {
+        let verb = if follow { "follow" } else { "unfollow" };
+        flash(req, format!("You cannot {verb} yourself!"));
+        return Ok(redirect(&back));
+    }
+    let (me_id, target_id) = (me.id, target.id);
+    if follow {
+        db.run(move |conn| user::follow(conn, me_id, target_id))
+            .await?;
+        flash(req, format!("You are following {username}!"));
+    } else {
+        db.run(move |conn| user::unfollow(conn, me_id, target_id))
+            .await?;
+        flash(req, format!("You are not following {username}."));
+    }
+    Ok(redirect(&back))
 }
