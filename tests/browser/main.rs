@@ -1,0 +1,298 @@
+//! Browser tests: real headless Chromium driven over WebDriver, as a student uses the site.
+//!
+//! They need Debian's `chromium` and `chromium-driver`, so they are skipped by `cargo test` and
+//! run with `cargo test --test browser -- --ignored` (`.ci/run` installs both and runs them).
+
+#[allow(dead_code)]
+#[path = "../http/common.rs"]
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use common::{TestApp, spawn_app_with};
+
+const NEEDS: &str = "needs chromium and chromedriver: cargo test --test browser -- --ignored";
+
+/// A headless Chromium behind its own chromedriver, closed when dropped.
+struct Chrome {
+    driver: Child,
+    client: Option<Client>,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Chrome {
+    async fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let driver = Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {driver_path} ({NEEDS}): {e}"));
+        let profile = tempfile::tempdir().unwrap();
+        let mut chrome = Self {
+            driver,
+            client: None,
+            _profile: profile,
+        };
+        let mut options = serde_json::json!({
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,900", "--lang=en-US",
+                format!("--user-data-dir={}", chrome._profile.path().display()),
+            ],
+        });
+        if let Ok(binary) = std::env::var("CHROME_BINARY") {
+            options["binary"] = binary.into();
+        } else if std::path::Path::new("/usr/bin/chromium").exists() {
+            options["binary"] = "/usr/bin/chromium".into();
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            // chromedriver speaks plain HTTP on loopback: no TLS needed.
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            builder.capabilities(caps.clone());
+            if let Ok(client) = builder.connect(&url).await {
+                chrome.client = Some(client);
+                return chrome;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start ({NEEDS})");
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("a session")
+    }
+
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+}
+
+/// A person at the browser: types into fields by their `name` and presses buttons.
+struct Person<'a> {
+    c: &'a Client,
+    base: String,
+}
+
+impl Person<'_> {
+    async fn open(&self, path: &str) {
+        self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    async fn fill(&self, name: &str, text: &str) {
+        let field = self
+            .c
+            .find(Locator::Css(&format!("[name=\"{name}\"]")))
+            .await
+            .unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn press(&self, css: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn path(&self) -> String {
+        let url = self.c.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Saves a screenshot as `$SCREENSHOT_DIR/<name>.png` when that variable is set, to look at
+    /// what the test saw.
+    async fn snapshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("SCREENSHOT_DIR") {
+            let png = self.c.screenshot().await.unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    async fn page_text(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn register_and_log_in(&self, username: &str) {
+        self.open("/auth/register").await;
+        self.fill("username", username).await;
+        self.fill("email", &format!("{username}@example.com")).await;
+        self.fill("password", common::PASSWORD).await;
+        self.fill("password2", common::PASSWORD).await;
+        self.press("button[name=submit]").await;
+        assert_eq!(self.path().await, "/auth/login");
+        assert!(
+            self.page_text()
+                .await
+                .contains("Congratulations, you are now a registered user!")
+        );
+        self.fill("username", username).await;
+        self.fill("password", common::PASSWORD).await;
+        self.press("button[name=submit]").await;
+        assert_eq!(self.path().await, "/index");
+    }
+}
+
+async fn app_with_small_pages() -> TestApp {
+    spawn_app_with(&[("POSTS_PER_PAGE", "3")]).await
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn a_student_registers_logs_in_and_posts_with_a_relative_date() {
+    let app = app_with_small_pages().await;
+    let chrome = Chrome::start().await;
+    let me = Person {
+        c: chrome.client(),
+        base: app.address.clone(),
+    };
+
+    me.register_and_log_in("susan").await;
+    assert!(me.page_text().await.contains("Hi, susan!"));
+    me.fill("post", "My first post from a real browser").await;
+    me.press("button[name=submit]").await;
+
+    assert_eq!(me.path().await, "/index");
+    let text = me.page_text().await;
+    assert!(text.contains("Your post is now live!"), "{text}");
+    assert!(text.contains("My first post from a real browser"));
+    // JavaScript replaced the UTC date with a relative one ("now", "1 second ago", ...).
+    me.snapshot("index").await;
+    let when = me.text("article.post time").await;
+    assert!(!when.contains("UTC"), "{when}");
+    chrome.close().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn following_brings_posts_to_the_timeline_and_older_posts_are_a_click_away() {
+    let app = app_with_small_pages().await;
+    let mut john = app.logged_in("john", false).await;
+    for i in 1..=4 {
+        john.submit("/index", "/index", &[("post", &format!("john post {i}"))])
+            .await;
+    }
+    let chrome = Chrome::start().await;
+    let me = Person {
+        c: chrome.client(),
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+    assert!(!me.page_text().await.contains("john post"));
+
+    me.open("/user/john").await;
+    me.press("form[action=\"/follow/john\"] button").await;
+    assert_eq!(me.path().await, "/user/john");
+    assert!(me.page_text().await.contains("You are following john!"));
+    me.snapshot("profile").await;
+
+    me.open("/index").await;
+    let page1 = me.page_text().await;
+    assert!(
+        page1.contains("john post 4") && !page1.contains("john post 1"),
+        "{page1}"
+    );
+    me.press("a[rel=next]").await;
+    assert_eq!(me.path().await, "/index?page=2");
+    assert!(me.page_text().await.contains("john post 1"));
+    chrome.close().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn hovering_a_username_shows_the_popup_and_logging_out_closes_index() {
+    let app = app_with_small_pages().await;
+    let mut john = app.logged_in("john", false).await;
+    john.submit("/index", "/index", &[("post", "hover over my name")])
+        .await;
+    let chrome = Chrome::start().await;
+    let c = chrome.client();
+    let me = Person {
+        c,
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+
+    me.open("/explore").await;
+    let link = c.find(Locator::Css("a.user-popup")).await.unwrap();
+    let hover = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: link,
+        duration: None,
+        x: 0.0,
+        y: 0.0,
+    });
+    c.perform_actions(hover).await.unwrap();
+    let card = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".user-popup-box"))
+        .await
+        .expect("the popup appears");
+    me.snapshot("popup").await;
+    let card_text = card.text().await.unwrap();
+    assert!(card_text.contains("john"), "{card_text}");
+    assert!(
+        card_text.contains("0 followers, 0 following."),
+        "{card_text}"
+    );
+    card.find(Locator::Css("button[name=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(me.path().await, "/user/john");
+    assert!(me.page_text().await.contains("You are following john!"));
+
+    me.press("a[href=\"/auth/logout\"]").await;
+    me.open("/index").await;
+    assert_eq!(me.path().await, "/auth/login?next=%2Findex");
+    assert!(
+        me.page_text()
+            .await
+            .contains("Please log in to access this page.")
+    );
+    chrome.close().await;
+}
