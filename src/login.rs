@@ -197,7 +197,8 @@ async fn load_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> 
 
     let session = req.get_session();
     let same_client = row.user_agent == user_agent(req);
-    let mut fresh = !from_remember && session.get::<bool>(FRESH_KEY).ok().flatten() == Some(true);
+    let stored_fresh = session.get::<bool>(FRESH_KEY).ok().flatten();
+    let mut fresh = !from_remember && stored_fresh == Some(true);
     if !same_client {
         match lm.protection {
             SessionProtection::Off => {}
@@ -214,7 +215,8 @@ async fn load_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> 
         Identity::login(&req.extensions(), token)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("restoring the login: {e}")))?;
     }
-    if !fresh {
+    // Written only when it changes, so a page view does not re-send the session cookie.
+    if !fresh && stored_fresh != Some(false) {
         let _ = session.insert(FRESH_KEY, false);
     }
 

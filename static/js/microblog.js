@@ -5,7 +5,8 @@
 // zone, with the full date on hover. The server writes a readable UTC date inside each
 // <time datetime="..."> element, which is what a reader without JavaScript sees.
 (function () {
-  const lang = document.documentElement.lang || navigator.language || 'en';
+  // The reader's own language, as their browser reports it.
+  const lang = (navigator.languages && navigator.languages[0]) || navigator.language || 'en';
   const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
   const full = new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short' });
   const units = [
