@@ -144,8 +144,27 @@ impl Db {
         .await?
     }
 
+    /// Checks that the database answers (for the health endpoint).
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.run(|conn| conn.batch_execute("SELECT 1")).await
+    }
+
     /// A connection for command-line work (outside the server).
     pub fn get(&self) -> anyhow::Result<r2d2::PooledConnection<Manager>> {
         self.pool.get().context("getting a database connection")
     }
+}
+
+/// After rows were inserted with their ids (`db transfer`), moves PostgreSQL's id sequences past
+/// them so the next insert gets a new id. SQLite's AUTOINCREMENT keeps track by itself.
+pub fn reset_id_sequences(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    if let DbConn::Postgresql(pg) = conn {
+        for table in ["users", "posts", "login_sessions"] {
+            pg.batch_execute(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            ))?;
+        }
+    }
+    Ok(())
 }

@@ -16,4 +16,6 @@ pub mod models;
 pub mod password;
 pub mod render;
 pub mod schema;
+pub mod seed;
 pub mod throttle;
+pub mod transfer;

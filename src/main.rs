@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use microblog::app::Application;
 use microblog::config::Config;
@@ -24,6 +25,19 @@ struct Cli {
 enum Command {
     /// Serve the app on HOST:PORT (the default command).
     Serve,
+    /// Fill the database with fake users, posts and follows (all with the same password).
+    Seed {
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        #[arg(long, default_value_t = 1_000)]
+        posts: usize,
+        /// Follow relationships in all.
+        #[arg(long, default_value_t = 1_000)]
+        follows: usize,
+        /// The password of every seeded user.
+        #[arg(long, default_value = "seeded-password")]
+        password: String,
+    },
     /// Database commands (Flask-Migrate's `flask db`).
     Db {
         #[command(subcommand)]
@@ -35,20 +49,52 @@ enum Command {
 enum DbCommand {
     /// Apply every pending migration.
     Upgrade,
+    /// Copy every row of this database (DATABASE_URL) into another, empty one.
+    Transfer {
+        /// The database to copy into, e.g. postgresql://user:pass@host/microblog.
+        #[arg(long)]
+        to: String,
+    },
 }
 
-fn init_tracing(to_stdout: bool) {
+/// Logging as the tutorial sets it up (chapter 7): with `LOG_TO_STDOUT`, to standard output (for
+/// Heroku, Docker and systemd); otherwise to `logs/microblog.log` (rotated daily, ten kept) and
+/// to the terminal. `RUST_LOG` sets the level (info). The guard flushes the file at exit.
+fn init_tracing(
+    to_stdout: bool,
+) -> anyhow::Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // One line per request when its span closes (method, route, status, time taken);
     // unexpected errors are logged with their causes where they happen (`AppError`).
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(FmtSpan::CLOSE);
+    let console = tracing_subscriber::fmt::layer().with_span_events(FmtSpan::CLOSE);
     if to_stdout {
-        builder.with_writer(std::io::stdout).init();
-    } else {
-        builder.with_writer(std::io::stderr).init();
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(console.with_writer(std::io::stdout))
+            .init();
+        return Ok(None);
     }
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("microblog")
+        .filename_suffix("log")
+        .max_log_files(10)
+        .build("logs")
+        .context("opening logs/microblog.log")?;
+    let (file, guard) = tracing_appender::non_blocking(appender);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(console.with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_span_events(FmtSpan::CLOSE)
+                .with_ansi(false)
+                .with_writer(file),
+        )
+        .init();
+    Ok(Some(guard))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,7 +102,7 @@ fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let log_to_stdout = std::env::var("LOG_TO_STDOUT").is_ok_and(|v| !v.trim().is_empty());
-    init_tracing(log_to_stdout);
+    let _log_guard = init_tracing(log_to_stdout)?;
     let config = Config::from_env(&cli.instance_path)?;
 
     match cli.command.unwrap_or(Command::Serve) {
@@ -65,12 +111,51 @@ fn main() -> anyhow::Result<()> {
             tracing::info!("microblog serving on http://{}:{}", config.host, app.port());
             app.run_until_stopped().await
         }),
+        Command::Seed {
+            users,
+            posts,
+            follows,
+            password,
+        } => {
+            let db = Db::connect(&config.database_url)?;
+            let hash = microblog::password::hash_blocking(&password, config.bcrypt_cost)?;
+            let amounts = microblog::seed::Amounts {
+                users,
+                posts,
+                follows,
+            };
+            let started = std::time::Instant::now();
+            microblog::seed::seed(&db, amounts, &hash)?;
+            println!(
+                "seeded {users} users, {posts} posts and up to {follows} follows in {:.1} s; \
+                 every seeded user's password is {password:?}",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Db {
             command: DbCommand::Upgrade,
         } => {
             // Connecting applies pending migrations.
             Db::connect(&config.database_url)?;
             println!("database is up to date");
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Transfer { to },
+        } => {
+            let target_url = microblog::config::DatabaseUrl::parse(&to)?;
+            anyhow::ensure!(
+                target_url != config.database_url,
+                "--to names the database being copied"
+            );
+            let source = Db::connect(&config.database_url)?;
+            let target = Db::connect(&target_url)?;
+            let copied = microblog::transfer::transfer(&source, &target)?;
+            println!(
+                "copied {} users, {} posts, {} follows and {} logins into {target_url:?}",
+                copied.users, copied.posts, copied.follows, copied.login_sessions
+            );
             Ok(())
         }
     }

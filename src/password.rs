@@ -24,6 +24,11 @@ fn prehash(password: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(password.as_bytes()))
 }
 
+/// Hashes on the calling thread: for the command line only (handlers use [`Hasher`]).
+pub fn hash_blocking(password: &str, cost: u32) -> anyhow::Result<String> {
+    Ok(bcrypt::hash(prehash(password), cost)?)
+}
+
 /// Hashes and checks passwords off the async threads.
 #[derive(Clone)]
 pub struct Hasher {

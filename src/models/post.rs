@@ -6,6 +6,16 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::schema::{followers, posts, users};
 
+/// A whole row of `posts`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = posts)]
+pub struct Post {
+    pub id: i32,
+    pub body: String,
+    pub timestamp: NaiveDateTime,
+    pub user_id: i32,
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = posts)]
 pub struct NewPost<'a> {
@@ -72,4 +82,37 @@ pub fn page(
         ),
     };
     query.load(conn)
+}
+
+/// Inserts many posts in one statement (`microblog seed`).
+pub fn insert_many(conn: &mut DbConn, rows: &[NewPost<'_>]) -> QueryResult<usize> {
+    // Diesel's multi-backend has no multi-row INSERT; each backend has its own.
+    let query = diesel::insert_into(posts::table).values(rows);
+    match conn {
+        DbConn::Sqlite(c) => query.execute(c),
+        DbConn::Postgresql(c) => query.execute(c),
+    }
+}
+
+/// Up to `limit` posts with an id above `after`, in id order (copying a whole table in pages).
+pub fn page_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<Post>> {
+    posts::table
+        .filter(posts::id.gt(after))
+        .order(posts::id)
+        .limit(limit)
+        .select(Post::as_select())
+        .load(conn)
+}
+
+/// Inserts whole rows, ids included (`db transfer`).
+pub fn insert_rows(conn: &mut DbConn, rows: &[Post]) -> QueryResult<usize> {
+    let query = diesel::insert_into(posts::table).values(rows);
+    match conn {
+        DbConn::Sqlite(c) => query.execute(c),
+        DbConn::Postgresql(c) => query.execute(c),
+    }
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    posts::table.count().get_result(conn)
 }

@@ -8,7 +8,7 @@ use crate::schema::{followers, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i32,
@@ -149,4 +149,82 @@ pub fn follow_counts(conn: &mut DbConn, id: i32) -> QueryResult<(i64, i64)> {
         .count()
         .get_result(conn)?;
     Ok((followers, following))
+}
+
+/// Inserts many users in one statement (`microblog seed`, `db transfer`).
+pub fn insert_many(conn: &mut DbConn, rows: &[NewUser<'_>]) -> QueryResult<usize> {
+    // Diesel's multi-backend has no multi-row INSERT; each backend has its own.
+    let query = diesel::insert_into(users::table).values(rows);
+    match conn {
+        DbConn::Sqlite(c) => query.execute(c),
+        DbConn::Postgresql(c) => query.execute(c),
+    }
+}
+
+/// Every user id, in order (`microblog seed` picks authors and follows among them).
+pub fn all_ids(conn: &mut DbConn) -> QueryResult<Vec<i32>> {
+    users::table.select(users::id).order(users::id).load(conn)
+}
+
+/// Adds many follow pairs in one statement; pairs must not exist yet.
+pub fn follow_many(conn: &mut DbConn, pairs: &[(i32, i32)]) -> QueryResult<usize> {
+    let rows: Vec<_> = pairs
+        .iter()
+        .map(|&(follower, followed)| {
+            (
+                followers::follower_id.eq(follower),
+                followers::followed_id.eq(followed),
+            )
+        })
+        .collect();
+    let query = diesel::insert_into(followers::table).values(rows);
+    match conn {
+        DbConn::Sqlite(c) => query.execute(c),
+        DbConn::Postgresql(c) => query.execute(c),
+    }
+}
+
+/// Up to `limit` users with an id above `after`, in id order (copying a whole table in pages).
+pub fn page_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.gt(after))
+        .order(users::id)
+        .limit(limit)
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Inserts whole rows, ids included (`db transfer`).
+pub fn insert_rows(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
+    let query = diesel::insert_into(users::table).values(rows);
+    match conn {
+        DbConn::Sqlite(c) => query.execute(c),
+        DbConn::Postgresql(c) => query.execute(c),
+    }
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// Up to `limit` follow pairs after `after`, in key order.
+pub fn follows_after(
+    conn: &mut DbConn,
+    after: (i32, i32),
+    limit: i64,
+) -> QueryResult<Vec<(i32, i32)>> {
+    followers::table
+        .filter(
+            followers::follower_id.gt(after.0).or(followers::follower_id
+                .eq(after.0)
+                .and(followers::followed_id.gt(after.1))),
+        )
+        .order((followers::follower_id, followers::followed_id))
+        .limit(limit)
+        .select((followers::follower_id, followers::followed_id))
+        .load(conn)
+}
+
+pub fn follows_count(conn: &mut DbConn) -> QueryResult<i64> {
+    followers::table.count().get_result(conn)
 }

@@ -19,17 +19,42 @@ use rand::RngCore;
 pub const PASSWORD: &str = "correct horse battery";
 pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0";
 
-/// A running app and what a test needs to reach it.
-pub struct TestApp {
-    pub address: String,
-    server: actix_web::dev::ServerHandle,
-    stopped: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
-    pub database_url: DatabaseUrl,
+/// A fresh, empty database: a SQLite file in a temporary folder, or a new PostgreSQL database
+/// when `TEST_DATABASE_URL` names a server (dropped when this is dropped).
+pub struct TestDatabase {
+    pub url: String,
     _dir: tempfile::TempDir,
     pg_cleanup: Option<(String, String)>,
 }
 
-impl Drop for TestApp {
+impl TestDatabase {
+    pub fn fresh() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("microblog_test_{}", random_hex(6));
+                let mut conn = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let (base, _) = admin_url
+                    .rsplit_once('/')
+                    .expect("URL with a database name");
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: dir,
+                    pg_cleanup: Some((admin_url.clone(), name)),
+                }
+            }
+            _ => Self {
+                url: format!("sqlite:///{}", dir.path().join("app.db").display()),
+                _dir: dir,
+                pg_cleanup: None,
+            },
+        }
+    }
+}
+
+impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.pg_cleanup
             && let Ok(mut conn) = PgConnection::establish(admin_url)
@@ -39,38 +64,37 @@ impl Drop for TestApp {
     }
 }
 
-fn random_hex(bytes: usize) -> String {
+/// A running app and what a test needs to reach it.
+pub struct TestApp {
+    pub address: String,
+    pub database_url: DatabaseUrl,
+    server: actix_web::dev::ServerHandle,
+    stopped: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
+    _instance: tempfile::TempDir,
+    _database: Option<TestDatabase>,
+}
+
+pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
     hex::encode(buf)
 }
 
-/// Starts the app with the test defaults and any extra settings.
+/// Starts the app with the test defaults and any extra settings. Unless `DATABASE_URL` is
+/// among them, the app gets a fresh database of its own.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let instance = tempfile::tempdir().expect("temp dir");
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("SECRET_KEY".into(), random_hex(32));
     vars.insert("BCRYPT_COST".into(), "4".into());
-    let mut pg_cleanup = None;
-    let db_url = match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("microblog_test_{}", random_hex(6));
-            let mut conn = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL");
-            conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create test database");
-            let (base, _) = admin_url
-                .rsplit_once('/')
-                .expect("URL with a database name");
-            pg_cleanup = Some((admin_url.clone(), name.clone()));
-            format!("{base}/{name}")
-        }
-        _ => format!("sqlite:///{}", dir.path().join("app.db").display()),
-    };
-    vars.insert("DATABASE_URL".into(), db_url);
+    let database = (!extra.iter().any(|(k, _)| *k == "DATABASE_URL")).then(TestDatabase::fresh);
+    if let Some(db) = &database {
+        vars.insert("DATABASE_URL".into(), db.url.clone());
+    }
     for (k, v) in extra {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
-    let config = Config::from_vars(&vars, &dir.path().join("instance")).expect("config");
+    let config = Config::from_vars(&vars, instance.path()).expect("config");
     let database_url = config.database_url.clone();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build_on(config, listener).expect("build app");
@@ -79,11 +103,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let stopped = Some(actix_web::rt::spawn(app.run_until_stopped()));
     TestApp {
         address,
+        database_url,
         server,
         stopped,
-        database_url,
-        _dir: dir,
-        pg_cleanup,
+        _instance: instance,
+        _database: database,
     }
 }
 

@@ -6,5 +6,6 @@ mod activity;
 mod auth;
 mod errors;
 mod login_sessions;
+mod ops;
 mod profiles;
 mod security;

@@ -21,6 +21,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(routes::edit_profile))
                 .route(web::post().to(routes::edit_profile_submit)),
         )
+        .service(web::resource("/health").route(web::get().to(routes::health)))
         .service(web::resource("/follow/{username}").route(web::post().to(routes::follow)))
         .service(web::resource("/unfollow/{username}").route(web::post().to(routes::unfollow)));
 }

@@ -399,3 +399,16 @@ async fn change_following(
     }
     Ok(redirect(&back))
 }
+
+/// `/health` (port addition, chapters 17-19): for load balancers and process managers. 200 when
+/// the database answers, 503 when it does not. Touches no session and sets no cookie.
+pub async fn health(db: web::Data<Db>) -> HttpResponse {
+    match db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Err(e) => {
+            tracing::warn!(error = %crate::error::chain(&e), "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "unavailable", "error": "database"}))
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `microblog db transfer --to URL`: copies every row of this database into another one, so a
+//! student who outgrows SQLite moves to PostgreSQL and loses nothing (not even their logins).
+//!
+//! The target is migrated first and must be empty. Everything is copied in one transaction on
+//! the target: it ends with all of the data, or with none. Ids are kept, so links and follows
+//! stay right; PostgreSQL's id sequences are then moved past the copied ids.
+
+use anyhow::Context as _;
+use diesel::{Connection, QueryResult};
+
+use crate::db::{Db, DbConn};
+use crate::models::{login_session, post, user};
+use crate::seed::progress_bar;
+
+/// Rows read and written at a time.
+const PAGE: i64 = 1_000;
+
+/// How many rows each table holds after the copy.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub users: i64,
+    pub posts: i64,
+    pub follows: i64,
+    pub login_sessions: i64,
+}
+
+fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
+    Ok(Counts {
+        users: user::count(conn)?,
+        posts: post::count(conn)?,
+        follows: user::follows_count(conn)?,
+        login_sessions: login_session::count(conn)?,
+    })
+}
+
+/// Copies a table page by page, in key order: `read(after)` gives the rows after a key,
+/// `write` stores them, `key` names a row's key.
+fn copy_table<T, K: Copy>(
+    what: &str,
+    total: i64,
+    start: K,
+    mut read: impl FnMut(K) -> QueryResult<Vec<T>>,
+    mut write: impl FnMut(&[T]) -> QueryResult<usize>,
+    key: impl Fn(&T) -> K,
+) -> anyhow::Result<()> {
+    let bar = progress_bar(usize::try_from(total).unwrap_or(0), what);
+    let mut after = start;
+    loop {
+        let rows = read(after).with_context(|| format!("reading {what}"))?;
+        let Some(last) = rows.last() else { break };
+        after = key(last);
+        write(&rows).with_context(|| format!("writing {what}"))?;
+        bar.inc(rows.len() as u64);
+    }
+    bar.finish();
+    Ok(())
+}
+
+/// Copies everything from `source` into the empty `target`; returns what the target holds.
+pub fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
+    let mut from = source.get()?;
+    let mut to = target.get()?;
+    let expected = counts(&mut from).context("counting the source rows")?;
+    let already = counts(&mut to).context("counting the target rows")?;
+    anyhow::ensure!(
+        already.users == 0 && already.posts == 0,
+        "the target database is not empty ({} users, {} posts): transfer only copies into an \
+         empty database",
+        already.users,
+        already.posts
+    );
+
+    to.transaction(|to| {
+        copy_table(
+            "users",
+            expected.users,
+            0,
+            |after| user::page_after(&mut from, after, PAGE),
+            |rows| user::insert_rows(to, rows),
+            |u| u.id,
+        )?;
+        copy_table(
+            "posts",
+            expected.posts,
+            0,
+            |after| post::page_after(&mut from, after, PAGE),
+            |rows| post::insert_rows(to, rows),
+            |p| p.id,
+        )?;
+        copy_table(
+            "follows",
+            expected.follows,
+            (0, 0),
+            |after| user::follows_after(&mut from, after, PAGE),
+            |rows| user::follow_many(to, rows),
+            |&pair| pair,
+        )?;
+        copy_table(
+            "logins",
+            expected.login_sessions,
+            0,
+            |after| login_session::page_after(&mut from, after, PAGE),
+            |rows| login_session::insert_rows(to, rows),
+            |s| s.id,
+        )?;
+        crate::db::reset_id_sequences(to).context("moving the id sequences on")?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+
+    let copied = counts(&mut to).context("counting the copied rows")?;
+    anyhow::ensure!(
+        copied == expected,
+        "copied {copied:?} but the source has {expected:?}"
+    );
+    Ok(copied)
+}

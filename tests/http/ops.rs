@@ -1,0 +1,127 @@
+//! Running it for real (chapters 17-19): the health endpoint, several instances on one
+//! database, and moving a site to another database with `microblog db transfer`.
+
+use crate::common::{PASSWORD, TestDatabase, random_hex, spawn_app_with};
+
+#[actix_web::test]
+async fn the_health_endpoint_answers_without_touching_the_session() {
+    let app = crate::common::spawn_app().await;
+    let mut browser = app.browser();
+
+    let res = browser.get("/health").await;
+
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, r#"{"status":"ok"}"#);
+    assert!(res.set_cookies.is_empty(), "no cookie for a load balancer");
+}
+
+#[actix_web::test]
+async fn two_instances_on_one_database_behave_as_one_site() {
+    let database = TestDatabase::fresh();
+    let secret = random_hex(32);
+    let shared = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ];
+    let first = spawn_app_with(&shared).await;
+    let second = spawn_app_with(&shared).await;
+
+    // Log in through the first, post through the second, as a load balancer might send them.
+    let mut browser = first.logged_in("susan", true).await;
+    let mut through_second = second.browser();
+    through_second.cookies = browser.cookies.clone();
+    let res = through_second
+        .submit(
+            "/index",
+            "/index",
+            &[("post", "written through the second")],
+        )
+        .await;
+    assert_eq!(res.status, 302);
+    assert!(
+        browser
+            .get("/explore")
+            .await
+            .body
+            .contains("written through the second")
+    );
+
+    // Logging out through the second ends the login on the first too.
+    through_second.get("/auth/logout").await;
+    assert_eq!(browser.get("/index").await.status, 302);
+}
+
+#[actix_web::test]
+async fn transfer_copies_every_row_and_keeps_users_logged_in() {
+    let secret = random_hex(32);
+    let source = TestDatabase::fresh();
+    let mut old_site = spawn_app_with(&[
+        ("DATABASE_URL", source.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ])
+    .await;
+    let mut susan = old_site.logged_in("susan", true).await;
+    let mut john = old_site.logged_in("john", false).await;
+    john.submit("/index", "/index", &[("post", "moving house")])
+        .await;
+    susan.submit("/user/john", "/follow/john", &[]).await;
+    old_site.stop().await;
+
+    // The target is a second fresh database of the same kind as the test backend.
+    let target = TestDatabase::fresh();
+    let work = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
+        .args(["db", "transfer", "--to", &target.url])
+        .env("DATABASE_URL", &source.url)
+        .env("SECRET_KEY", &secret)
+        .env("LOG_TO_STDOUT", "1")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("copied 2 users, 1 posts, 1 follows and 2 logins"),
+        "{stdout}"
+    );
+
+    let new_site = spawn_app_with(&[
+        ("DATABASE_URL", target.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ])
+    .await;
+    let mut susan_later = new_site.browser();
+    susan_later.cookies = susan.cookies.clone();
+    let index = susan_later.get("/index").await;
+    assert_eq!(index.status, 200, "still logged in after the move");
+    assert!(
+        index.body.contains("moving house"),
+        "the followed timeline came along"
+    );
+    // New rows get new ids after the copied ones.
+    let mut ann = new_site.register("ann").await;
+    assert_eq!(
+        ann.login("ann", PASSWORD, false).await.location(),
+        Some("/index")
+    );
+    let res = ann
+        .submit("/index", "/index", &[("post", "first on the new site")])
+        .await;
+    assert_eq!(res.status, 302);
+
+    // A second transfer into the now non-empty target is refused.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
+        .args(["db", "transfer", "--to", &target.url])
+        .env("DATABASE_URL", &source.url)
+        .env("SECRET_KEY", &secret)
+        .env("LOG_TO_STDOUT", "1")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
