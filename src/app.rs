@@ -54,7 +54,7 @@ impl State {
         Ok(Self {
             login: web::Data::new(LoginManager::new(&config)),
             hasher: web::Data::new(Hasher::new(config.bcrypt_cost)),
-            throttle: web::Data::new(LoginThrottle::default()),
+            throttle: web::Data::new(LoginThrottle::new(config.forwarded_allow_ips.clone())),
             db: web::Data::new(db),
             templates: web::Data::new(templates),
             config: web::Data::new(config),

@@ -113,6 +113,8 @@ pub struct Config {
     pub session_protection: SessionProtection,
     pub log_to_stdout: bool,
     pub server_name: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (gunicorn's setting of that name).
+    pub forwarded_allow_ips: Vec<std::net::IpAddr>,
 }
 
 impl fmt::Debug for Config {
@@ -132,6 +134,7 @@ impl fmt::Debug for Config {
             .field("session_protection", &self.session_protection)
             .field("log_to_stdout", &self.log_to_stdout)
             .field("server_name", &self.server_name)
+            .field("forwarded_allow_ips", &self.forwarded_allow_ips)
             .finish()
     }
 }
@@ -245,6 +248,14 @@ impl Config {
             session_protection,
             log_to_stdout: flag("LOG_TO_STDOUT"),
             server_name: get("SERVER_NAME"),
+            forwarded_allow_ips: list(get("FORWARDED_ALLOW_IPS"))
+                .iter()
+                .map(|ip| {
+                    ip.parse().with_context(|| {
+                        format!("FORWARDED_ALLOW_IPS: {ip:?} is not an IP address")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 }

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use actix_web::HttpRequest;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
@@ -19,6 +20,8 @@ const CLIENT_PER_MINUTE: u32 = 20;
 pub struct LoginThrottle {
     accounts: DefaultKeyedRateLimiter<String>,
     clients: DefaultKeyedRateLimiter<IpAddr>,
+    /// `FORWARDED_ALLOW_IPS`: see [`client_address`].
+    trusted_proxies: Vec<IpAddr>,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -26,19 +29,20 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
     Quota::per_minute(nz(per_minute)).allow_burst(nz(burst))
 }
 
-impl Default for LoginThrottle {
-    fn default() -> Self {
+impl LoginThrottle {
+    pub fn new(trusted_proxies: Vec<IpAddr>) -> Self {
         Self {
             accounts: DefaultKeyedRateLimiter::keyed(quota(ACCOUNT_PER_MINUTE, ACCOUNT_BURST)),
             clients: DefaultKeyedRateLimiter::keyed(quota(CLIENT_PER_MINUTE, CLIENT_BURST)),
+            trusted_proxies,
         }
     }
-}
 
-impl LoginThrottle {
-    /// Counts one login attempt. `Err` holds how long to wait when there were too many.
-    /// Usernames count case-insensitively, so "Susan" and "susan" share one allowance.
-    pub fn attempt(&self, username: &str, client: Option<IpAddr>) -> Result<(), Duration> {
+    /// Counts one login attempt for `username` from the client making `req`. `Err` holds how
+    /// long to wait when there were too many. Usernames count case-insensitively, so "Susan" and
+    /// "susan" share one allowance.
+    pub fn attempt(&self, req: &HttpRequest, username: &str) -> Result<(), Duration> {
+        let client = client_address(req, &self.trusted_proxies);
         let now = DefaultClock::default().now();
         if let Some(ip) = client {
             self.clients
@@ -56,4 +60,30 @@ impl LoginThrottle {
         self.accounts.retain_recent();
         self.clients.retain_recent();
     }
+}
+
+/// The address of the client, for throttling. Behind a reverse proxy every request comes from the
+/// proxy, so when the peer is listed in `FORWARDED_ALLOW_IPS`, `X-Forwarded-For` is read from the
+/// right (each proxy appends the address it saw) and the first address that is not itself a
+/// trusted proxy is the client. From anyone else the header is ignored: a client cannot choose
+/// its own address.
+fn client_address(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted_proxies.contains(ip))
+            .unwrap_or(peer),
+    )
 }

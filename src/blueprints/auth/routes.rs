@@ -59,8 +59,7 @@ pub async fn login_submit(
         Ok(credentials) => credentials,
         Err(form) => return page.render("auth/login.html", "Sign In", &FormPage { form }),
     };
-    let client = req.peer_addr().map(|a| a.ip());
-    if let Err(wait) = throttle.attempt(&credentials.username, client) {
+    if let Err(wait) = throttle.attempt(&req, &credentials.username) {
         let mut form = FormView::new(LOGIN_FIELDS).value("username", &credentials.username);
         form.error(
             "username",
@@ -202,8 +201,7 @@ pub async fn reauthenticate_submit(
     throttle: web::Data<LoginThrottle>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = FormView::new(&["password"]);
-    let client = req.peer_addr().map(|a| a.ip());
-    if throttle.attempt(&user.username, client).is_err() {
+    if throttle.attempt(&req, &user.username).is_err() {
         form.error(
             "password",
             "Too many attempts. Please wait a minute and try again.",
@@ -254,8 +252,7 @@ pub async fn change_password_submit(
 ) -> Result<HttpResponse, AppError> {
     let title = "Change password";
     let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    let client = req.peer_addr().map(|a| a.ip());
-    if throttle.attempt(&user.username, client).is_err() {
+    if throttle.attempt(&req, &user.username).is_err() {
         form.error(
             "old_password",
             "Too many attempts. Please wait a minute and try again.",
