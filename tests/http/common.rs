@@ -129,15 +129,7 @@ impl TestApp {
 
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
-        Browser {
-            base: self.address.clone(),
-            client: awc::Client::builder()
-                .disable_redirects()
-                .timeout(std::time::Duration::from_secs(30))
-                .finish(),
-            cookies: BTreeMap::new(),
-            user_agent: BROWSER.to_owned(),
-        }
+        Browser::at(&self.address)
     }
 
     /// Opens the app's database, as another process would.
@@ -224,7 +216,20 @@ pub struct Browser {
 }
 
 impl Browser {
-    fn cookie_header(&self) -> String {
+    /// A new browser for the site at `address`, with an empty cookie jar.
+    pub fn at(address: &str) -> Self {
+        Self {
+            base: address.to_owned(),
+            client: awc::Client::builder()
+                .disable_redirects()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
+            cookies: BTreeMap::new(),
+            user_agent: BROWSER.to_owned(),
+        }
+    }
+
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -276,6 +281,16 @@ impl Browser {
             body: String::from_utf8_lossy(&body).into_owned(),
             set_cookies,
         }
+    }
+
+    /// A GET that reports a refused connection instead of panicking (probing a server).
+    pub async fn try_get(&mut self, path: &str) -> Result<u16, awc::error::SendRequestError> {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await?;
+        Ok(res.status().as_u16())
     }
 
     pub async fn get(&mut self, path: &str) -> Page {

@@ -5,6 +5,7 @@ mod common;
 mod activity;
 mod auth;
 mod errors;
+mod faults;
 mod login_sessions;
 mod ops;
 mod profiles;

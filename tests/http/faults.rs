@@ -1,0 +1,224 @@
+//! Faults (issue 4): the real binary, killed with SIGKILL in the middle of a burst of posts,
+//! restarts cleanly with every acknowledged post stored; SIGTERM lets in-flight requests finish.
+
+use std::cell::Cell;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use microblog::config::DatabaseUrl;
+use microblog::db::Db;
+
+use crate::common::{Browser, PASSWORD, TestDatabase, random_hex};
+
+/// The `microblog` binary serving on a free port.
+struct Server {
+    child: Child,
+    address: String,
+    _work: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    async fn start(database_url: &str, secret: &str, bcrypt_cost: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let work = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_microblog"))
+            .env("DATABASE_URL", database_url)
+            .env("SECRET_KEY", secret)
+            .env("PORT", port.to_string())
+            .env("BCRYPT_COST", bcrypt_cost)
+            .env("LOG_TO_STDOUT", "1")
+            .env("RUST_LOG", "warn")
+            .current_dir(work.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start microblog");
+        let server = Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            _work: work,
+        };
+        let started = Instant::now();
+        let mut probe = Browser::at(&server.address);
+        loop {
+            if let Ok(res) = probe.try_get("/health").await
+                && res == 200
+            {
+                return server;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not start"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+async fn logged_in(address: &str, username: &str) -> Browser {
+    let mut browser = Browser::at(address);
+    let email = format!("{username}@example.com");
+    let res = browser
+        .submit(
+            "/auth/register",
+            "/auth/register",
+            &[
+                ("username", username),
+                ("email", &email),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    let res = browser.login(username, PASSWORD, false).await;
+    assert_eq!(res.location(), Some("/index"));
+    browser
+}
+
+fn stored_bodies(database_url: &str) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Body {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        body: String,
+    }
+    let db = Db::connect(&DatabaseUrl::parse(database_url).unwrap()).unwrap();
+    let mut conn = db.get().unwrap();
+    diesel::sql_query("SELECT body FROM posts")
+        .load::<Body>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.body)
+        .collect()
+}
+
+#[actix_web::test]
+async fn sigkill_in_a_burst_of_posts_loses_no_acknowledged_post() {
+    let database = TestDatabase::fresh();
+    let secret = random_hex(32);
+    let server = Server::start(&database.url, &secret, "4").await;
+    let mut browser = logged_in(&server.address, "susan").await;
+    let token = browser.get("/index").await.csrf_token().unwrap();
+    let cookie = browser.cookie_header();
+
+    let client = awc::Client::builder()
+        .disable_redirects()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    let acknowledged = Rc::new(Cell::new(0usize));
+    let posts = (0..300).map(|i| {
+        let (client, cookie, token, acknowledged) = (
+            client.clone(),
+            cookie.clone(),
+            token.clone(),
+            Rc::clone(&acknowledged),
+        );
+        let url = format!("{}/index", server.address);
+        async move {
+            let body = format!("burst post {i}");
+            let res = client
+                .post(url)
+                .insert_header(("Cookie", cookie))
+                .insert_header(("User-Agent", crate::common::BROWSER))
+                .send_form(&[("csrf_token", token.as_str()), ("post", body.as_str())])
+                .await;
+            let ok = matches!(res, Ok(r) if r.status().as_u16() == 302);
+            if ok {
+                acknowledged.set(acknowledged.get() + 1);
+            }
+            ok.then_some(body)
+        }
+    });
+    let burst = actix_web::rt::spawn(futures_util::future::join_all(posts));
+    while acknowledged.get() < 30 {
+        actix_web::rt::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.signal("-KILL");
+    let results = burst.await.unwrap();
+    let acked: Vec<String> = results.into_iter().flatten().collect();
+    assert!(acked.len() >= 30, "{}", acked.len());
+    assert!(
+        acked.len() < 300,
+        "the kill came after the burst, proving nothing"
+    );
+    drop(server);
+
+    let restarted = Server::start(&database.url, &secret, "4").await;
+    let stored = stored_bodies(&database.url);
+    for body in &acked {
+        assert!(stored.contains(body), "acknowledged but lost: {body}");
+    }
+    // The restarted server serves the same user and posts.
+    let mut again = Browser::at(&restarted.address);
+    again.cookies = browser.cookies.clone();
+    let index = again.get("/index").await;
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("burst post"));
+}
+
+#[actix_web::test]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
+    let database = TestDatabase::fresh();
+    let secret = random_hex(32);
+    // A real bcrypt cost makes the login take long enough to be in flight.
+    let mut server = Server::start(&database.url, &secret, "11").await;
+    logged_in(&server.address, "susan").await;
+    let mut browser = Browser::at(&server.address);
+    let token = browser.get("/auth/login").await.csrf_token().unwrap();
+    let cookie = browser.cookie_header();
+
+    let client = awc::Client::builder()
+        .disable_redirects()
+        .timeout(Duration::from_secs(60))
+        .finish();
+    let login = client
+        .post(format!("{}/auth/login", server.address))
+        .insert_header(("Cookie", cookie))
+        .send_form(&[
+            ("csrf_token", token.as_str()),
+            ("username", "susan"),
+            ("password", PASSWORD),
+        ]);
+    let in_flight = actix_web::rt::spawn(login);
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    server.signal("-TERM");
+
+    let res = in_flight.await.unwrap().expect("the login was answered");
+    assert_eq!(res.status().as_u16(), 302);
+    assert_eq!(res.headers().get("location").unwrap(), "/index");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(40), "did not exit");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(
+        Browser::at(&server.address)
+            .try_get("/health")
+            .await
+            .is_err()
+    );
+}
