@@ -70,15 +70,24 @@ pub fn page(
         .limit(limit)
         .offset(offset)
         .into_boxed();
+    // `users` is already joined above; the subquery needs its own name for it.
+    let own = diesel::alias!(users as own);
     let query = match feed {
         Feed::Everyone => query,
         Feed::Author(user_id) => query.filter(posts::user_id.eq(user_id)),
+        // One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then
+        // look each author up in ix_posts_user_id_timestamp and sort only those posts, so the
+        // cost follows how much the followed users wrote, not the size of the whole table.
         Feed::Timeline(user_id) => query.filter(
-            posts::user_id.eq(user_id).or(posts::user_id.eq_any(
+            posts::user_id.eq_any(
                 followers::table
                     .filter(followers::follower_id.eq(user_id))
-                    .select(followers::followed_id),
-            )),
+                    .select(followers::followed_id)
+                    .union(
+                        own.filter(own.field(users::id).eq(user_id))
+                            .select(own.field(users::id)),
+                    ),
+            ),
         ),
     };
     query.load(conn)
