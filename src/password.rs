@@ -5,14 +5,15 @@
 //! would hash alike. We hash the password with SHA-256 first and give bcrypt the base64 of that
 //! digest (44 bytes, never a NUL byte): every character of a 1,000-character password counts.
 //!
-//! bcrypt is slow on purpose (about 250 ms at cost 12). It runs on actix's blocking threads, and
-//! at most half the cores run it at once, so a burst of logins cannot starve the pages.
+//! bcrypt is slow on purpose (about 250 ms at cost 12). It runs on threads of its own, never on
+//! the ones serving requests: as many as half the cores, at a lower scheduling priority, so a
+//! burst of logins uses spare CPU and cannot starve the pages.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
@@ -29,22 +30,60 @@ pub fn hash_blocking(password: &str, cost: u32) -> anyhow::Result<String> {
     Ok(bcrypt::hash(prehash(password), cost)?)
 }
 
-/// Hashes and checks passwords off the async threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and checks passwords on its own threads.
 #[derive(Clone)]
 pub struct Hasher {
     cost: u32,
-    permits: Arc<Semaphore>,
+    jobs: Sender<Job>,
     /// A hash to check against when the username is unknown, so that case takes as long as a
     /// wrong password (no user enumeration by timing).
     dummy: Arc<OnceLock<String>>,
 }
 
+/// Makes the calling thread yield to others: nice 10 (Linux, per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; `gettid` names this thread.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
+    lower_priority();
+    loop {
+        let job = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            // Every Hasher is gone: the app is shutting down.
+            Err(_) => return,
+        }
+    }
+}
+
 impl Hasher {
     pub fn new(cost: u32) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let (sender, receiver) = channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..(cores / 2).max(1) {
+            let jobs = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("bcrypt-{i}"))
+                .spawn(move || worker(jobs));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
         Self {
             cost,
-            permits: Arc::new(Semaphore::new((cores / 2).max(1))),
+            jobs: sender,
             dummy: Arc::new(OnceLock::new()),
         }
     }
@@ -53,12 +92,17 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = reply.send(work());
+            }))
+            .map_err(|_| {
+                AppError::Internal(anyhow::anyhow!("the password hashing threads stopped"))
+            })?;
+        let result = answer
             .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        let result = actix_web::web::block(work).await?;
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("a password hashing job was lost")))?;
         result.map_err(|e| AppError::Internal(anyhow::Error::new(e).context("bcrypt")))
     }
 
