@@ -18,7 +18,13 @@ pub fn flash(req: &HttpRequest, message: impl Into<String>) {
 
 /// Takes the queued messages out of the session (Flask: `get_flashed_messages()`).
 pub fn take(req: &HttpRequest) -> Vec<String> {
-    req.get_session()
+    let session = req.get_session();
+    // `remove` marks the session changed even for a missing key, which would re-encrypt and
+    // re-send the cookie with every page; most pages have no message.
+    if !session.contains_key(KEY) {
+        return Vec::new();
+    }
+    session
         .remove_as::<Vec<String>>(KEY)
         .and_then(Result::ok)
         .unwrap_or_default()

@@ -89,3 +89,18 @@ async fn activity_is_written_when_the_server_stops() {
         "idle expiry slid forward"
     );
 }
+
+#[actix_web::test]
+async fn a_page_view_does_not_resend_the_session_cookie() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+    browser.get("/index").await;
+
+    let res = browser.get("/index").await;
+
+    assert_eq!(res.status, 200);
+    assert!(
+        res.set_cookie("session").is_none(),
+        "the session did not change"
+    );
+}
