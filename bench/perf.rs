@@ -1,0 +1,740 @@
+//! `cargo bench --bench perf`: speed, scale and memory of the release binary (issue 4).
+//!
+//! Seeds a small (10k posts) and a large (1M posts) SQLite database with `microblog seed`, starts
+//! the release binary on each as a separate process, and drives it from this process with
+//! `CONCURRENCY` keep-alive clients. Prints a Markdown table (and writes it to
+//! `bench/results/perf.md`); every target is a ratio measured in this one run.
+//!
+//! The reference for the first target is this same executable run as `perf reference-server`:
+//! a minimal page of the same shape as `/index` (actix-web, a cookie session read, one Diesel
+//! query of 25 posts joined with their authors, a Tera 2 template with inheritance).
+//!
+//! `BENCH_LARGE_POSTS` (default 1000000) and `BENCH_SECONDS` (default 5) shorten a run.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::http::header;
+use anyhow::Context as _;
+
+const CONCURRENCY: usize = 8;
+const LOGIN_CLIENTS: usize = 32;
+const SEEDED_PASSWORD: &str = "seeded-password";
+const READER_PASSWORD: &str = "correct horse battery staple";
+
+fn seconds() -> Duration {
+    let s = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    Duration::from_secs(s)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A server process, killed when dropped.
+struct Process {
+    child: Child,
+    base: String,
+    started_in: Duration,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Starts `command` and waits for `probe` to answer 200; records how long that took.
+    async fn start(mut command: Command, port: u16, probe: &str) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting a server")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = awc::Client::default();
+        loop {
+            if let Ok(res) = client.get(format!("{base}{probe}")).send().await
+                && res.status() == 200
+            {
+                return Ok(Self {
+                    child,
+                    base,
+                    started_in: started.elapsed(),
+                });
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Peak and current resident memory of the server, in MiB (Linux).
+    fn memory_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+}
+
+fn microblog(work: &Path, db: &Path, port: u16, cost: u32) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
+    command
+        .current_dir(work)
+        .env("DATABASE_URL", format!("sqlite:///{}", db.display()))
+        .env("SECRET_KEY", "benchmark-secret-key-0123456789abcdef")
+        .env("PORT", port.to_string())
+        .env("BCRYPT_COST", cost.to_string())
+        .env("LOG_TO_STDOUT", "1")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn seed(work: &Path, db: &Path, users: usize, posts: usize) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let status = microblog(work, db, 0, 12)
+        .args([
+            "seed",
+            "--users",
+            &users.to_string(),
+            "--posts",
+            &posts.to_string(),
+        ])
+        .args([
+            "--follows",
+            &(users * 10).to_string(),
+            "--password",
+            SEEDED_PASSWORD,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "seeding failed");
+    Ok(started.elapsed())
+}
+
+fn client(source: IpAddr) -> awc::Client {
+    awc::Client::builder()
+        .disable_redirects()
+        .connector(
+            awc::Connector::new()
+                .local_address(source)
+                .limit(LOGIN_CLIENTS * 2),
+        )
+        .timeout(Duration::from_secs(60))
+        .finish()
+}
+
+fn local() -> awc::Client {
+    client(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// The cookies a response sets, as a `Cookie` header value merged into `jar`.
+fn keep_cookies(jar: &mut HashMap<String, String>, res: &awc::ClientResponse<impl Sized>) {
+    for value in res.headers().get_all(header::SET_COOKIE) {
+        if let Some((pair, _)) = value.to_str().unwrap_or_default().split_once(';')
+            && let Some((name, value)) = pair.split_once('=')
+        {
+            jar.insert(name.to_owned(), value.to_owned());
+        }
+    }
+}
+
+fn cookie_header(jar: &HashMap<String, String>) -> String {
+    jar.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn csrf_token(body: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker)? + marker.len();
+    body.get(start..start + 64).map(str::to_owned)
+}
+
+/// GET with cookies; returns the status and body, keeping new cookies.
+async fn get(
+    c: &awc::Client,
+    base: &str,
+    path: &str,
+    jar: &mut HashMap<String, String>,
+) -> anyhow::Result<(u16, String)> {
+    let mut res = c
+        .get(format!("{base}{path}"))
+        .insert_header((header::COOKIE, cookie_header(jar)))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("GET {path}: {e}"))?;
+    keep_cookies(jar, &res);
+    let body = res.body().limit(1 << 22).await?;
+    Ok((
+        res.status().as_u16(),
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
+}
+
+/// Opens `form_page`, posts `fields` with its CSRF token to `action`; returns status, location.
+async fn submit(
+    c: &awc::Client,
+    base: &str,
+    jar: &mut HashMap<String, String>,
+    form_page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<(u16, String)> {
+    let (_, body) = get(c, base, form_page, jar).await?;
+    let token = csrf_token(&body).context("no form")?;
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    let res = c
+        .post(format!("{base}{action}"))
+        .insert_header((header::COOKIE, cookie_header(jar)))
+        .send_form(&all)
+        .await
+        .map_err(|e| anyhow::anyhow!("POST {action}: {e}"))?;
+    keep_cookies(jar, &res);
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((res.status().as_u16(), location))
+}
+
+async fn login(
+    c: &awc::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<HashMap<String, String>> {
+    let mut jar = HashMap::new();
+    let (status, location) = submit(
+        c,
+        base,
+        &mut jar,
+        "/auth/login",
+        "/auth/login",
+        &[("username", username), ("password", password)],
+    )
+    .await?;
+    anyhow::ensure!(
+        status == 302 && location == "/index",
+        "login of {username} failed"
+    );
+    Ok(jar)
+}
+
+struct Stats {
+    requests: usize,
+    errors: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Stats {
+    fn row(&self) -> String {
+        format!(
+            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {} errors)",
+            self.per_second,
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
+            self.requests,
+            self.errors
+        )
+    }
+}
+
+/// `CONCURRENCY` clients send `make()` back to back for `seconds()`; counts only `expected`.
+async fn load<F, Fut>(make: F, expected: u16) -> Stats
+where
+    F: Fn(usize) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<u16>> + 'static,
+{
+    let until = Instant::now() + seconds();
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|worker| {
+            let make = make.clone();
+            actix_web::rt::spawn(async move {
+                let (mut latencies, mut errors, mut n) = (Vec::new(), 0, 0);
+                while Instant::now() < until {
+                    let start = Instant::now();
+                    match make(worker * 1_000_000 + n).await {
+                        Ok(status) if status == expected => latencies.push(start.elapsed()),
+                        _ => errors += 1,
+                    }
+                    n += 1;
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        let (latencies, e) = task.await.expect("load task");
+        all.extend(latencies);
+        errors += e;
+    }
+    all.sort();
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Stats {
+        requests: all.len(),
+        errors,
+        per_second: all.len() as f64 / seconds().as_secs_f64(),
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+/// GET `path` with `cookie` under load.
+async fn load_get(base: &str, path: &str, cookie: &str) -> Stats {
+    let (c, url, cookie) = (local(), format!("{base}{path}"), cookie.to_owned());
+    load(
+        move |_| {
+            let (c, url, cookie) = (c.clone(), url.clone(), cookie.clone());
+            async move {
+                let mut res = c
+                    .get(url)
+                    .insert_header((header::COOKIE, cookie))
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                res.body().limit(1 << 22).await?;
+                Ok(res.status().as_u16())
+            }
+        },
+        200,
+    )
+    .await
+}
+
+/// A site to measure: a seeded database, the server on it, a logged-in reader who follows ten
+/// authors, and the names of seeded users (for profiles and logins).
+struct Site {
+    server: Process,
+    reader: String,
+    authors: Vec<String>,
+}
+
+async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site> {
+    let port = free_port();
+    let server = Process::start(microblog(work, db, port, cost), port, "/auth/login").await?;
+    let c = local();
+    let base = server.base.clone();
+    let mut jar = HashMap::new();
+    let (status, _) = submit(
+        &c,
+        &base,
+        &mut jar,
+        "/auth/register",
+        "/auth/register",
+        &[
+            ("username", "reader"),
+            ("email", "reader@example.com"),
+            ("password", READER_PASSWORD),
+            ("password2", READER_PASSWORD),
+        ],
+    )
+    .await?;
+    // 200: the form came back because the reader exists from an earlier phase.
+    anyhow::ensure!(
+        matches!(status, 200 | 302),
+        "registering the reader failed ({status})"
+    );
+    let mut jar = login(&c, &base, "reader", READER_PASSWORD).await?;
+    let mut authors = Vec::new();
+    let mut page = 1;
+    while authors.len() < LOGIN_CLIENTS + 10 {
+        let (_, body) = get(&c, &base, &format!("/explore?page={page}"), &mut jar).await?;
+        for piece in body
+            .split("class=\"user-popup post-author fw-semibold\" href=\"/user/")
+            .skip(1)
+        {
+            let name = piece.split('"').next().unwrap_or_default().to_owned();
+            if !authors.contains(&name) {
+                authors.push(name);
+            }
+        }
+        page += 1;
+        anyhow::ensure!(page < 50, "not enough authors on /explore");
+    }
+    for name in &authors[..10] {
+        let (status, _) = submit(
+            &c,
+            &base,
+            &mut jar,
+            &format!("/user/{name}"),
+            &format!("/follow/{name}"),
+            &[],
+        )
+        .await?;
+        anyhow::ensure!(status == 302, "following {name} failed");
+    }
+    Ok(Site {
+        server,
+        reader: cookie_header(&jar),
+        authors,
+    })
+}
+
+fn sqlite_count(db: &Path, table: &str) -> anyhow::Result<i64> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let url = microblog::config::DatabaseUrl::Sqlite(db.to_owned());
+    let db = microblog::db::Db::connect(&url)?;
+    let mut conn = db.get()?;
+    Ok(
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(&mut *conn)?
+            .n,
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("reference-server") {
+        return reference::serve(Path::new(&args[2]), args[3].parse()?);
+    }
+    actix_web::rt::System::new().block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let large_posts: usize = std::env::var("BENCH_LARGE_POSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let work = tempfile::tempdir()?;
+    let small_db = work.path().join("small.db");
+    let large_db = work.path().join("large.db");
+    let mut table = String::new();
+    let mut targets = Vec::new();
+    let mut line = |text: String| {
+        println!("{text}");
+        let _ = writeln!(table, "{text}");
+    };
+    line(format!(
+        "## perf ({} cores, {} concurrent clients, {} s a phase)\n",
+        std::thread::available_parallelism().map_or(1, usize::from),
+        CONCURRENCY,
+        seconds().as_secs()
+    ));
+    line("| measure | value |\n|---|---|".to_owned());
+
+    let seeded_small = seed(work.path(), &small_db, 1_000, 10_000)?;
+    let seeded_large = seed(work.path(), &large_db, large_posts / 10, large_posts)?;
+    line(format!(
+        "| seed 1k users / 10k posts | {:.1} s |",
+        seeded_small.as_secs_f64()
+    ));
+    line(format!(
+        "| seed {}k users / {}k posts / {}k follows | {:.1} s |",
+        large_posts / 10_000,
+        large_posts / 1000,
+        large_posts / 1000,
+        seeded_large.as_secs_f64()
+    ));
+
+    // Scale: page 1 of /index and /explore at 10k and at the large size.
+    let mut page_costs = HashMap::new();
+    for (label, db) in [("10k", &small_db), ("large", &large_db)] {
+        let site = open_site(work.path(), db, 4).await?;
+        for path in ["/index", "/explore"] {
+            let stats = load_get(&site.server.base, path, &site.reader).await;
+            line(format!("| GET {path} at {label} posts | {} |", stats.row()));
+            page_costs.insert((label, path), stats);
+        }
+    }
+    for path in ["/index", "/explore"] {
+        let (small, large) = (&page_costs[&("10k", path)], &page_costs[&("large", path)]);
+        let ratio = large.p50.as_secs_f64() / small.p50.as_secs_f64();
+        targets.push((
+            format!("{path} page 1: cost at large / at 10k posts (p50)"),
+            format!("{ratio:.2}x"),
+            ratio <= 1.5,
+            "at most 1.5x",
+        ));
+    }
+
+    // Every page at the large size, production bcrypt cost.
+    let site = open_site(work.path(), &large_db, 12).await?;
+    let base = site.server.base.clone();
+    let anonymous = load_get(&base, "/auth/login", "").await;
+    line(format!(
+        "| GET /auth/login, anonymous | {} |",
+        anonymous.row()
+    ));
+    let index = load_get(&base, "/index", &site.reader).await;
+    line(format!("| GET /index, logged in | {} |", index.row()));
+    let explore = load_get(&base, "/explore", &site.reader).await;
+    line(format!("| GET /explore | {} |", explore.row()));
+    let profile = load_get(&base, &format!("/user/{}", site.authors[0]), &site.reader).await;
+    line(format!("| GET /user/<name> | {} |", profile.row()));
+
+    // POST /index: every acknowledged post must be stored.
+    let before = sqlite_count(&large_db, "posts")?;
+    let token = {
+        let mut jar: HashMap<String, String> = site
+            .reader
+            .split("; ")
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let (_, body) = get(&local(), &base, "/index", &mut jar).await?;
+        (
+            csrf_token(&body).context("index form")?,
+            cookie_header(&jar),
+        )
+    };
+    let (c, url) = (local(), format!("{base}/index"));
+    let posts = load(
+        move |n| {
+            let (c, url, token) = (c.clone(), url.clone(), token.clone());
+            async move {
+                let res = c
+                    .post(url)
+                    .insert_header((header::COOKIE, token.1))
+                    .send_form(&[
+                        ("csrf_token", token.0.as_str()),
+                        ("post", &format!("bench {n}")),
+                    ])
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(res.status().as_u16())
+            }
+        },
+        302,
+    )
+    .await;
+    let stored = sqlite_count(&large_db, "posts")? - before;
+    line(format!(
+        "| POST /index | {} ; stored {stored} of {} acknowledged |",
+        posts.row(),
+        posts.requests
+    ));
+    targets.push((
+        "POST /index on SQLite".to_owned(),
+        format!(
+            "{:.0} posts/s, {stored}/{} stored",
+            posts.per_second, posts.requests
+        ),
+        posts.per_second >= 1000.0 && stored == posts.requests as i64,
+        "at least 1,000/s, all stored",
+    ));
+
+    // Login burst: /index quiet, then while 32 clients log in at cost 12.
+    let quiet = load_get(&base, "/index", &site.reader).await;
+    let until = Instant::now() + seconds();
+    let loggers: Vec<_> = (0..LOGIN_CLIENTS)
+        .map(|i| {
+            let (base, name) = (base.clone(), site.authors[10 + i].clone());
+            actix_web::rt::spawn(async move {
+                let c = client(IpAddr::V4(Ipv4Addr::new(127, 0, 1, i as u8 + 1)));
+                let mut done = 0;
+                while Instant::now() < until {
+                    if login(&c, &base, &name, SEEDED_PASSWORD).await.is_ok() {
+                        done += 1;
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+    let busy = load_get(&base, "/index", &site.reader).await;
+    let mut logins = 0;
+    for logger in loggers {
+        logins += logger.await.unwrap_or(0);
+    }
+    line(format!("| GET /index, quiet | {} |", quiet.row()));
+    line(format!(
+        "| GET /index during {LOGIN_CLIENTS} concurrent logins (cost 12) | {} ; {logins} logins |",
+        busy.row()
+    ));
+    let burst_ratio = busy.p99.as_secs_f64() / quiet.p99.as_secs_f64();
+    targets.push((
+        format!("/index p99 during {LOGIN_CLIENTS} logins / quiet"),
+        format!("{burst_ratio:.2}x ({logins} logins)"),
+        burst_ratio <= 2.0 && logins > 0,
+        "at most 2x",
+    ));
+
+    let (peak, now) = site.server.memory_mib();
+    line(format!(
+        "| server memory | peak {peak:.1} MiB, now {now:.1} MiB |"
+    ));
+    targets.push((
+        "server memory under load (peak RSS)".to_owned(),
+        format!("{peak:.1} MiB"),
+        peak <= 50.0,
+        "at most 50 MiB",
+    ));
+    targets.push((
+        "first response after start".to_owned(),
+        format!("{:.0} ms", site.server.started_in.as_secs_f64() * 1e3),
+        site.server.started_in <= Duration::from_millis(200),
+        "at most 200 ms",
+    ));
+    let size = std::fs::metadata(env!("CARGO_BIN_EXE_microblog"))?.len() as f64 / (1 << 20) as f64;
+    targets.push((
+        "release binary (stripped)".to_owned(),
+        format!("{size:.1} MiB"),
+        size <= 20.0,
+        "at most 20 MiB",
+    ));
+    drop(site);
+
+    // The reference page on the same large database, measured the same way.
+    let port = free_port();
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args([
+        "reference-server",
+        &large_db.display().to_string(),
+        &port.to_string(),
+    ]);
+    let reference = Process::start(command, port, "/login").await?;
+    let mut jar = HashMap::new();
+    get(&local(), &reference.base, "/login", &mut jar).await?;
+    let reference_stats = load_get(&reference.base, "/", &cookie_header(&jar)).await;
+    line(format!(
+        "| reference page (same shape) | {} |",
+        reference_stats.row()
+    ));
+    let share = index.per_second / reference_stats.per_second;
+    targets.push((
+        "/index throughput / reference page".to_owned(),
+        format!("{:.0}%", share * 100.0),
+        share >= 0.7,
+        "at least 70%",
+    ));
+
+    line("\n| target | measured | goal | met |\n|---|---|---|---|".to_owned());
+    for (what, value, met, goal) in &targets {
+        line(format!(
+            "| {what} | {value} | {goal} | {} |",
+            if *met { "yes" } else { "NO" }
+        ));
+    }
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/results");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("perf.md"), &table)?;
+    Ok(())
+}
+
+/// The minimal page of the same shape as `/index`, to compare against.
+mod reference {
+    use std::path::Path;
+
+    use actix_session::storage::CookieSessionStore;
+    use actix_session::{Session, SessionMiddleware};
+    use actix_web::cookie::Key;
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use microblog::config::DatabaseUrl;
+    use microblog::db::Db;
+    use microblog::models::post::{self, Feed};
+
+    const BASE: &str = "<!doctype html><html><head><title>{{ title }}</title></head>\
+        <body><nav>{{ user }}</nav>{% block content %}{% endblock content %}</body></html>";
+    const PAGE: &str = "{% extends \"base.html\" %}{% block content %}{% for p in posts %}\
+        <article><b>{{ p.author }}</b> {{ p.body }} <time>{{ p.timestamp }}</time></article>{% endfor %}\
+        {% endblock content %}";
+
+    #[derive(serde::Serialize)]
+    struct PostView {
+        author: String,
+        body: String,
+        timestamp: String,
+    }
+
+    async fn page(
+        session: Session,
+        db: web::Data<Db>,
+        tera: web::Data<tera::Tera>,
+    ) -> actix_web::Result<HttpResponse> {
+        let user: Option<String> = session.get("user")?;
+        let rows = db
+            .run(|conn| post::page(conn, Feed::Everyone, 25, 0))
+            .await
+            .map_err(actix_web::error::ErrorInternalServerError)?;
+        let posts: Vec<PostView> = rows
+            .into_iter()
+            .map(|p| PostView {
+                author: p.author,
+                body: p.body,
+                timestamp: p.timestamp.to_string(),
+            })
+            .collect();
+        let mut context = tera::Context::new();
+        context.insert("title", "Home");
+        context.insert("user", &user);
+        context.insert("posts", &posts);
+        let html = tera
+            .render("page.html", &context)
+            .map_err(actix_web::error::ErrorInternalServerError)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html))
+    }
+
+    async fn login(session: Session) -> actix_web::Result<HttpResponse> {
+        session.insert("user", "reader")?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    pub fn serve(db: &Path, port: u16) -> anyhow::Result<()> {
+        let db = web::Data::new(Db::connect(&DatabaseUrl::Sqlite(db.to_owned()))?);
+        let mut tera = tera::Tera::new();
+        tera.add_raw_templates(vec![("base.html", BASE), ("page.html", PAGE)])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tera = web::Data::new(tera);
+        let key = Key::generate();
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(db.clone())
+                    .app_data(tera.clone())
+                    .wrap(SessionMiddleware::new(
+                        CookieSessionStore::default(),
+                        key.clone(),
+                    ))
+                    .route("/", web::get().to(page))
+                    .route("/login", web::get().to(login))
+            })
+            .bind(("127.0.0.1", port))?
+            .run()
+            .await
+        })?;
+        Ok(())
+    }
+}
