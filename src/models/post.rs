@@ -51,46 +51,52 @@ pub fn create(conn: &mut DbConn, new: &NewPost<'_>) -> QueryResult<usize> {
 }
 
 /// One page of posts, newest first. Returns up to `limit` rows (see `models::page_window`).
+///
+/// Each feed is its own fixed query (not a boxed one), so Diesel prepares it once per
+/// connection and reuses it: parsing and planning the SQL on every page view showed up as the
+/// largest single cost in a profile.
 pub fn page(
     conn: &mut DbConn,
     feed: Feed,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<PostWithAuthor>> {
-    let query = posts::table
-        .inner_join(users::table)
-        .select((
-            posts::id,
-            posts::body,
-            posts::timestamp,
-            users::username,
-            users::email,
-        ))
-        .order((posts::timestamp.desc(), posts::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .into_boxed();
-    // `users` is already joined above; the subquery needs its own name for it.
+    let newest_first = || {
+        posts::table
+            .inner_join(users::table)
+            .select((
+                posts::id,
+                posts::body,
+                posts::timestamp,
+                users::username,
+                users::email,
+            ))
+            .order((posts::timestamp.desc(), posts::id.desc()))
+            .limit(limit)
+            .offset(offset)
+    };
+    // `users` is already joined above; the timeline's subquery needs its own name for it.
     let own = diesel::alias!(users as own);
-    let query = match feed {
-        Feed::Everyone => query,
-        Feed::Author(user_id) => query.filter(posts::user_id.eq(user_id)),
+    match feed {
+        Feed::Everyone => newest_first().load(conn),
+        Feed::Author(user_id) => newest_first().filter(posts::user_id.eq(user_id)).load(conn),
         // One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then
         // look each author up in ix_posts_user_id_timestamp and sort only those posts, so the
         // cost follows how much the followed users wrote, not the size of the whole table.
-        Feed::Timeline(user_id) => query.filter(
-            posts::user_id.eq_any(
-                followers::table
-                    .filter(followers::follower_id.eq(user_id))
-                    .select(followers::followed_id)
-                    .union(
-                        own.filter(own.field(users::id).eq(user_id))
-                            .select(own.field(users::id)),
-                    ),
-            ),
-        ),
-    };
-    query.load(conn)
+        Feed::Timeline(user_id) => newest_first()
+            .filter(
+                posts::user_id.eq_any(
+                    followers::table
+                        .filter(followers::follower_id.eq(user_id))
+                        .select(followers::followed_id)
+                        .union(
+                            own.filter(own.field(users::id).eq(user_id))
+                                .select(own.field(users::id)),
+                        ),
+                ),
+            )
+            .load(conn),
+    }
 }
 
 /// Inserts many posts in one statement (`microblog seed`).
