@@ -76,20 +76,7 @@ impl Server {
 
 async fn logged_in(address: &str, username: &str) -> Browser {
     let mut browser = Browser::at(address);
-    let email = format!("{username}@example.com");
-    let res = browser
-        .submit(
-            "/auth/register",
-            "/auth/register",
-            &[
-                ("username", username),
-                ("email", &email),
-                ("password", PASSWORD),
-                ("password2", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, 302, "{}", res.body);
+    browser.register(username).await;
     let res = browser.login(username, PASSWORD, false).await;
     assert_eq!(res.location(), Some("/index"));
     browser

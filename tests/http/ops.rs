@@ -70,14 +70,17 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     // The target is a second fresh database of the same kind as the test backend.
     let target = TestDatabase::fresh();
     let work = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
-        .args(["db", "transfer", "--to", &target.url])
-        .env("DATABASE_URL", &source.url)
-        .env("SECRET_KEY", &secret)
-        .env("LOG_TO_STDOUT", "1")
-        .current_dir(work.path())
-        .output()
-        .unwrap();
+    let transfer = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
+            .args(["db", "transfer", "--to", &target.url])
+            .env("DATABASE_URL", &source.url)
+            .env("SECRET_KEY", &secret)
+            .env("LOG_TO_STDOUT", "1")
+            .current_dir(work.path())
+            .output()
+            .unwrap()
+    };
+    let output = transfer();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -114,14 +117,7 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     assert_eq!(res.status, 302);
 
     // A second transfer into the now non-empty target is refused.
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
-        .args(["db", "transfer", "--to", &target.url])
-        .env("DATABASE_URL", &source.url)
-        .env("SECRET_KEY", &secret)
-        .env("LOG_TO_STDOUT", "1")
-        .current_dir(work.path())
-        .output()
-        .unwrap();
+    let again = transfer();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }

@@ -248,53 +248,45 @@ async fn an_overlong_username_or_email_is_a_form_error_not_a_database_error() {
     );
 }
 
+/// A failed login by `user{i}`, sent as if through a proxy that says the client is 203.0.113.i.
+async fn login_through_proxy(app: &crate::common::TestApp, i: usize) -> u16 {
+    let mut browser = app.browser();
+    let token = browser.get("/auth/login").await.csrf_token().unwrap();
+    let cookie = format!("session={}", browser.cookies["session"]);
+    awc::Client::builder()
+        .disable_redirects()
+        .finish()
+        .post(format!("{}/auth/login", app.address))
+        .insert_header(("Cookie", cookie))
+        .insert_header(("X-Forwarded-For", format!("203.0.113.{i}")))
+        .send_form(&[
+            ("csrf_token", token.as_str()),
+            ("username", &format!("user{i}")),
+            ("password", "wrong password!"),
+        ])
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[actix_web::test]
 async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
     let app = crate::common::spawn_app_with(&[("FORWARDED_ALLOW_IPS", "127.0.0.1")]).await;
-    let client = awc::Client::builder().disable_redirects().finish();
 
     // 25 attempts from 25 different clients behind the proxy: none is throttled as a client.
     for i in 0..25 {
-        let mut browser = app.browser();
-        let token = browser.get("/auth/login").await.csrf_token().unwrap();
-        let cookie = format!("session={}", browser.cookies["session"]);
-        let res = client
-            .post(format!("{}/auth/login", app.address))
-            .insert_header(("Cookie", cookie))
-            .insert_header(("X-Forwarded-For", format!("203.0.113.{i}")))
-            .send_form(&[
-                ("csrf_token", token.as_str()),
-                ("username", &format!("user{i}")),
-                ("password", "wrong password!"),
-            ])
-            .await
-            .unwrap();
-        assert_eq!(res.status().as_u16(), 302, "attempt {i}");
+        assert_eq!(login_through_proxy(&app, i).await, 302, "attempt {i}");
     }
 }
 
 #[actix_web::test]
 async fn an_x_forwarded_for_from_an_untrusted_client_is_ignored() {
     let app = spawn_app().await;
-    let client = awc::Client::builder().disable_redirects().finish();
 
     let mut statuses = Vec::new();
     for i in 0..21 {
-        let mut browser = app.browser();
-        let token = browser.get("/auth/login").await.csrf_token().unwrap();
-        let cookie = format!("session={}", browser.cookies["session"]);
-        let res = client
-            .post(format!("{}/auth/login", app.address))
-            .insert_header(("Cookie", cookie))
-            .insert_header(("X-Forwarded-For", format!("203.0.113.{i}")))
-            .send_form(&[
-                ("csrf_token", token.as_str()),
-                ("username", &format!("user{i}")),
-                ("password", "wrong password!"),
-            ])
-            .await
-            .unwrap();
-        statuses.push(res.status().as_u16());
+        statuses.push(login_through_proxy(&app, i).await);
     }
 
     assert_eq!(statuses[20], 429, "{statuses:?}");
