@@ -9,7 +9,9 @@
 //! a minimal page of the same shape as `/index` (actix-web, a cookie session read, one Diesel
 //! query of 25 posts joined with their authors, a Tera 2 template with inheritance).
 //!
-//! `BENCH_LARGE_POSTS` (default 1000000) and `BENCH_SECONDS` (default 5) shorten a run.
+//! `BENCH_LARGE_POSTS` (default 1000000) and `BENCH_SECONDS` (default 5) shorten a run;
+//! `BENCH_SOAK_SECONDS=600` adds ten minutes of steady mixed load at the end (zero 5xx, flat
+//! memory).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -406,6 +408,103 @@ async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site> {
     })
 }
 
+struct Soak {
+    requests: usize,
+    server_errors: usize,
+    failures: usize,
+    /// Server RSS in MiB, sampled every 10 s.
+    rss: Vec<f64>,
+}
+
+/// `CONCURRENCY` clients send a mix (timeline, explore, a profile, a post, the anonymous login
+/// page) for `length`, while the server's memory is sampled.
+async fn soak(site: &Site, length: Duration) -> Soak {
+    let until = Instant::now() + length;
+    let base = site.server.base.clone();
+    let mut jar: HashMap<String, String> = site
+        .reader
+        .split("; ")
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let token = match get(&local(), &base, "/index", &mut jar).await {
+        Ok((_, body)) => csrf_token(&body).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let cookie = cookie_header(&jar);
+    let profile = format!("/user/{}", site.authors[0]);
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|worker| {
+            let (base, cookie, token, profile) =
+                (base.clone(), cookie.clone(), token.clone(), profile.clone());
+            actix_web::rt::spawn(async move {
+                let c = local();
+                let (mut requests, mut server_errors, mut failures) = (0, 0, 0);
+                while Instant::now() < until {
+                    let kind = (requests + worker) % 5;
+                    let sent = match kind {
+                        0 => {
+                            c.get(format!("{base}/index"))
+                                .insert_header((header::COOKIE, cookie.clone()))
+                                .send()
+                                .await
+                        }
+                        1 => {
+                            c.get(format!("{base}/explore"))
+                                .insert_header((header::COOKIE, cookie.clone()))
+                                .send()
+                                .await
+                        }
+                        2 => {
+                            c.get(format!("{base}{profile}"))
+                                .insert_header((header::COOKIE, cookie.clone()))
+                                .send()
+                                .await
+                        }
+                        3 => {
+                            c.post(format!("{base}/index"))
+                                .insert_header((header::COOKIE, cookie.clone()))
+                                .send_form(&[("csrf_token", token.as_str()), ("post", "soak")])
+                                .await
+                        }
+                        _ => c.get(format!("{base}/auth/login")).send().await,
+                    };
+                    requests += 1;
+                    match sent {
+                        Ok(mut res) => {
+                            let _ = res.body().limit(1 << 22).await;
+                            if res.status().is_server_error() {
+                                server_errors += 1;
+                            }
+                        }
+                        Err(_) => failures += 1,
+                    }
+                }
+                (requests, server_errors, failures)
+            })
+        })
+        .collect();
+    let mut rss = vec![site.server.memory_mib().1];
+    while Instant::now() < until {
+        actix_web::rt::time::sleep(Duration::from_secs(10)).await;
+        rss.push(site.server.memory_mib().1);
+    }
+    let mut soak = Soak {
+        requests: 0,
+        server_errors: 0,
+        failures: 0,
+        rss,
+    };
+    for task in tasks {
+        if let Ok((requests, server_errors, failures)) = task.await {
+            soak.requests += requests;
+            soak.server_errors += server_errors;
+            soak.failures += failures;
+        }
+    }
+    soak
+}
+
 fn sqlite_count(db: &Path, table: &str) -> anyhow::Result<i64> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -589,6 +688,36 @@ async fn run() -> anyhow::Result<()> {
         burst_ratio <= 2.0 && logins > 0,
         "at most 2x",
     ));
+
+    if let Some(soak_for) = std::env::var("BENCH_SOAK_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&s| s > 0)
+    {
+        let soak = soak(&site, Duration::from_secs(soak_for)).await;
+        line(format!(
+            "| soak: {soak_for} s of mixed load | {} requests, {} server errors (5xx), {} other failures; RSS {} MiB |",
+            soak.requests,
+            soak.server_errors,
+            soak.failures,
+            soak.rss
+                .iter()
+                .map(|m| format!("{m:.1}"))
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        ));
+        let first = soak.rss.get(1).or(soak.rss.first()).copied().unwrap_or(0.0);
+        let last = soak.rss.last().copied().unwrap_or(0.0);
+        targets.push((
+            format!("steady load for {soak_for} s"),
+            format!(
+                "{} 5xx; RSS {first:.1} -> {last:.1} MiB",
+                soak.server_errors
+            ),
+            soak.server_errors == 0 && last <= first * 1.2 + 1.0,
+            "zero 5xx, flat memory",
+        ));
+    }
 
     let (peak, now) = site.server.memory_mib();
     line(format!(
