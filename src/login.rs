@@ -1,4 +1,4 @@
-//! Flask-Login, in this port. Read `docs/05-user-logins.md` beside this file.
+//! Flask-Login, in this port. `docs/05-user-logins.md` explains each piece and why.
 //!
 //! | Flask-Login              | here                                                        |
 //! |--------------------------|-------------------------------------------------------------|
