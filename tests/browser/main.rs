@@ -114,12 +114,28 @@ impl Person<'_> {
         field.send_keys(text).await.unwrap();
     }
 
+    /// Clicks what `css` names and waits for the page it leads to. A click on a submit button
+    /// can return before the browser has loaded the next page (and some forms post back to the
+    /// same URL), so this waits until the old page's `<html>` element has gone stale.
     async fn press(&self, css: &str) {
+        let element = self.c.find(Locator::Css(css)).await.unwrap();
+        self.click_and_wait(element).await;
+    }
+
+    async fn click_and_wait(&self, element: fantoccini::elements::Element) {
+        let old_page = self.c.find(Locator::Css("html")).await.unwrap();
+        element.click().await.unwrap();
+        let started = std::time::Instant::now();
+        while old_page.tag_name().await.is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no new page after a click"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+        }
         self.c
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
+            .wait()
+            .for_element(Locator::Css("body"))
             .await
             .unwrap();
     }
@@ -277,12 +293,11 @@ async fn hovering_a_username_shows_the_popup_and_logging_out_closes_index() {
         card_text.contains("0 followers, 0 following."),
         "{card_text}"
     );
-    card.find(Locator::Css("button[name=submit]"))
-        .await
-        .unwrap()
-        .click()
+    let follow = card
+        .find(Locator::Css("button[name=submit]"))
         .await
         .unwrap();
+    me.click_and_wait(follow).await;
     assert_eq!(me.path().await, "/user/john");
     assert!(me.page_text().await.contains("You are following john!"));
 
