@@ -706,15 +706,18 @@ async fn run() -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(" -> ")
         ));
-        let first = soak.rss.get(1).or(soak.rss.first()).copied().unwrap_or(0.0);
+        // Caches warm up first (SQLite's page caches fill as posts are added); a leak shows as
+        // growth that goes on, so "flat" compares the second half of the run: its end may be at
+        // most 5% above its middle.
+        let middle = soak.rss.get(soak.rss.len() / 2).copied().unwrap_or(0.0);
         let last = soak.rss.last().copied().unwrap_or(0.0);
         targets.push((
             format!("steady load for {soak_for} s"),
             format!(
-                "{} 5xx; RSS {first:.1} -> {last:.1} MiB",
+                "{} 5xx; RSS at half time {middle:.1} MiB, at the end {last:.1} MiB",
                 soak.server_errors
             ),
-            soak.server_errors == 0 && last <= first * 1.2 + 1.0,
+            soak.server_errors == 0 && last <= middle * 1.05 + 0.5,
             "zero 5xx, flat memory",
         ));
     }
