@@ -347,6 +347,22 @@ struct Site {
     authors: Vec<String>,
 }
 
+impl Site {
+    /// What the reader needs to post: the CSRF token of the `/index` form and the cookies that
+    /// go with it.
+    async fn post_form(&self) -> anyhow::Result<(String, String)> {
+        let mut jar: HashMap<String, String> = self
+            .reader
+            .split("; ")
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let (_, body) = get(&local(), &self.server.base, "/index", &mut jar).await?;
+        let token = csrf_token(&body).context("no post form on /index")?;
+        Ok((token, cookie_header(&jar)))
+    }
+}
+
 async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site> {
     let port = free_port();
     let server = Process::start(microblog(work, db, port, cost), port, "/auth/login").await?;
@@ -421,17 +437,7 @@ struct Soak {
 async fn soak(site: &Site, length: Duration) -> Soak {
     let until = Instant::now() + length;
     let base = site.server.base.clone();
-    let mut jar: HashMap<String, String> = site
-        .reader
-        .split("; ")
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let token = match get(&local(), &base, "/index", &mut jar).await {
-        Ok((_, body)) => csrf_token(&body).unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let cookie = cookie_header(&jar);
+    let (token, cookie) = site.post_form().await.unwrap_or_default();
     let profile = format!("/user/{}", site.authors[0]);
     let tasks: Vec<_> = (0..CONCURRENCY)
         .map(|worker| {
@@ -604,19 +610,7 @@ async fn run() -> anyhow::Result<()> {
 
     // POST /index: every acknowledged post must be stored.
     let before = sqlite_count(&large_db, "posts")?;
-    let token = {
-        let mut jar: HashMap<String, String> = site
-            .reader
-            .split("; ")
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let (_, body) = get(&local(), &base, "/index", &mut jar).await?;
-        (
-            csrf_token(&body).context("index form")?,
-            cookie_header(&jar),
-        )
-    };
+    let token = site.post_form().await?;
     let (c, url) = (local(), format!("{base}/index"));
     let posts = load(
         move |n| {

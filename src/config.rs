@@ -111,7 +111,6 @@ pub struct Config {
     pub session_cookie_secure: bool,
     pub remember_cookie_days: i64,
     pub session_protection: SessionProtection,
-    pub log_to_stdout: bool,
     pub server_name: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (gunicorn's setting of that name).
     pub forwarded_allow_ips: Vec<std::net::IpAddr>,
@@ -132,7 +131,6 @@ impl fmt::Debug for Config {
             .field("session_cookie_secure", &self.session_cookie_secure)
             .field("remember_cookie_days", &self.remember_cookie_days)
             .field("session_protection", &self.session_protection)
-            .field("log_to_stdout", &self.log_to_stdout)
             .field("server_name", &self.server_name)
             .field("forwarded_allow_ips", &self.forwarded_allow_ips)
             .finish()
@@ -159,11 +157,7 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let flag = |name: &str| {
-            get(name).is_some_and(|v| {
-                matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
-            })
-        };
+        let flag = |name: &str| get(name).is_some_and(|v| is_on(&v));
         let number = |name: &str, default: i64| -> anyhow::Result<i64> {
             match get(name) {
                 Some(v) => v
@@ -246,7 +240,6 @@ impl Config {
             session_cookie_secure: flag("SESSION_COOKIE_SECURE"),
             remember_cookie_days,
             session_protection,
-            log_to_stdout: flag("LOG_TO_STDOUT"),
             server_name: get("SERVER_NAME"),
             forwarded_allow_ips: list(get("FORWARDED_ALLOW_IPS"))
                 .iter()
@@ -258,6 +251,14 @@ impl Config {
                 .collect::<anyhow::Result<_>>()?,
         })
     }
+}
+
+/// Whether an on/off setting (`MAIL_USE_TLS`, `LOG_TO_STDOUT`, ...) is on: 1, true, yes or on.
+pub fn is_on(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
 }
 
 /// Splits a comma-separated setting (`ADMINS`, `LANGUAGES`).

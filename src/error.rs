@@ -11,8 +11,6 @@ pub enum AppError {
     /// A request we refuse, with the reason shown to the client.
     #[error("{0}")]
     BadRequest(String),
-    #[error("Forbidden")]
-    Forbidden,
     #[error("database query failed")]
     Database(#[from] diesel::result::Error),
     #[error("no database connection available")]
@@ -36,7 +34,6 @@ impl ResponseError for AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Forbidden => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

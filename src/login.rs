@@ -341,7 +341,6 @@ pub async fn logout_user(req: &HttpRequest) -> Result<(), AppError> {
             .await?;
     }
     forget_login(req, req.get_identity().ok());
-    req.extensions_mut().insert(RememberAction::Clear);
     req.extensions_mut().insert(Loaded(None));
     crate::csrf::rotate(req);
     Ok(())
@@ -359,8 +358,9 @@ pub async fn remember_cookie_middleware(
         res.request().extensions().get::<Loaded>(),
         Some(Loaded(Some(_)))
     );
-    let lm = res.request().app_data::<web::Data<LoginManager>>().cloned();
-    if let (Some(action), Some(lm)) = (action, lm) {
+    if let Some(action) = action
+        && let Some(lm) = res.request().app_data::<web::Data<LoginManager>>().cloned()
+    {
         let mut jar = CookieJar::new();
         match action {
             RememberAction::Set(token) => {

@@ -101,7 +101,8 @@ fn main() -> anyhow::Result<()> {
     // A missing .env is fine: every setting has a default.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    let log_to_stdout = std::env::var("LOG_TO_STDOUT").is_ok_and(|v| !v.trim().is_empty());
+    // Read before the rest of the config, so that reading the config can already log.
+    let log_to_stdout = std::env::var("LOG_TO_STDOUT").is_ok_and(|v| microblog::config::is_on(&v));
     let _log_guard = init_tracing(log_to_stdout)?;
     let config = Config::from_env(&cli.instance_path)?;
 

@@ -156,7 +156,3 @@ pub fn redirect(to: &str) -> HttpResponse {
         .insert_header((header::LOCATION, to))
         .finish()
 }
-
-/// An empty context for pages with nothing of their own.
-#[derive(Serialize)]
-pub struct Nothing {}

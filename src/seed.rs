@@ -227,12 +227,16 @@ pub fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()
         .div_ceil(ids.len().max(1))
         .min(ids.len().saturating_sub(1));
     let mut pairs = Vec::with_capacity(ROWS_PER_TRANSACTION);
+    let already_following: HashSet<i32> = user::follower_ids(&mut conn)
+        .context("listing who follows already")?
+        .into_iter()
+        .collect();
     let mut made = 0;
     for &follower in &ids {
         if made >= amounts.follows || per_user == 0 {
             break;
         }
-        if user::follow_counts(&mut conn, follower)?.1 > 0 {
+        if already_following.contains(&follower) {
             continue;
         }
         let mut chosen = HashSet::new();

@@ -225,6 +225,14 @@ pub fn follows_after(
         .load(conn)
 }
 
+/// Every user who follows someone (`microblog seed` leaves them as they are).
+pub fn follower_ids(conn: &mut DbConn) -> QueryResult<Vec<i32>> {
+    followers::table
+        .select(followers::follower_id)
+        .distinct()
+        .load(conn)
+}
+
 pub fn follows_count(conn: &mut DbConn) -> QueryResult<i64> {
     followers::table.count().get_result(conn)
 }
