@@ -26,6 +26,29 @@ struct FormPage {
     form: FormView,
 }
 
+const TRY_LATER: &str = "Too many attempts. Please wait a minute and try again.";
+
+/// A password form shown again after too many attempts: 429, with `Retry-After`.
+fn too_many_attempts(
+    page: &Page,
+    wait: std::time::Duration,
+    template: &str,
+    title: &str,
+    form: FormView,
+) -> Result<HttpResponse, AppError> {
+    let mut res = page.render_status(
+        StatusCode::TOO_MANY_REQUESTS,
+        template,
+        title,
+        &FormPage { form },
+    )?;
+    res.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(wait.as_secs().max(1)),
+    );
+    Ok(res)
+}
+
 /// The `next` query parameter, if it is a safe local path.
 fn next_param(req: &HttpRequest) -> Option<String> {
     let pairs = crate::form::parse_urlencoded(req.query_string().as_bytes()).ok()?;
@@ -65,17 +88,7 @@ pub async fn login_submit(
             "username",
             "Too many login attempts. Please wait a minute and try again.",
         );
-        let mut res = page.render_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            "auth/login.html",
-            "Sign In",
-            &FormPage { form },
-        )?;
-        res.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(wait.as_secs().max(1)),
-        );
-        return Ok(res);
+        return too_many_attempts(&page, wait, "auth/login.html", "Sign In", form);
     }
 
     let name = credentials.username.clone();
@@ -201,17 +214,10 @@ pub async fn reauthenticate_submit(
     throttle: web::Data<LoginThrottle>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = FormView::new(&["password"]);
-    if throttle.attempt(&req, &user.username).is_err() {
-        form.error(
-            "password",
-            "Too many attempts. Please wait a minute and try again.",
-        );
-        return page.render_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            "auth/reauthenticate.html",
-            "Confirm your password",
-            &FormPage { form },
-        );
+    if let Err(wait) = throttle.attempt(&req, &user.username) {
+        form.error("password", TRY_LATER);
+        let title = "Confirm your password";
+        return too_many_attempts(&page, wait, "auth/reauthenticate.html", title, form);
     }
     if !hasher
         .verify(&input.password, Some(user.password_hash.clone()))
@@ -252,17 +258,9 @@ pub async fn change_password_submit(
 ) -> Result<HttpResponse, AppError> {
     let title = "Change password";
     let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    if throttle.attempt(&req, &user.username).is_err() {
-        form.error(
-            "old_password",
-            "Too many attempts. Please wait a minute and try again.",
-        );
-        return page.render_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            "auth/change_password.html",
-            title,
-            &FormPage { form },
-        );
+    if let Err(wait) = throttle.attempt(&req, &user.username) {
+        form.error("old_password", TRY_LATER);
+        return too_many_attempts(&page, wait, "auth/change_password.html", title, form);
     }
     let old_ok = hasher
         .verify(&input.old_password, Some(user.password_hash.clone()))
