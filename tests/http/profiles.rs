@@ -42,15 +42,7 @@ async fn a_profile_shows_avatar_about_me_last_seen_counts_and_posts() {
 #[actix_web::test]
 async fn the_avatar_is_gravatars_md5_of_the_lowercased_email() {
     let app = spawn_app().await;
-    let mut browser = app.register("susan").await;
-    browser.login("susan", crate::common::PASSWORD, false).await;
-    browser
-        .submit(
-            "/edit_profile",
-            "/edit_profile",
-            &[("username", "susan"), ("about_me", "")],
-        )
-        .await;
+    let mut browser = app.logged_in("susan", false).await;
 
     let body = browser.get("/user/susan").await.body;
 

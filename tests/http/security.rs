@@ -141,6 +141,12 @@ async fn pages_for_a_logged_in_user_are_not_stored_by_caches() {
     }
 }
 
+/// `/explore` lists every post; it must list none.
+async fn assert_no_post_is_stored(browser: &mut crate::common::Browser) {
+    let explore = browser.get("/explore").await.body;
+    assert!(!explore.contains("class=\"post-body"), "a post was stored");
+}
+
 #[actix_web::test]
 async fn invalid_utf8_and_nul_bytes_get_a_400_and_store_nothing() {
     let app = spawn_app().await;
@@ -165,13 +171,7 @@ async fn invalid_utf8_and_nul_bytes_get_a_400_and_store_nothing() {
         .await;
     assert_eq!(res.status, 400);
 
-    assert!(
-        !browser
-            .get("/explore")
-            .await
-            .body
-            .contains("class=\"post-body")
-    );
+    assert_no_post_is_stored(&mut browser).await;
 }
 
 #[actix_web::test]
@@ -184,13 +184,7 @@ async fn a_body_over_one_megabyte_gets_a_413_and_stores_nothing() {
     let res = browser.post_raw("/index", body.into_bytes()).await;
 
     assert_eq!(res.status, 413);
-    assert!(
-        !browser
-            .get("/explore")
-            .await
-            .body
-            .contains("class=\"post-body")
-    );
+    assert_no_post_is_stored(&mut browser).await;
 }
 
 #[actix_web::test]
