@@ -53,6 +53,7 @@ impl ManageConnection for Manager {
                         "the SQLite path is not valid UTF-8".to_owned(),
                     ))
                 })?;
+                sqlite_plan_stability::enable();
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: switching to WAL itself needs the write lock.
@@ -76,6 +77,54 @@ impl ManageConnection for Manager {
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         use diesel::r2d2::R2D2Connection;
         conn.is_broken()
+    }
+}
+
+/// SQLite's query planner stability guarantee (QPSG) on every SQLite connection.
+///
+/// Without it, SQLite 3.53 plans `LIMIT ?` with the bound value and marks the statement to be
+/// compiled again whenever that parameter is bound anew. Diesel binds every parameter on every
+/// run (and `.limit()`/`.first()` always bind), so each cached statement was parsed and planned
+/// again on every page: about 30% of the CPU time of `/index` (docs/performance.md). With QPSG the
+/// plan depends on the SQL text only, and Diesel's statement cache works as intended.
+///
+/// Diesel does not hand out the raw `sqlite3*`, so the setting is applied by SQLite itself: an
+/// auto-extension is a function SQLite calls for every connection the process opens.
+mod sqlite_plan_stability {
+    use std::ffi::{c_char, c_int};
+    use std::sync::Once;
+
+    use libsqlite3_sys as ffi;
+
+    /// Registers the hook once per process; connections opened afterwards get QPSG.
+    pub fn enable() {
+        static REGISTER: Once = Once::new();
+        REGISTER.call_once(|| {
+            // SAFETY: `on_open` has the signature SQLite expects of an auto-extension entry point,
+            // and registering one is thread-safe.
+            let rc = unsafe { ffi::sqlite3_auto_extension(Some(on_open)) };
+            if rc != ffi::SQLITE_OK {
+                tracing::warn!(rc, "could not register SQLite's plan stability setting");
+            }
+        });
+    }
+
+    /// Called by SQLite with each new connection, before it is returned to Diesel.
+    unsafe extern "C" fn on_open(
+        db: *mut ffi::sqlite3,
+        _error: *mut *mut c_char,
+        _api: *const ffi::sqlite3_api_routines,
+    ) -> c_int {
+        // SAFETY: `db` is the open connection SQLite passes in; ENABLE_QPSG takes an int (1 = on)
+        // and an optional `int*` for the new value (not wanted here).
+        unsafe {
+            ffi::sqlite3_db_config(
+                db,
+                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                1 as c_int,
+                std::ptr::null_mut::<c_int>(),
+            )
+        }
     }
 }
 
@@ -170,4 +219,34 @@ pub fn reset_id_sequences(conn: &mut DbConn) -> diesel::QueryResult<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::c_int;
+
+    use libsqlite3_sys as ffi;
+
+    /// Every SQLite connection opened after `enable` has the planner stability guarantee on,
+    /// whoever opens it (Diesel's own `sqlite3_open_v2` included).
+    #[test]
+    fn new_sqlite_connections_get_plan_stability() {
+        super::sqlite_plan_stability::enable();
+        let mut db = std::ptr::null_mut();
+        let mut qpsg: c_int = -1;
+        // SAFETY: a plain open/query/close of a private in-memory database; `db` is only used
+        // between a successful open and the close.
+        unsafe {
+            assert_eq!(ffi::sqlite3_open(c":memory:".as_ptr(), &mut db), ffi::SQLITE_OK);
+            let rc = ffi::sqlite3_db_config(
+                db,
+                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                -1 as c_int,
+                &mut qpsg as *mut c_int,
+            );
+            ffi::sqlite3_close(db);
+            assert_eq!(rc, ffi::SQLITE_OK);
+        }
+        assert_eq!(qpsg, 1, "QPSG is off on a new connection");
+    }
 }
