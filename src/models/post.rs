@@ -52,6 +52,12 @@ pub fn create(conn: &mut DbConn, new: &NewPost<'_>) -> QueryResult<usize> {
 
 /// One page of posts, newest first. Returns up to `limit` rows (see `models::page_window`).
 ///
+/// Two steps in one statement: the inner query picks the page's post ids from an index alone
+/// (`ix_posts_timestamp`, or `ix_posts_user_id_timestamp` for one author or a timeline, both of
+/// which hold the id too), and only those `limit` posts are then read with their authors. Read
+/// in one step, every candidate row was fetched before sorting: all posts of all followed users
+/// on a timeline, and every skipped row on a deep page.
+///
 /// Each feed is its own fixed query (not a boxed one), so Diesel prepares it once per
 /// connection and reuses it: parsing and planning the SQL on every page view showed up as the
 /// largest single cost in a profile.
@@ -61,31 +67,47 @@ pub fn page(
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<PostWithAuthor>> {
-    let newest_first = || {
-        posts::table
-            .inner_join(users::table)
-            .select((
-                posts::id,
-                posts::body,
-                posts::timestamp,
-                users::username,
-                users::email,
+    // The inner query reads `posts` under its own name, and the timeline's "me" reads `users`
+    // under another, since both tables are already in the outer query.
+    let (candidates, own) = diesel::alias!(posts as candidates, users as own);
+    // A macro, not a closure: each feed's id query is a different type.
+    macro_rules! newest_first {
+        ($ids:expr $(,)?) => {
+            posts::table
+                .inner_join(users::table)
+                .filter(posts::id.eq_any($ids))
+                .select((
+                    posts::id,
+                    posts::body,
+                    posts::timestamp,
+                    users::username,
+                    users::email,
+                ))
+                .order((posts::timestamp.desc(), posts::id.desc()))
+        };
+    }
+    let page_of_ids = || {
+        candidates
+            .select(candidates.field(posts::id))
+            .order((
+                candidates.field(posts::timestamp).desc(),
+                candidates.field(posts::id).desc(),
             ))
-            .order((posts::timestamp.desc(), posts::id.desc()))
             .limit(limit)
             .offset(offset)
     };
-    // `users` is already joined above; the timeline's subquery needs its own name for it.
-    let own = diesel::alias!(users as own);
     match feed {
-        Feed::Everyone => newest_first().load(conn),
-        Feed::Author(user_id) => newest_first().filter(posts::user_id.eq(user_id)).load(conn),
+        Feed::Everyone => newest_first!(page_of_ids()).load(conn),
+        Feed::Author(user_id) => {
+            newest_first!(page_of_ids().filter(candidates.field(posts::user_id).eq(user_id)))
+                .load(conn)
+        }
         // One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then
         // look each author up in ix_posts_user_id_timestamp and sort only those posts, so the
         // cost follows how much the followed users wrote, not the size of the whole table.
-        Feed::Timeline(user_id) => newest_first()
-            .filter(
-                posts::user_id.eq_any(
+        Feed::Timeline(user_id) => newest_first!(
+            page_of_ids().filter(
+                candidates.field(posts::user_id).eq_any(
                     followers::table
                         .filter(followers::follower_id.eq(user_id))
                         .select(followers::followed_id)
@@ -94,8 +116,9 @@ pub fn page(
                                 .select(own.field(users::id)),
                         ),
                 ),
-            )
-            .load(conn),
+            ),
+        )
+        .load(conn),
     }
 }
 

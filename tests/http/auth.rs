@@ -357,6 +357,14 @@ async fn posts_are_paginated_with_older_and_newer_links() {
     assert!(!page1.contains("post number 3"));
     assert!(page1.contains("href=\"/index?page=2\""));
 
+    // Each page holds its own posts, newest first, on the timeline and on /explore alike.
+    for path in ["/index?page=2", "/explore?page=2"] {
+        let page2 = browser.get(path).await.body;
+        let (three, two) = (page2.find("post number 3"), page2.find("post number 2"));
+        assert!(three.is_some() && two.is_some() && three < two, "{path}");
+        assert!(!page2.contains("post number 4") && !page2.contains("post number 1"));
+    }
+
     let page3 = browser.get("/index?page=3").await.body;
     assert!(page3.contains("post number 1"));
     assert!(page3.contains("href=\"/index?page=2\""), "newer link");
