@@ -237,7 +237,10 @@ mod tests {
         // SAFETY: a plain open/query/close of a private in-memory database; `db` is only used
         // between a successful open and the close.
         unsafe {
-            assert_eq!(ffi::sqlite3_open(c":memory:".as_ptr(), &mut db), ffi::SQLITE_OK);
+            assert_eq!(
+                ffi::sqlite3_open(c":memory:".as_ptr(), &mut db),
+                ffi::SQLITE_OK
+            );
             let rc = ffi::sqlite3_db_config(
                 db,
                 ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
