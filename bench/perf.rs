@@ -88,6 +88,27 @@ impl Process {
         }
     }
 
+    /// CPU time (user + system) the server has used so far (Linux).
+    fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name, which is in parentheses and may hold spaces:
+        // utime and stime are the 12th and 13th.
+        let ticks: u64 = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| {
+                rest.split_whitespace()
+                    .skip(11)
+                    .take(2)
+                    .filter_map(|t| t.parse::<u64>().ok())
+                    .sum()
+            })
+            .unwrap_or(0);
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Duration::from_micros(ticks * 1_000_000 / per_second)
+    }
+
     /// Peak and current resident memory of the server, in MiB (Linux).
     fn memory_mib(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -259,12 +280,19 @@ struct Stats {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// The server's CPU time per successful request (GET phases): unlike requests per second,
+    /// it hardly moves when other work shares the cores.
+    server_cpu: Option<Duration>,
 }
 
 impl Stats {
     fn row(&self) -> String {
+        let cpu = self
+            .server_cpu
+            .map(|c| format!(", server CPU {:.0} µs/request", c.as_secs_f64() * 1e6))
+            .unwrap_or_default();
         format!(
-            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {} errors)",
+            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{cpu} ({} requests, {} errors)",
             self.per_second,
             self.p50.as_secs_f64() * 1e3,
             self.p99.as_secs_f64() * 1e3,
@@ -323,6 +351,7 @@ async fn summarize(tasks: Vec<actix_web::rt::task::JoinHandle<TaskResult>>) -> S
         per_second: all.len() as f64 / seconds().as_secs_f64(),
         p50: at(0.5),
         p99: at(0.99),
+        server_cpu: None,
     }
 }
 
@@ -333,8 +362,8 @@ async fn summarize(tasks: Vec<actix_web::rt::task::JoinHandle<TaskResult>>) -> S
 /// generator shares the two cores with the server, so its own cost is in every figure, and
 /// awc's cost per response grows with the body (a 20 kB page cost it several times a 4 kB one):
 /// the bench should measure the server, as a load generator on another machine would.
-async fn load_get(base: &str, path: &str, cookie: &str) -> Stats {
-    let addr = base.trim_start_matches("http://").to_owned();
+async fn load_get(server: &Process, path: &str, cookie: &str) -> Stats {
+    let addr = server.base.trim_start_matches("http://").to_owned();
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
     if !cookie.is_empty() {
         request.push_str(&format!("Cookie: {cookie}\r\n"));
@@ -369,7 +398,11 @@ async fn load_get(base: &str, path: &str, cookie: &str) -> Stats {
             })
         })
         .collect();
-    summarize(tasks).await
+    let cpu_before = server.cpu_time();
+    let mut stats = summarize(tasks).await;
+    let used = server.cpu_time().saturating_sub(cpu_before);
+    stats.server_cpu = (stats.requests > 0).then(|| used / stats.requests as u32);
+    stats
 }
 
 /// One keep-alive HTTP/1.1 connection that sends a fixed GET and reads the answer: the status
@@ -684,7 +717,7 @@ async fn run() -> anyhow::Result<()> {
     for (label, db) in [("10k", &small_db), ("large", &large_db)] {
         let site = open_site(work.path(), db, 4).await?;
         for path in ["/index", "/explore"] {
-            let stats = load_get(&site.server.base, path, &site.reader).await;
+            let stats = load_get(&site.server, path, &site.reader).await;
             line(format!("| GET {path} at {label} posts | {} |", stats.row()));
             page_costs.insert((label, path), stats);
         }
@@ -703,16 +736,21 @@ async fn run() -> anyhow::Result<()> {
     // Every page at the large size, production bcrypt cost.
     let site = open_site(work.path(), &large_db, 12).await?;
     let base = site.server.base.clone();
-    let anonymous = load_get(&base, "/auth/login", "").await;
+    let anonymous = load_get(&site.server, "/auth/login", "").await;
     line(format!(
         "| GET /auth/login, anonymous | {} |",
         anonymous.row()
     ));
-    let index = load_get(&base, "/index", &site.reader).await;
+    let index = load_get(&site.server, "/index", &site.reader).await;
     line(format!("| GET /index, logged in | {} |", index.row()));
-    let explore = load_get(&base, "/explore", &site.reader).await;
+    let explore = load_get(&site.server, "/explore", &site.reader).await;
     line(format!("| GET /explore | {} |", explore.row()));
-    let profile = load_get(&base, &format!("/user/{}", site.authors[0]), &site.reader).await;
+    let profile = load_get(
+        &site.server,
+        &format!("/user/{}", site.authors[0]),
+        &site.reader,
+    )
+    .await;
     line(format!("| GET /user/<name> | {} |", profile.row()));
 
     // POST /index: every acknowledged post must be stored.
@@ -755,7 +793,7 @@ async fn run() -> anyhow::Result<()> {
     ));
 
     // Login burst: /index quiet, then while 32 clients log in at cost 12.
-    let quiet = load_get(&base, "/index", &site.reader).await;
+    let quiet = load_get(&site.server, "/index", &site.reader).await;
     let until = Instant::now() + seconds();
     let loggers: Vec<_> = (0..LOGIN_CLIENTS)
         .map(|i| {
@@ -772,7 +810,7 @@ async fn run() -> anyhow::Result<()> {
             })
         })
         .collect();
-    let busy = load_get(&base, "/index", &site.reader).await;
+    let busy = load_get(&site.server, "/index", &site.reader).await;
     let mut logins = 0;
     for logger in loggers {
         logins += logger.await.unwrap_or(0);
@@ -861,16 +899,27 @@ async fn run() -> anyhow::Result<()> {
     let mut jar = HashMap::new();
     get(&local(), &reference.base, "/login?name=reader", &mut jar).await?;
     let reference_cookie = cookie_header(&jar);
-    let reference_timeline = load_get(&reference.base, "/", &reference_cookie).await;
+    let reference_timeline = load_get(&reference, "/", &reference_cookie).await;
     line(format!(
         "| reference page: the reader's timeline (shape of /index) | {} |",
         reference_timeline.row()
     ));
-    let reference_everyone = load_get(&reference.base, "/everyone", &reference_cookie).await;
+    let reference_everyone = load_get(&reference, "/everyone", &reference_cookie).await;
     line(format!(
         "| reference page: everyone's posts (shape of /explore) | {} |",
         reference_everyone.row()
     ));
+    for (page, ours, reference) in [
+        ("/index", &index, &reference_timeline),
+        ("/explore", &explore, &reference_everyone),
+    ] {
+        if let (Some(ours), Some(reference)) = (ours.server_cpu, reference.server_cpu) {
+            line(format!(
+                "| server CPU per request, {page} / its reference | {:.2}x |",
+                ours.as_secs_f64() / reference.as_secs_f64()
+            ));
+        }
+    }
     let share = index.per_second / reference_timeline.per_second;
     targets.push((
         "/index throughput / reference page (same query)".to_owned(),
