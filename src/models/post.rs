@@ -103,8 +103,9 @@ pub fn page(
                 .load(conn)
         }
         // One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then
-        // look each author up in ix_posts_user_id_timestamp and sort only those posts, so the
-        // cost follows how much the followed users wrote, not the size of the whole table.
+        // look each author up in ix_posts_user_id_timestamp and sort only the ids of their
+        // posts, so the cost follows how much the followed users wrote, not the size of the
+        // whole table.
         Feed::Timeline(user_id) => newest_first!(
             page_of_ids().filter(
                 candidates.field(posts::user_id).eq_any(
