@@ -361,7 +361,7 @@ async fn summarize(tasks: Vec<actix_web::rt::task::JoinHandle<TaskResult>>) -> S
 /// The requests are written and read by hand ([`RawGet`]) rather than with awc. The load
 /// generator shares the two cores with the server, so its own cost is in every figure. With
 /// awc, one run put `/index` (20 kB) at 29% of its reference page (4 kB); with this client, 41%,
-/// close to what wrk shows: the bench should measure the server, as a load generator on
+/// nearer the ~50% wrk shows: the bench should measure the server, as a load generator on
 /// another machine would.
 async fn load_get(server: &Process, path: &str, cookie: &str) -> Stats {
     let addr = server.base.trim_start_matches("http://").to_owned();
