@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
+use crate::db::{DbConn, on_backend};
 use crate::models::user::User;
 use crate::schema::{login_sessions, users};
 
@@ -56,13 +56,13 @@ pub fn find_active(
     token_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<(LoginSession, User)>> {
-    login_sessions::table
+    on_backend!(conn, c => login_sessions::table
         .inner_join(users::table)
         .filter(login_sessions::token_hash.eq(token_hash))
         .filter(login_sessions::expires_at.gt(now))
         .select((LoginSession::as_select(), User::as_select()))
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn list_for_user(
