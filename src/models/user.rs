@@ -75,8 +75,25 @@ pub fn set_password_hash(conn: &mut DbConn, id: i32, hash: &str) -> QueryResult<
 /// Flask: `User.avatar(size)` (chapter 6): the Gravatar image for this e-mail address.
 pub fn avatar_url(email: &str, size: u32) -> String {
     use md5::{Digest, Md5};
-    let digest = hex::encode(Md5::digest(email.trim().to_lowercase().as_bytes()));
-    format!("https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}")
+    const BASE: &str = "https://www.gravatar.com/avatar/";
+    const OPTIONS: &str = "?d=identicon&s=";
+    let email = email.trim();
+    // Addresses are nearly always lower case already; only the others need a copy.
+    let digest = if email.chars().any(char::is_uppercase) {
+        Md5::digest(email.to_lowercase().as_bytes())
+    } else {
+        Md5::digest(email.as_bytes())
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut url = String::with_capacity(BASE.len() + 32 + OPTIONS.len() + 4);
+    url.push_str(BASE);
+    for byte in digest {
+        url.push(char::from(HEX[usize::from(byte >> 4)]));
+        url.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    url.push_str(OPTIONS);
+    url.push_str(&size.to_string());
+    url
 }
 
 /// Flask: `edit_profile` (chapter 6). `Ok(false)` when the new name is taken.
@@ -235,4 +252,18 @@ pub fn follower_ids(conn: &mut DbConn) -> QueryResult<Vec<i32>> {
 
 pub fn follows_count(conn: &mut DbConn) -> QueryResult<i64> {
     followers::table.count().get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::avatar_url;
+
+    /// Gravatar's own example: the MD5 of the trimmed, lower-cased address.
+    #[test]
+    fn avatars_hash_the_trimmed_lowercased_address() {
+        let expected = "https://www.gravatar.com/avatar/0bc83cb571cd1c50ba6f3e8a78ef1346\
+                        ?d=identicon&s=80";
+        assert_eq!(avatar_url("MyEmailAddress@example.com ", 80), expected);
+        assert_eq!(avatar_url("myemailaddress@example.com", 80), expected);
+    }
 }
