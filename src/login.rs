@@ -189,14 +189,14 @@ async fn load_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> 
     let found = db(req)?
         .run(move |conn| login_session::find_active(conn, &hash, now))
         .await?;
-    let Some((row, user)) = found else {
+    let Some(login) = found else {
         // Revoked, expired or never ours: forget it in this browser.
         forget_login(req, identity);
         return Ok(None);
     };
 
     let session = req.get_session();
-    let same_client = row.user_agent == user_agent(req);
+    let same_client = login.user_agent == user_agent(req);
     let stored_fresh = session.get::<bool>(FRESH_KEY).ok().flatten();
     let mut fresh = !from_remember && stored_fresh == Some(true);
     if !same_client {
@@ -204,7 +204,10 @@ async fn load_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> 
             SessionProtection::Off => {}
             SessionProtection::Basic => fresh = false,
             SessionProtection::Strong => {
-                tracing::info!(user_id = user.id, "login used from another client; dropped");
+                tracing::info!(
+                    user_id = login.user_id,
+                    "login used from another client; dropped"
+                );
                 forget_login(req, identity);
                 return Ok(None);
             }
@@ -221,17 +224,17 @@ async fn load_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> 
     }
 
     lm.activity.note(Activity {
-        session_id: row.id,
-        user_id: user.id,
+        session_id: login.session_id,
+        user_id: login.user_id,
         at: now,
-        idle_expiry: (!row.remember).then(|| now + IDLE_LIFETIME),
+        idle_expiry: (!login.remember).then(|| now + IDLE_LIFETIME),
     });
     Ok(Some(AuthUser {
-        id: user.id,
-        username: user.username,
-        email: user.email,
-        password_hash: user.password_hash,
-        login_session_id: row.id,
+        id: login.user_id,
+        username: login.username,
+        email: login.email,
+        password_hash: login.password_hash,
+        login_session_id: login.session_id,
         fresh,
     }))
 }

@@ -5,7 +5,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::{DbConn, on_backend};
-use crate::models::user::User;
 use crate::schema::{login_sessions, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
@@ -50,17 +49,38 @@ pub fn create(conn: &mut DbConn, new: &NewLoginSession<'_>) -> QueryResult<Login
         .get_result(conn)
 }
 
+/// What the login check needs from a login row and its user: only these columns are read, since
+/// every page view runs the check.
+#[derive(Debug, Queryable)]
+pub struct ActiveLogin {
+    pub session_id: i32,
+    pub remember: bool,
+    pub user_agent: String,
+    pub user_id: i32,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+}
+
 /// Flask-Login's `user_loader`, one indexed query: the unexpired login with this token, and its user.
 pub fn find_active(
     conn: &mut DbConn,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(LoginSession, User)>> {
+) -> QueryResult<Option<ActiveLogin>> {
     on_backend!(conn, c => login_sessions::table
         .inner_join(users::table)
         .filter(login_sessions::token_hash.eq(token_hash))
         .filter(login_sessions::expires_at.gt(now))
-        .select((LoginSession::as_select(), User::as_select()))
+        .select((
+            login_sessions::id,
+            login_sessions::remember,
+            login_sessions::user_agent,
+            users::id,
+            users::username,
+            users::email,
+            users::password_hash,
+        ))
         .first(c)
         .optional())
 }
