@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
+use crate::db::{DbConn, on_backend};
 use crate::schema::{followers, posts, users};
 
 /// A whole row of `posts`.
@@ -60,7 +60,8 @@ pub fn create(conn: &mut DbConn, new: &NewPost<'_>) -> QueryResult<usize> {
 ///
 /// Each feed is its own fixed query (not a boxed one), so Diesel prepares it once per
 /// connection and reuses it: parsing and planning the SQL on every page view showed up as the
-/// largest single cost in a profile.
+/// largest single cost in a profile. It runs on the backend's own connection (`on_backend!`),
+/// where reusing it costs only binding the values.
 pub fn page(
     conn: &mut DbConn,
     feed: Feed,
@@ -97,16 +98,16 @@ pub fn page(
             .offset(offset)
     };
     match feed {
-        Feed::Everyone => newest_first!(page_of_ids()).load(conn),
-        Feed::Author(user_id) => {
-            newest_first!(page_of_ids().filter(candidates.field(posts::user_id).eq(user_id)))
-                .load(conn)
-        }
+        Feed::Everyone => on_backend!(conn, c => newest_first!(page_of_ids()).load(c)),
+        Feed::Author(user_id) => on_backend!(conn, c => newest_first!(
+            page_of_ids().filter(candidates.field(posts::user_id).eq(user_id))
+        )
+        .load(c)),
         // One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then
         // look each author up in ix_posts_user_id_timestamp and sort only the ids of their
         // posts, so the cost follows how much the followed users wrote, not the size of the
         // whole table.
-        Feed::Timeline(user_id) => newest_first!(
+        Feed::Timeline(user_id) => on_backend!(conn, c => newest_first!(
             page_of_ids().filter(
                 candidates.field(posts::user_id).eq_any(
                     followers::table
@@ -119,7 +120,7 @@ pub fn page(
                 ),
             ),
         )
-        .load(conn),
+        .load(c)),
     }
 }
 
