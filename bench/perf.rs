@@ -558,6 +558,10 @@ async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site> {
         .await?;
         anyhow::ensure!(status == 302, "following {name} failed");
     }
+    // A browser follows the last redirect and shows "You are following ...!" once. Without this
+    // visit that message would stay in the session, and every measured page would show it and
+    // send a new session cookie.
+    get(&c, &base, "/index", &mut jar).await?;
     Ok(Site {
         server,
         reader: cookie_header(&jar),
