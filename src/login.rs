@@ -35,10 +35,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::config::{Config, SessionProtection};
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::flash::flash;
-use crate::models::login_session::{self, Activity, NewLoginSession};
+use crate::models::login_session::{self, ActiveLogin, Activity, NewLoginSession};
 use crate::models::{self, user::User};
 
 /// Flask-Login's `login_view`: where anonymous visitors of protected pages are sent.
@@ -174,69 +174,109 @@ pub fn cached_user(req: &HttpRequest) -> Option<AuthUser> {
 
 async fn load_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
     let lm = manager(req)?;
-    let identity = req.get_identity().ok();
-    let session_token = identity.as_ref().and_then(|i| i.id().ok());
-    let (token, from_remember) = match session_token {
-        Some(token) => (token, false),
-        None => match remember_token(req, &lm.key) {
-            Some(token) => (token, true),
-            None => return Ok(None),
-        },
+    let Some(claim) = Claim::read(req, &lm) else {
+        return Ok(None);
     };
-
-    let hash = token_hash(&token);
-    let now = models::now();
+    let (hash, now) = (claim.hash.clone(), claim.now);
     let found = db(req)?
         .run(move |conn| login_session::find_active(conn, &hash, now))
         .await?;
-    let Some(login) = found else {
-        // Revoked, expired or never ours: forget it in this browser.
-        forget_login(req, identity);
-        return Ok(None);
-    };
+    claim.settle(req, &lm, found)
+}
 
-    let session = req.get_session();
-    let same_client = login.user_agent == user_agent(req);
-    let stored_fresh = session.get::<bool>(FRESH_KEY).ok().flatten();
-    let mut fresh = !from_remember && stored_fresh == Some(true);
-    if !same_client {
-        match lm.protection {
-            SessionProtection::Off => {}
-            SessionProtection::Basic => fresh = false,
-            SessionProtection::Strong => {
-                tracing::info!(
-                    user_id = login.user_id,
-                    "login used from another client; dropped"
-                );
-                forget_login(req, identity);
-                return Ok(None);
+/// What the cookies say about who this is, before the database has been asked: the login
+/// token from the session's identity or, failing that, from the remember-me cookie.
+struct Claim {
+    token: String,
+    /// SHA-256 of the token: what `login_sessions` stores.
+    hash: String,
+    from_remember: bool,
+    identity: Option<Identity>,
+    now: NaiveDateTime,
+}
+
+impl Claim {
+    /// `None` for a visitor without a login token (anonymous; no query needed).
+    fn read(req: &HttpRequest, lm: &LoginManager) -> Option<Self> {
+        let identity = req.get_identity().ok();
+        let session_token = identity.as_ref().and_then(|i| i.id().ok());
+        let (token, from_remember) = match session_token {
+            Some(token) => (token, false),
+            None => (remember_token(req, &lm.key)?, true),
+        };
+        Some(Self {
+            hash: token_hash(&token),
+            token,
+            from_remember,
+            identity,
+            now: models::now(),
+        })
+    }
+
+    /// Decides with what `find_active` found: the logged-in user, or `None` (and the dead login
+    /// forgotten in this browser). Session protection, freshness and activity are handled here.
+    fn settle(
+        self,
+        req: &HttpRequest,
+        lm: &LoginManager,
+        found: Option<ActiveLogin>,
+    ) -> Result<Option<AuthUser>, AppError> {
+        let Self {
+            token,
+            from_remember,
+            identity,
+            now,
+            ..
+        } = self;
+        let Some(login) = found else {
+            // Revoked, expired or never ours: forget it in this browser.
+            forget_login(req, identity);
+            return Ok(None);
+        };
+
+        let session = req.get_session();
+        let same_client = login.user_agent == user_agent(req);
+        let stored_fresh = session.get::<bool>(FRESH_KEY).ok().flatten();
+        let mut fresh = !from_remember && stored_fresh == Some(true);
+        if !same_client {
+            match lm.protection {
+                SessionProtection::Off => {}
+                SessionProtection::Basic => fresh = false,
+                SessionProtection::Strong => {
+                    tracing::info!(
+                        user_id = login.user_id,
+                        "login used from another client; dropped"
+                    );
+                    forget_login(req, identity);
+                    return Ok(None);
+                }
             }
         }
-    }
-    if from_remember {
-        // Flask-Login restores the session from the remember cookie, marked not fresh.
-        Identity::login(&req.extensions(), token)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("restoring the login: {e}")))?;
-    }
-    // Written only when it changes, so a page view does not re-send the session cookie.
-    if !fresh && stored_fresh != Some(false) {
-        let _ = session.insert(FRESH_KEY, false);
-    }
+        if from_remember {
+            // Flask-Login restores the session from the remember cookie, marked not fresh.
+            Identity::login(&req.extensions(), token)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("restoring the login: {e}")))?;
+        }
+        // Written only when it changes, so a page view does not re-send the session cookie.
+        if !fresh && stored_fresh != Some(false) {
+            let _ = session.insert(FRESH_KEY, false);
+        }
 
-    lm.activity.note(Activity {
-        session_id: login.session_id,
-        user_id: login.user_id,
-        at: now,
-        idle_expiry: (!login.remember).then(|| now + IDLE_LIFETIME),
-    });
-    Ok(Some(AuthUser {
-        id: login.user_id,
-        username: login.username,
-        email: login.email,
-        password_hash: login.password_hash,
-        login_session_id: login.session_id,
-        fresh,
-    }))
+        lm.activity.note(Activity {
+            session_id: login.session_id,
+            user_id: login.user_id,
+            at: now,
+            idle_expiry: (!login.remember).then(|| now + IDLE_LIFETIME),
+        });
+        Ok(Some(AuthUser {
+            id: login.user_id,
+            username: login.username,
+            email: login.email,
+            password_hash: login.password_hash,
+            login_session_id: login.session_id,
+            fresh,
+        }))
+    }
 }
 
 /// Drops a dead login from this browser: the identity keys and the remember-me cookie.
@@ -446,6 +486,61 @@ impl FromRequest for FreshUser {
                 None => Err(redirect_away(&req, LOGIN_VIEW, LOGIN_MESSAGE)),
             }
         })
+    }
+}
+
+/// Login required (`@login_required`) for a handler that reads the database anyway: the login
+/// is checked in the same trip to the database as the handler's own reading, by
+/// [`LoginRequired::read`]. A trip to the blocking thread pool costs about as much CPU as the
+/// query itself, so the pages read most (`/index`, `/explore`, profiles) make one instead of two
+/// (docs/performance.md). Visitors without a login token are redirected before the handler runs,
+/// as with [`CurrentUser`]; a revoked or expired login, once the trip has found it so.
+pub struct LoginRequired {
+    req: HttpRequest,
+    claim: Claim,
+}
+
+impl FromRequest for LoginRequired {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let claim = manager(req).map_err(actix_web::Error::from).and_then(|lm| {
+            Claim::read(req, &lm).ok_or_else(|| redirect_away(req, LOGIN_VIEW, LOGIN_MESSAGE))
+        });
+        std::future::ready(claim.map(|claim| Self {
+            req: req.clone(),
+            claim,
+        }))
+    }
+}
+
+impl LoginRequired {
+    /// Checks the login (`user_loader`) and, if it is alive, runs `read` with the user's id, in
+    /// one trip to the database. `read` must only read: under `SESSION_PROTECTION=strong` a login
+    /// used from another client is refused after the trip, and what `read` found is dropped.
+    pub async fn read<T, F>(self, db: &Db, read: F) -> actix_web::Result<(AuthUser, T)>
+    where
+        F: FnOnce(&mut DbConn, i32) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let lm = manager(&self.req)?;
+        let (hash, now) = (self.claim.hash.clone(), self.claim.now);
+        let (found, value) = db
+            .run(move |conn| {
+                let Some(login) = login_session::find_active(conn, &hash, now)? else {
+                    return Ok::<_, diesel::result::Error>((None, None));
+                };
+                let value = read(conn, login.user_id)?;
+                Ok((Some(login), Some(value)))
+            })
+            .await?;
+        let user = self.claim.settle(&self.req, &lm, found)?;
+        self.req.extensions_mut().insert(Loaded(user.clone()));
+        match (user, value) {
+            (Some(user), Some(value)) => Ok((user, value)),
+            _ => Err(redirect_away(&self.req, LOGIN_VIEW, LOGIN_MESSAGE)),
+        }
     }
 }
 

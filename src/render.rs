@@ -79,6 +79,12 @@ pub struct Page {
 }
 
 impl Page {
+    /// For a handler that found the user itself ([`login::LoginRequired::read`]); other
+    /// handlers take a `Page` as an argument, which asks `load_user`.
+    pub fn new(req: HttpRequest, user: Option<AuthUser>) -> Self {
+        Self { req, user }
+    }
+
     /// Renders with status 200.
     pub fn render<T: Serialize>(
         &self,

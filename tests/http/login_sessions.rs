@@ -19,6 +19,45 @@ async fn a_session_cookie_copied_before_logout_is_worthless_after_it() {
     assert_eq!(res.location(), Some("/auth/login?next=%2Findex"));
 }
 
+/// The pages that check the login in the same trip to the database as their own query
+/// (`LoginRequired`) refuse a revoked login exactly as the others do, and show nothing of it.
+#[actix_web::test]
+async fn pages_checking_the_login_with_their_query_refuse_a_revoked_login() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+    let pages = [
+        ("/explore?page=2", "/auth/login?next=%2Fexplore%3Fpage%3D2"),
+        ("/user/susan", "/auth/login?next=%2Fuser%2Fsusan"),
+        (
+            "/user/susan/popup",
+            "/auth/login?next=%2Fuser%2Fsusan%2Fpopup",
+        ),
+    ];
+    for (path, _) in pages {
+        assert_eq!(
+            browser.get(path).await.status,
+            200,
+            "{path} while logged in"
+        );
+    }
+    let copied = browser.cookies.clone();
+    browser.get("/auth/logout").await;
+
+    for (path, login_page) in pages {
+        let mut thief = app.browser();
+        thief.cookies = copied.clone();
+        let res = thief.get(path).await;
+        assert_eq!(res.status, 302, "{path}");
+        assert_eq!(res.location(), Some(login_page), "{path}");
+        assert!(!res.body.contains("susan"), "{path}: {}", res.body);
+        assert_eq!(
+            thief.flashes(login_page).await,
+            ["Please log in to access this page."],
+            "{path}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn remember_me_keeps_the_user_logged_in_after_the_browser_drops_its_session_cookie() {
     let app = spawn_app().await;

@@ -71,7 +71,16 @@ async fn an_unknown_user_is_a_404_for_the_profile_and_the_popup() {
     let app = spawn_app().await;
     let mut browser = app.logged_in("susan", false).await;
 
-    assert_eq!(browser.get("/user/nobody").await.status, 404);
+    let res = browser.get("/user/nobody").await;
+    assert_eq!(res.status, 404);
+    // The error page is in the layout and knows who is logged in: the login check made in the
+    // profile's trip to the database is kept for it.
+    assert!(
+        res.body
+            .contains("id=\"current-user\" href=\"/user/susan\""),
+        "{}",
+        res.body
+    );
     assert_eq!(browser.get("/user/nobody/popup").await.status, 404);
 }
 

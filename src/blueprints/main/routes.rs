@@ -3,19 +3,20 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Datelike, NaiveDateTime, Timelike};
+use diesel::QueryResult;
 use serde::Serialize;
 
 use super::forms::{EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput};
 use crate::config::Config;
 use crate::csrf::{CsrfForm, NoFields};
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::domain::page_number;
 use crate::error::AppError;
 use crate::flash::flash;
 use crate::form::FormView;
-use crate::login::{AuthUser, CurrentUser, LoginManager};
-use crate::models::post::{Feed, NewPost};
-use crate::models::user::{self, avatar_url};
+use crate::login::{AuthUser, CurrentUser, LoginManager, LoginRequired};
+use crate::models::post::{Feed, NewPost, PostWithAuthor};
+use crate::models::user::{self, User, avatar_url};
 use crate::models::{self, post};
 use crate::render::{Page, redirect};
 
@@ -103,49 +104,60 @@ struct PostsPage {
     pagination: Pagination,
 }
 
-/// Loads page `page` of a feed, with the links to the pages around it.
-async fn posts_page(
-    db: &Db,
-    config: &Config,
-    feed: Feed,
-    page: i64,
-    base_url: &str,
-) -> Result<(Vec<PostView>, Pagination), AppError> {
-    let (limit, offset) = models::page_window(page, config.posts_per_page);
-    let mut rows = db
-        .run(move |conn| post::page(conn, feed, limit, offset))
-        .await?;
-    let has_next = rows.len() as i64 > config.posts_per_page;
-    rows.truncate(config.posts_per_page as usize);
-    let posts = rows
-        .into_iter()
-        .map(|p| PostView {
-            id: p.id,
-            body: p.body,
-            author_url: user_url(&p.author),
-            avatar: avatar_url(&p.author_email, 36),
-            author: p.author,
-            timestamp: p.timestamp.into(),
-        })
-        .collect();
-    let pagination = Pagination {
-        page,
-        next_url: has_next.then(|| format!("{base_url}?page={}", page + 1)),
-        prev_url: (page > 1).then(|| format!("{base_url}?page={}", page - 1)),
-    };
-    Ok((posts, pagination))
+/// Page `number` of a feed as read from the database: up to one row more than shown (see
+/// `models::page_window`), which tells whether a next page exists.
+struct FeedPage {
+    number: i64,
+    per_page: i64,
+    rows: Vec<PostWithAuthor>,
 }
 
-/// Renders `/index` with a form (empty, or as typed with its errors).
-async fn render_index(
-    (page, req, db, config): (&Page, &HttpRequest, &Db, &Config),
-    user_id: i32,
+impl FeedPage {
+    /// Reads the page; runs inside a trip to the database.
+    fn read(conn: &mut DbConn, feed: Feed, number: i64, per_page: i64) -> QueryResult<Self> {
+        let (limit, offset) = models::page_window(number, per_page);
+        let rows = post::page(conn, feed, limit, offset)?;
+        Ok(Self {
+            number,
+            per_page,
+            rows,
+        })
+    }
+
+    /// The posts as templates show them, and the links to the pages around (at `base_url`).
+    fn view(mut self, base_url: &str) -> (Vec<PostView>, Pagination) {
+        let has_next = self.rows.len() as i64 > self.per_page;
+        self.rows.truncate(self.per_page as usize);
+        let posts = self
+            .rows
+            .into_iter()
+            .map(|p| PostView {
+                id: p.id,
+                body: p.body,
+                author_url: user_url(&p.author),
+                avatar: avatar_url(&p.author_email, 36),
+                author: p.author,
+                timestamp: p.timestamp.into(),
+            })
+            .collect();
+        let page = self.number;
+        let pagination = Pagination {
+            page,
+            next_url: has_next.then(|| format!("{base_url}?page={}", page + 1)),
+            prev_url: (page > 1).then(|| format!("{base_url}?page={}", page - 1)),
+        };
+        (posts, pagination)
+    }
+}
+
+/// The timeline page: the post form (empty, or as typed with its errors) and the posts.
+fn render_index(
+    page: &Page,
+    timeline: FeedPage,
     form: FormView,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let number = page_number(req.query_string());
-    let feed = Feed::Timeline(user_id);
-    let (posts, pagination) = posts_page(db, config, feed, number, "/index").await?;
+    let (posts, pagination) = timeline.view("/index");
     let ctx = PostsPage {
         form: Some(form),
         posts,
@@ -155,16 +167,22 @@ async fn render_index(
 }
 
 /// Flask: main.index (chapters 1-9), GET: the post form and the timeline (own posts and those
-/// of followed users).
+/// of followed users). The login check and the timeline are read in one trip to the database.
 pub async fn index(
     req: HttpRequest,
-    page: Page,
-    CurrentUser(user): CurrentUser,
+    login: LoginRequired,
     db: web::Data<Db>,
     config: web::Data<Config>,
-) -> Result<HttpResponse, AppError> {
+) -> actix_web::Result<HttpResponse> {
+    let (number, per_page) = (page_number(req.query_string()), config.posts_per_page);
+    let (user, timeline) = login
+        .read(&db, move |conn, me| {
+            FeedPage::read(conn, Feed::Timeline(me), number, per_page)
+        })
+        .await?;
+    let page = Page::new(req, Some(user));
     let form = FormView::new(POST_FIELDS);
-    render_index((&page, &req, &db, &config), user.id, form, StatusCode::OK).await
+    Ok(render_index(&page, timeline, form, StatusCode::OK)?)
 }
 
 /// Flask: main.index (chapter 9), POST: publish a post, then Post/Redirect/Get.
@@ -176,14 +194,17 @@ pub async fn index_submit(
     db: web::Data<Db>,
     config: web::Data<Config>,
 ) -> Result<HttpResponse, AppError> {
+    let user_id = user.id;
     let body = match input.parse() {
         Ok(body) => body,
         Err(form) => {
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return render_index((&page, &req, &db, &config), user.id, form, status).await;
+            let (number, per_page) = (page_number(req.query_string()), config.posts_per_page);
+            let timeline = db
+                .run(move |conn| FeedPage::read(conn, Feed::Timeline(user_id), number, per_page))
+                .await?;
+            return render_index(&page, timeline, form, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let user_id = user.id;
     db.run(move |conn| {
         post::create(
             conn,
@@ -202,19 +223,23 @@ pub async fn index_submit(
 /// Flask: main.explore (chapter 9): everyone's posts, newest first.
 pub async fn explore(
     req: HttpRequest,
-    page: Page,
-    _user: CurrentUser,
+    login: LoginRequired,
     db: web::Data<Db>,
     config: web::Data<Config>,
-) -> Result<HttpResponse, AppError> {
-    let number = page_number(req.query_string());
-    let (posts, pagination) = posts_page(&db, &config, Feed::Everyone, number, "/explore").await?;
+) -> actix_web::Result<HttpResponse> {
+    let (number, per_page) = (page_number(req.query_string()), config.posts_per_page);
+    let (user, everyone) = login
+        .read(&db, move |conn, _| {
+            FeedPage::read(conn, Feed::Everyone, number, per_page)
+        })
+        .await?;
+    let (posts, pagination) = everyone.view("/explore");
     let ctx = PostsPage {
         form: None,
         posts,
         pagination,
     };
-    page.render("index.html", "Explore", &ctx)
+    Ok(Page::new(req, Some(user)).render("index.html", "Explore", &ctx)?)
 }
 
 /// A user as the profile page and the popup show them.
@@ -233,43 +258,52 @@ struct Profile {
     is_following: bool,
 }
 
-/// Loads `username` as `me` sees them, or 404.
-async fn load_profile(
-    db: &Db,
-    activity: &LoginManager,
-    me: &AuthUser,
-    username: String,
-) -> Result<Profile, AppError> {
-    let me_id = me.id;
-    let found = db
-        .run(move |conn| {
-            let Some(found) = user::find_by_username(conn, &username)? else {
-                return Ok::<_, diesel::result::Error>(None);
-            };
-            let (followers, following) = user::follow_counts(conn, found.id)?;
-            let is_following = user::is_following(conn, me_id, found.id)?;
-            Ok(Some((found, followers, following, is_following)))
-        })
-        .await?;
-    let (found, followers, following, is_following) = found.ok_or(AppError::NotFound)?;
-    // A visit noted in memory but not yet written is fresher than the stored value.
-    let last_seen = activity
-        .activity
-        .last_seen(found.id)
-        .map_or(found.last_seen, |noted| noted.max(found.last_seen));
-    Ok(Profile {
-        id: found.id,
-        url: user_url(&found.username),
-        avatar: avatar_url(&found.email, 128),
-        avatar_small: avatar_url(&found.email, 64),
-        about_me: found.about_me,
-        last_seen: last_seen.into(),
-        followers,
-        following,
-        is_self: found.id == me.id,
-        is_following,
-        username: found.username,
-    })
+/// A profile as stored: the user, their follower and following counts, and whether the
+/// visitor follows them.
+struct StoredProfile {
+    user: User,
+    followers: i64,
+    following: i64,
+    is_following: bool,
+}
+
+impl StoredProfile {
+    /// Reads `username` as user `me` sees them; runs inside a trip to the database.
+    fn read(conn: &mut DbConn, me: i32, username: &str) -> QueryResult<Option<Self>> {
+        let Some(user) = user::find_by_username(conn, username)? else {
+            return Ok(None);
+        };
+        let (followers, following) = user::follow_counts(conn, user.id)?;
+        let is_following = user::is_following(conn, me, user.id)?;
+        Ok(Some(Self {
+            user,
+            followers,
+            following,
+            is_following,
+        }))
+    }
+
+    fn view(self, lm: &LoginManager, me: &AuthUser) -> Profile {
+        let Self { user, .. } = self;
+        // A visit noted in memory but not yet written is fresher than the stored value.
+        let last_seen = lm
+            .activity
+            .last_seen(user.id)
+            .map_or(user.last_seen, |noted| noted.max(user.last_seen));
+        Profile {
+            id: user.id,
+            url: user_url(&user.username),
+            avatar: avatar_url(&user.email, 128),
+            avatar_small: avatar_url(&user.email, 64),
+            about_me: user.about_me,
+            last_seen: last_seen.into(),
+            followers: self.followers,
+            following: self.following,
+            is_self: user.id == me.id,
+            is_following: self.is_following,
+            username: user.username,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -279,27 +313,38 @@ struct UserPage {
     pagination: Pagination,
 }
 
-/// Flask: main.user (chapter 6): the profile and the user's posts, paginated.
+/// Flask: main.user (chapter 6): the profile and the user's posts, paginated; with the login
+/// check, one trip to the database.
 pub async fn user(
     req: HttpRequest,
-    page: Page,
-    CurrentUser(me): CurrentUser,
+    login: LoginRequired,
     path: web::Path<String>,
     db: web::Data<Db>,
     config: web::Data<Config>,
     lm: web::Data<LoginManager>,
-) -> Result<HttpResponse, AppError> {
-    let profile = load_profile(&db, &lm, &me, path.into_inner()).await?;
-    let number = page_number(req.query_string());
-    let feed = Feed::Author(profile.id);
-    let (posts, pagination) = posts_page(&db, &config, feed, number, &profile.url).await?;
+) -> actix_web::Result<HttpResponse> {
+    let username = path.into_inner();
+    let (number, per_page) = (page_number(req.query_string()), config.posts_per_page);
+    let (me, found) = login
+        .read(&db, move |conn, me| {
+            let Some(profile) = StoredProfile::read(conn, me, &username)? else {
+                return Ok(None);
+            };
+            let feed = Feed::Author(profile.user.id);
+            let posts = FeedPage::read(conn, feed, number, per_page)?;
+            Ok(Some((profile, posts)))
+        })
+        .await?;
+    let (profile, posts) = found.ok_or(AppError::NotFound)?;
+    let profile = profile.view(&lm, &me);
+    let (posts, pagination) = posts.view(&profile.url);
     let title = profile.username.clone();
     let ctx = UserPage {
         user: profile,
         posts,
         pagination,
     };
-    page.render("user.html", &title, &ctx)
+    Ok(Page::new(req, Some(me)).render("user.html", &title, &ctx)?)
 }
 
 #[derive(Serialize)]
@@ -309,14 +354,23 @@ struct PopupPage {
 
 /// Flask: main.user_popup (chapter 20): the hover card, an HTML fragment without the layout.
 pub async fn user_popup(
-    page: Page,
-    CurrentUser(me): CurrentUser,
+    req: HttpRequest,
+    login: LoginRequired,
     path: web::Path<String>,
     db: web::Data<Db>,
     lm: web::Data<LoginManager>,
-) -> Result<HttpResponse, AppError> {
-    let profile = load_profile(&db, &lm, &me, path.into_inner()).await?;
-    page.render_fragment("user_popup.html", &PopupPage { user: profile })
+) -> actix_web::Result<HttpResponse> {
+    let username = path.into_inner();
+    let (me, found) = login
+        .read(&db, move |conn, me| {
+            StoredProfile::read(conn, me, &username)
+        })
+        .await?;
+    let profile = found.ok_or(AppError::NotFound)?.view(&lm, &me);
+    Ok(
+        Page::new(req, Some(me))
+            .render_fragment("user_popup.html", &PopupPage { user: profile })?,
+    )
 }
 
 #[derive(Serialize)]
