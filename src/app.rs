@@ -22,6 +22,7 @@ use crate::assets;
 use crate::blueprints;
 use crate::config::Config;
 use crate::db::Db;
+use crate::fragments::Fragments;
 use crate::login::{self, LoginManager};
 use crate::password::Hasher;
 use crate::render::Templates;
@@ -41,6 +42,7 @@ pub struct State {
     pub config: web::Data<Config>,
     pub db: web::Data<Db>,
     pub templates: web::Data<Templates>,
+    pub fragments: web::Data<Fragments>,
     pub login: web::Data<LoginManager>,
     pub hasher: web::Data<Hasher>,
     pub throttle: web::Data<LoginThrottle>,
@@ -50,13 +52,14 @@ impl State {
     /// Connects to the database (applying migrations) and loads the templates.
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url)?;
-        let templates = Templates::load()?;
+        let templates = web::Data::new(Templates::load()?);
         Ok(Self {
+            fragments: web::Data::new(Fragments::new(templates.clone())),
             login: web::Data::new(LoginManager::new(&config)),
             hasher: web::Data::new(Hasher::new(config.bcrypt_cost)),
             throttle: web::Data::new(LoginThrottle::new(config.forwarded_allow_ips.clone())),
             db: web::Data::new(db),
-            templates: web::Data::new(templates),
+            templates,
             config: web::Data::new(config),
         })
     }
@@ -100,6 +103,7 @@ pub fn create_app(
         .app_data(state.config)
         .app_data(state.db)
         .app_data(state.templates)
+        .app_data(state.fragments)
         .app_data(state.login)
         .app_data(state.hasher)
         .app_data(state.throttle)

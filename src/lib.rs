@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod flash;
 pub mod form;
+pub mod fragments;
 pub mod login;
 pub mod mail;
 pub mod models;

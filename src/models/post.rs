@@ -25,7 +25,7 @@ pub struct NewPost<'a> {
 }
 
 /// A post as pages show it: with its author's name and e-mail (for the avatar).
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct PostWithAuthor {
     pub id: i32,
     pub body: String,

@@ -289,6 +289,37 @@ async fn a_renamed_user_is_found_at_the_new_name_and_stays_logged_in() {
 }
 
 #[actix_web::test]
+async fn posts_seen_before_a_rename_show_the_new_name_everywhere() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    susan
+        .submit("/index", "/index", &[("post", "i <3 <b>html</b>")])
+        .await;
+    let mut john = app.logged_in("john", false).await;
+    let before = john.get("/explore").await.body;
+    assert!(before.contains(">susan</a>") && before.contains("i &lt;3 &lt;b&gt;html&lt;/b&gt;"));
+
+    susan
+        .submit(
+            "/edit_profile",
+            "/edit_profile",
+            &[("username", "José"), ("about_me", "")],
+        )
+        .await;
+
+    for page in ["/explore", "/user/Jos%C3%A9", "/explore"] {
+        let body = john.get(page).await.body;
+        assert!(body.contains("href=\"/user/Jos%C3%A9\""), "{page}: {body}");
+        assert!(body.contains(">José</a>"), "{page}");
+        assert!(!body.contains(">susan</a>"), "{page} shows the old name");
+        assert!(
+            body.contains("i &lt;3 &lt;b&gt;html&lt;/b&gt;"),
+            "{page} escapes"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn the_popup_is_a_fragment_with_counts_and_a_follow_button() {
     let app = spawn_app().await;
     app.register("john").await;

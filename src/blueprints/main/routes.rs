@@ -14,6 +14,7 @@ use crate::domain::page_number;
 use crate::error::AppError;
 use crate::flash::flash;
 use crate::form::FormView;
+use crate::fragments::Fragments;
 use crate::login::{AuthUser, CurrentUser, LoginManager, LoginRequired};
 use crate::models::post::{Feed, NewPost, PostWithAuthor};
 use crate::models::user::{self, User, avatar_url};
@@ -77,7 +78,7 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
     }
 }
 
-/// A post as templates show it.
+/// A post as `_post.html` shows it.
 #[derive(Serialize)]
 struct PostView {
     id: i32,
@@ -86,6 +87,19 @@ struct PostView {
     author_url: String,
     avatar: String,
     timestamp: Moment,
+}
+
+impl PostView {
+    fn new(p: &PostWithAuthor) -> Self {
+        Self {
+            id: p.id,
+            body: p.body.clone(),
+            author: p.author.clone(),
+            author_url: user_url(&p.author),
+            avatar: avatar_url(&p.author_email, 36),
+            timestamp: p.timestamp.into(),
+        }
+    }
 }
 
 /// Flask-SQLAlchemy's `Pagination`, as far as the templates need it.
@@ -100,7 +114,8 @@ struct Pagination {
 struct PostsPage {
     /// The "Say something" form; absent on `/explore`.
     form: Option<FormView>,
-    posts: Vec<PostView>,
+    /// Each post's `_post.html` ([`Fragments`]).
+    posts: Vec<tera::Value>,
     pagination: Pagination,
 }
 
@@ -124,29 +139,22 @@ impl FeedPage {
         })
     }
 
-    /// The posts as templates show them, and the links to the pages around (at `base_url`).
-    fn view(mut self, base_url: &str) -> (Vec<PostView>, Pagination) {
+    /// The posts' HTML, and the links to the pages around (at `base_url`).
+    fn view(
+        mut self,
+        base_url: &str,
+        fragments: &Fragments,
+    ) -> Result<(Vec<tera::Value>, Pagination), AppError> {
         let has_next = self.rows.len() as i64 > self.per_page;
         self.rows.truncate(self.per_page as usize);
-        let posts = self
-            .rows
-            .into_iter()
-            .map(|p| PostView {
-                id: p.id,
-                body: p.body,
-                author_url: user_url(&p.author),
-                avatar: avatar_url(&p.author_email, 36),
-                author: p.author,
-                timestamp: p.timestamp.into(),
-            })
-            .collect();
+        let posts = fragments.posts(self.rows, PostView::new)?;
         let page = self.number;
         let pagination = Pagination {
             page,
             next_url: has_next.then(|| format!("{base_url}?page={}", page + 1)),
             prev_url: (page > 1).then(|| format!("{base_url}?page={}", page - 1)),
         };
-        (posts, pagination)
+        Ok((posts, pagination))
     }
 }
 
@@ -154,10 +162,11 @@ impl FeedPage {
 fn render_index(
     page: &Page,
     timeline: FeedPage,
+    fragments: &Fragments,
     form: FormView,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (posts, pagination) = timeline.view("/index");
+    let (posts, pagination) = timeline.view("/index", fragments)?;
     let ctx = PostsPage {
         form: Some(form),
         posts,
@@ -172,6 +181,7 @@ pub async fn index(
     req: HttpRequest,
     login: LoginRequired,
     db: web::Data<Db>,
+    fragments: web::Data<Fragments>,
     config: web::Data<Config>,
 ) -> actix_web::Result<HttpResponse> {
     let (number, per_page) = (page_number(req.query_string()), config.posts_per_page);
@@ -182,7 +192,13 @@ pub async fn index(
         .await?;
     let page = Page::new(req, Some(user));
     let form = FormView::new(POST_FIELDS);
-    Ok(render_index(&page, timeline, form, StatusCode::OK)?)
+    Ok(render_index(
+        &page,
+        timeline,
+        &fragments,
+        form,
+        StatusCode::OK,
+    )?)
 }
 
 /// Flask: main.index (chapter 9), POST: publish a post, then Post/Redirect/Get.
@@ -192,6 +208,7 @@ pub async fn index_submit(
     CurrentUser(user): CurrentUser,
     CsrfForm(input): CsrfForm<PostInput>,
     db: web::Data<Db>,
+    fragments: web::Data<Fragments>,
     config: web::Data<Config>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = user.id;
@@ -202,7 +219,8 @@ pub async fn index_submit(
             let timeline = db
                 .run(move |conn| FeedPage::read(conn, Feed::Timeline(user_id), number, per_page))
                 .await?;
-            return render_index(&page, timeline, form, StatusCode::UNPROCESSABLE_ENTITY);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return render_index(&page, timeline, &fragments, form, status);
         }
     };
     db.run(move |conn| {
@@ -225,6 +243,7 @@ pub async fn explore(
     req: HttpRequest,
     login: LoginRequired,
     db: web::Data<Db>,
+    fragments: web::Data<Fragments>,
     config: web::Data<Config>,
 ) -> actix_web::Result<HttpResponse> {
     let (number, per_page) = (page_number(req.query_string()), config.posts_per_page);
@@ -233,7 +252,7 @@ pub async fn explore(
             FeedPage::read(conn, Feed::Everyone, number, per_page)
         })
         .await?;
-    let (posts, pagination) = everyone.view("/explore");
+    let (posts, pagination) = everyone.view("/explore", &fragments)?;
     let ctx = PostsPage {
         form: None,
         posts,
@@ -309,7 +328,8 @@ impl StoredProfile {
 #[derive(Serialize)]
 struct UserPage {
     user: Profile,
-    posts: Vec<PostView>,
+    /// Each post's `_post.html` ([`Fragments`]).
+    posts: Vec<tera::Value>,
     pagination: Pagination,
 }
 
@@ -320,6 +340,7 @@ pub async fn user(
     login: LoginRequired,
     path: web::Path<String>,
     db: web::Data<Db>,
+    fragments: web::Data<Fragments>,
     config: web::Data<Config>,
     lm: web::Data<LoginManager>,
 ) -> actix_web::Result<HttpResponse> {
@@ -337,7 +358,7 @@ pub async fn user(
         .await?;
     let (profile, posts) = found.ok_or(AppError::NotFound)?;
     let profile = profile.view(&lm, &me);
-    let (posts, pagination) = posts.view(&profile.url);
+    let (posts, pagination) = posts.view(&profile.url, &fragments)?;
     let title = profile.username.clone();
     let ctx = UserPage {
         user: profile,
@@ -505,9 +526,66 @@ pub async fn health(db: web::Data<Db>) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
+    use actix_web::web;
     use chrono::NaiveDate;
 
-    use super::Moment;
+    use super::{Moment, PostView};
+    use crate::fragments::Fragments;
+    use crate::models::post::PostWithAuthor;
+    use crate::render::Templates;
+
+    fn row(id: i32, body: &str, author: &str) -> PostWithAuthor {
+        PostWithAuthor {
+            id,
+            body: body.to_owned(),
+            timestamp: NaiveDate::from_ymd_opt(2026, 11, 22)
+                .and_then(|d| d.and_hms_opt(13, 5, 0))
+                .expect("a valid time"),
+            author: author.to_owned(),
+            author_email: format!("{author}@example.com"),
+        }
+    }
+
+    fn texts(html: &[tera::Value]) -> Vec<String> {
+        html.iter().map(ToString::to_string).collect()
+    }
+
+    /// A kept post is used only while its row is unchanged, and the cache never grows past
+    /// its capacity, even for a page longer than it.
+    #[test]
+    fn kept_posts_follow_their_rows_and_stay_within_capacity() {
+        let templates = web::Data::new(Templates::load().expect("templates"));
+        let fragments = Fragments::with_capacity(templates, 3);
+        let first = vec![row(1, "a <b>", "susan"), row(2, "two", "john")];
+
+        let shown = texts(
+            &fragments
+                .posts(first.clone(), PostView::new)
+                .expect("render"),
+        );
+        assert!(shown[0].contains("a &lt;b&gt;") && shown[0].contains(">susan</a>"));
+        assert!(shown[0].contains("id=\"post-1\"") && shown[1].contains("id=\"post-2\""));
+        assert_eq!(
+            texts(&fragments.posts(first, PostView::new).expect("again")),
+            shown
+        );
+
+        let renamed = vec![row(1, "a <b>", "José"), row(2, "two, edited", "john")];
+        let again = texts(&fragments.posts(renamed, PostView::new).expect("renamed"));
+        assert!(again[0].contains(">José</a>") && again[0].contains("href=\"/user/Jos%C3%A9\""));
+        assert!(!again[0].contains("susan"));
+        assert!(again[1].contains("two, edited"));
+
+        let long: Vec<_> = (10..15)
+            .map(|id| row(id, &format!("post {id}"), "ann"))
+            .collect();
+        let shown = texts(&fragments.posts(long, PostView::new).expect("long page"));
+        assert_eq!(shown.len(), 5);
+        for (id, html) in (10..15).zip(&shown) {
+            assert!(html.contains(&format!("post {id}")));
+        }
+        assert!(fragments.kept() <= 3, "kept {}", fragments.kept());
+    }
 
     /// The hand-written digits say what chrono's formatting says, padding included.
     #[test]

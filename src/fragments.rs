@@ -1,0 +1,115 @@
+//! Fragment caching (what Flask-Caching's `{% cache %}` does for Jinja): each post's
+//! `_post.html`, rendered once and kept, so a page that shows it again copies it instead of
+//! rendering it again.
+//!
+//! A post's HTML depends only on its row as the feed query reads it (id, body, time, author's
+//! name and e-mail) and on the template, which is fixed while the app runs. So a kept fragment
+//! is stored with the row it was made from and used only when the row just read is the same:
+//! a renamed author or an edited post misses and is rendered afresh, there is nothing to
+//! invalidate, and instances sharing one database never show each other's stale HTML.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use actix_web::web;
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::models::post::PostWithAuthor;
+use crate::render::Templates;
+
+/// How many posts are kept. A post's HTML is about 600 bytes; with its row, at most about
+/// 2.5 MB. When full, everything is dropped and the posts shown next fill it again: simpler
+/// than tracking the least recently used, and pages read again right away cost one render.
+const CAPACITY: usize = 2048;
+
+/// The rendered `_post.html` of recently shown posts, by post id.
+pub struct Fragments {
+    templates: web::Data<Templates>,
+    capacity: usize,
+    posts: Mutex<HashMap<i32, Kept>>,
+}
+
+struct Kept {
+    /// The row the HTML was rendered from.
+    row: PostWithAuthor,
+    /// The HTML, as a string Tera will not escape again: Tera escaped it when it rendered it.
+    html: tera::Value,
+}
+
+/// What `_post.html` is rendered with.
+#[derive(Serialize)]
+struct OnePost<V> {
+    post: V,
+}
+
+impl Fragments {
+    pub fn new(templates: web::Data<Templates>) -> Self {
+        Self::with_capacity(templates, CAPACITY)
+    }
+
+    /// Keeps at most `capacity` posts (tests use a few).
+    pub(crate) fn with_capacity(templates: web::Data<Templates>, capacity: usize) -> Self {
+        Self {
+            templates,
+            capacity,
+            posts: Mutex::new(HashMap::with_capacity(capacity)),
+        }
+    }
+
+    /// How many posts are kept.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// `_post.html` for each row, in order: kept when the row is unchanged, otherwise rendered
+    /// from `view(row)` and kept. A page's template prints each with `{{ post }}`.
+    pub fn posts<V: Serialize>(
+        &self,
+        rows: Vec<PostWithAuthor>,
+        view: impl Fn(&PostWithAuthor) -> V,
+    ) -> Result<Vec<tera::Value>, AppError> {
+        let mut shown: Vec<Option<tera::Value>> = {
+            let kept = self.lock();
+            rows.iter()
+                .map(|row| {
+                    kept.get(&row.id)
+                        .filter(|k| k.row == *row)
+                        .map(|k| k.html.clone())
+                })
+                .collect()
+        };
+        // Rendered outside the lock; another worker rendering the same post meanwhile just
+        // stores the same HTML.
+        let mut fresh = Vec::new();
+        for (row, slot) in rows.into_iter().zip(&mut shown) {
+            if slot.is_none() {
+                let html = self
+                    .templates
+                    .render("_post.html", &OnePost { post: view(&row) })?;
+                let html = tera::Value::safe_string(&html);
+                *slot = Some(html.clone());
+                fresh.push(Kept { row, html });
+            }
+        }
+        if !fresh.is_empty() {
+            let mut kept = self.lock();
+            if kept.len() + fresh.len() > self.capacity {
+                kept.clear();
+            }
+            // A page longer than the whole cache keeps only its last posts.
+            let skip = fresh.len().saturating_sub(self.capacity);
+            kept.extend(fresh.into_iter().skip(skip).map(|k| (k.row.id, k)));
+        }
+        Ok(shown.into_iter().flatten().collect())
+    }
+
+    /// The kept posts. A worker that panicked while holding the lock cannot have left an
+    /// entry half-written (each is inserted whole), so the lock is taken back after a panic.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Kept>> {
+        self.posts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
