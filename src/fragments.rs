@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::models::post::PostWithAuthor;
 use crate::render::Templates;
 
-/// How many posts are kept. A post's HTML is about 600 bytes; with its row, at most about
+/// How many posts are kept. A post's HTML is about 700 bytes; with its row, at most about
 /// 2.5 MB. When full, everything is dropped and the posts shown next fill it again: simpler
 /// than tracking the least recently used, and pages read again right away cost one render.
 const CAPACITY: usize = 2048;
