@@ -314,6 +314,16 @@ impl Browser {
         self.post(action, &all).await
     }
 
+    /// Fills in and sends the edit-profile form of whoever is logged in.
+    pub async fn edit_profile(&mut self, username: &str, about_me: &str) -> Page {
+        self.submit(
+            "/edit_profile",
+            "/edit_profile",
+            &[("username", username), ("about_me", about_me)],
+        )
+        .await
+    }
+
     /// Registers `username` (e-mail `<username>@example.com`, password [`PASSWORD`]) through
     /// the form, and checks it worked.
     pub async fn register(&mut self, username: &str) {

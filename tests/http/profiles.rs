@@ -13,13 +13,7 @@ fn time_after(body: &str, marker: &str) -> String {
 async fn a_profile_shows_avatar_about_me_last_seen_counts_and_posts() {
     let app = spawn_app().await;
     let mut susan = app.logged_in("susan", false).await;
-    susan
-        .submit(
-            "/edit_profile",
-            "/edit_profile",
-            &[("username", "susan"), ("about_me", "I <3 Rust")],
-        )
-        .await;
+    susan.edit_profile("susan", "I <3 Rust").await;
     susan
         .submit("/index", "/index", &[("post", "hello from susan")])
         .await;
@@ -223,13 +217,7 @@ async fn edit_profile_is_prefilled_and_saves_with_a_flash() {
     let form = susan.get("/edit_profile").await.body;
     assert!(form.contains("value=\"susan\""));
 
-    let res = susan
-        .submit(
-            "/edit_profile",
-            "/edit_profile",
-            &[("username", "susan"), ("about_me", "Hello there")],
-        )
-        .await;
+    let res = susan.edit_profile("susan", "Hello there").await;
     assert_eq!(res.location(), Some("/edit_profile"));
     let form = susan.get("/edit_profile").await.body;
     assert!(crate::common::flashes_of(&form).contains(&"Your changes have been saved.".to_owned()));
@@ -242,24 +230,12 @@ async fn edit_profile_refuses_a_taken_username_and_an_overlong_about_me() {
     app.register("john").await;
     let mut susan = app.logged_in("susan", false).await;
 
-    let res = susan
-        .submit(
-            "/edit_profile",
-            "/edit_profile",
-            &[("username", "john"), ("about_me", "")],
-        )
-        .await;
+    let res = susan.edit_profile("john", "").await;
     assert_eq!(res.status, 200);
     assert!(res.body.contains("Please use a different username."));
 
     let long = "x".repeat(141);
-    let res = susan
-        .submit(
-            "/edit_profile",
-            "/edit_profile",
-            &[("username", "susan"), ("about_me", &long)],
-        )
-        .await;
+    let res = susan.edit_profile("susan", &long).await;
     assert_eq!(res.status, 200);
     assert!(
         res.body
@@ -273,13 +249,7 @@ async fn a_renamed_user_is_found_at_the_new_name_and_stays_logged_in() {
     let app = spawn_app().await;
     let mut susan = app.logged_in("susan", false).await;
 
-    susan
-        .submit(
-            "/edit_profile",
-            "/edit_profile",
-            &[("username", "José"), ("about_me", "")],
-        )
-        .await;
+    susan.edit_profile("José", "").await;
 
     let index = susan.get("/index").await;
     assert!(index.body.contains("Hi, José!"));
@@ -299,13 +269,7 @@ async fn posts_seen_before_a_rename_show_the_new_name_everywhere() {
     let before = john.get("/explore").await.body;
     assert!(before.contains(">susan</a>") && before.contains("i &lt;3 &lt;b&gt;html&lt;/b&gt;"));
 
-    susan
-        .submit(
-            "/edit_profile",
-            "/edit_profile",
-            &[("username", "José"), ("about_me", "")],
-        )
-        .await;
+    susan.edit_profile("José", "").await;
 
     for page in ["/explore", "/user/Jos%C3%A9", "/explore"] {
         let body = john.get(page).await.body;
