@@ -355,7 +355,7 @@ async fn summarize(tasks: Vec<actix_web::rt::task::JoinHandle<TaskResult>>) -> S
     }
 }
 
-/// GET `path` with `cookie` under load: `CONCURRENCY` keep-alive connections, each sending the
+/// GET `path` with `headers` under load: `CONCURRENCY` keep-alive connections, each sending the
 /// next request as soon as the last answer is read, for `seconds()`; counts only 200s.
 ///
 /// The requests are written and read by hand ([`RawGet`]) rather than with awc. The load
@@ -363,11 +363,11 @@ async fn summarize(tasks: Vec<actix_web::rt::task::JoinHandle<TaskResult>>) -> S
 /// awc, one run put `/index` (20 kB) at 29% of its reference page (4 kB); with this client, 41%,
 /// nearer the ~50% wrk shows: the bench should measure the server, as a load generator on
 /// another machine would.
-async fn load_get(server: &Process, path: &str, cookie: &str) -> Stats {
+async fn load_get(server: &Process, path: &str, headers: &[(&str, &str)]) -> Stats {
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
-    if !cookie.is_empty() {
-        request.push_str(&format!("Cookie: {cookie}\r\n"));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     let until = Instant::now() + seconds();
@@ -407,7 +407,8 @@ async fn load_get(server: &Process, path: &str, cookie: &str) -> Stats {
 }
 
 /// One keep-alive HTTP/1.1 connection that sends a fixed GET and reads the answer: the status
-/// line, the headers up to the blank line, and `Content-Length` bytes of body.
+/// line, the headers up to the blank line, and the body: `Content-Length` bytes, or chunks up
+/// to the last, empty one (compressed pages are chunked).
 struct RawGet {
     stream: actix_web::rt::net::TcpStream,
     buffer: Vec<u8>,
@@ -435,29 +436,54 @@ impl RawGet {
             }
         }
         self.buffer.clear();
-        let (status, length) = loop {
+        let (status, head_end, length) = loop {
             if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = std::str::from_utf8(&self.buffer[..end])?;
                 let status = head
                     .get(9..12)
                     .and_then(|s| s.parse().ok())
                     .context("no status line")?;
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse().ok())?
-                    })
-                    .context("no Content-Length")?;
-                break (status, end + 4 + length);
+                let length: Option<usize> = head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                });
+                break (status, end + 4, length);
             }
             self.read_more().await?;
         };
-        while self.buffer.len() < length {
-            self.read_more().await?;
+        match length {
+            Some(length) => {
+                while self.buffer.len() < head_end + length {
+                    self.read_more().await?;
+                }
+            }
+            None => self.read_chunks(head_end).await?,
         }
         Ok(status)
+    }
+
+    /// Reads a chunked body that starts at `at`, through its last (empty) chunk.
+    async fn read_chunks(&mut self, mut at: usize) -> anyhow::Result<()> {
+        loop {
+            let line_end = loop {
+                if let Some(i) = self.buffer[at..].windows(2).position(|w| w == b"\r\n") {
+                    break at + i;
+                }
+                self.read_more().await?;
+            };
+            let size = std::str::from_utf8(&self.buffer[at..line_end])?;
+            let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+                .context("bad chunk size")?;
+            // The chunk's data and its CRLF; the last chunk is followed by an empty line.
+            at = line_end + 2 + size + 2;
+            while self.buffer.len() < at {
+                self.read_more().await?;
+            }
+            if size == 0 {
+                return Ok(());
+            }
+        }
     }
 
     async fn read_more(&mut self) -> anyhow::Result<()> {
@@ -722,7 +748,7 @@ async fn run() -> anyhow::Result<()> {
     for (label, db) in [("10k", &small_db), ("large", &large_db)] {
         let site = open_site(work.path(), db, 4).await?;
         for path in ["/index", "/explore"] {
-            let stats = load_get(&site.server, path, &site.reader).await;
+            let stats = load_get(&site.server, path, &[("Cookie", &site.reader)]).await;
             line(format!("| GET {path} at {label} posts | {} |", stats.row()));
             page_costs.insert((label, path), stats);
         }
@@ -741,7 +767,7 @@ async fn run() -> anyhow::Result<()> {
     // Every page at the large size, production bcrypt cost.
     let site = open_site(work.path(), &large_db, 12).await?;
     let base = site.server.base.clone();
-    let anonymous = load_get(&site.server, "/auth/login", "").await;
+    let anonymous = load_get(&site.server, "/auth/login", &[]).await;
     line(format!(
         "| GET /auth/login, anonymous | {} |",
         anonymous.row()
@@ -763,28 +789,46 @@ async fn run() -> anyhow::Result<()> {
     let mut jar = HashMap::new();
     get(&local(), &reference.base, "/login?name=reader", &mut jar).await?;
     let reference_cookie = cookie_header(&jar);
-    let reference_timeline = load_get(&reference, "/", &reference_cookie).await;
+    let reference_timeline = load_get(&reference, "/", &[("Cookie", &reference_cookie)]).await;
     line(format!(
         "| reference page: the reader's timeline (shape of /index) | {} |",
         reference_timeline.row()
     ));
-    let index = load_get(&site.server, "/index", &site.reader).await;
+    let index = load_get(&site.server, "/index", &[("Cookie", &site.reader)]).await;
     line(format!("| GET /index, logged in | {} |", index.row()));
-    let reference_everyone = load_get(&reference, "/everyone", &reference_cookie).await;
+    let reference_everyone =
+        load_get(&reference, "/everyone", &[("Cookie", &reference_cookie)]).await;
     line(format!(
         "| reference page: everyone's posts (shape of /explore) | {} |",
         reference_everyone.row()
     ));
-    let explore = load_get(&site.server, "/explore", &site.reader).await;
+    let explore = load_get(&site.server, "/explore", &[("Cookie", &site.reader)]).await;
     line(format!("| GET /explore | {} |", explore.row()));
     drop(reference);
     let profile = load_get(
         &site.server,
         &format!("/user/{}", site.authors[0]),
-        &site.reader,
+        &[("Cookie", &site.reader)],
     )
     .await;
     line(format!("| GET /user/<name> | {} |", profile.row()));
+    // What a browser gets: it asks for a compressed page.
+    let gzip = load_get(
+        &site.server,
+        "/index",
+        &[("Cookie", &site.reader), ("Accept-Encoding", "gzip")],
+    )
+    .await;
+    line(format!(
+        "| GET /index, gzip (as browsers ask) | {} |",
+        gzip.row()
+    ));
+    if let (Some(gzip), Some(plain)) = (gzip.server_cpu, index.server_cpu) {
+        line(format!(
+            "| server CPU per request, /index gzip / plain | {:.2}x |",
+            gzip.as_secs_f64() / plain.as_secs_f64()
+        ));
+    }
 
     // POST /index: every acknowledged post must be stored.
     let before = sqlite_count(&large_db, "posts")?;
@@ -826,7 +870,7 @@ async fn run() -> anyhow::Result<()> {
     ));
 
     // Login burst: /index quiet, then while 32 clients log in at cost 12.
-    let quiet = load_get(&site.server, "/index", &site.reader).await;
+    let quiet = load_get(&site.server, "/index", &[("Cookie", &site.reader)]).await;
     let until = Instant::now() + seconds();
     let loggers: Vec<_> = (0..LOGIN_CLIENTS)
         .map(|i| {
@@ -843,7 +887,7 @@ async fn run() -> anyhow::Result<()> {
             })
         })
         .collect();
-    let busy = load_get(&site.server, "/index", &site.reader).await;
+    let busy = load_get(&site.server, "/index", &[("Cookie", &site.reader)]).await;
     let mut logins = 0;
     for logger in loggers {
         logins += logger.await.unwrap_or(0);

@@ -16,6 +16,44 @@ async fn the_health_endpoint_answers_without_touching_the_session() {
 }
 
 #[actix_web::test]
+async fn a_browser_that_asks_for_gzip_gets_the_same_page_compressed() {
+    use std::io::Read as _;
+
+    let app = crate::common::spawn_app().await;
+    let susan = app.logged_in("susan", false).await;
+    let client = awc::Client::default();
+    let fetch = |encoding: &'static str| {
+        client
+            .get(format!("{}/index", app.address))
+            .insert_header(("Cookie", susan.cookie_header()))
+            .insert_header(("Accept-Encoding", encoding))
+            .send()
+    };
+
+    let mut plain = fetch("identity").await.expect("request");
+    let plain_body = plain.body().await.expect("body");
+    let mut zipped = fetch("gzip, deflate, br, zstd").await.expect("request");
+    let zipped_body = zipped.body().await.expect("body");
+
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers().get("content-encoding").unwrap(), "gzip");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let mut page = String::new();
+    flate2::read::GzDecoder::new(&zipped_body[..])
+        .read_to_string(&mut page)
+        .expect("a gzip stream");
+    assert!(page.contains("Hi, susan!"), "{page}");
+    assert!(
+        zipped_body.len() * 2 < plain_body.len(),
+        "compressed: {} of {} bytes",
+        zipped_body.len(),
+        plain_body.len()
+    );
+    // The pages differ only in their CSRF tokens (64 hex digits each).
+    assert_eq!(page.len(), plain_body.len());
+}
+
+#[actix_web::test]
 async fn two_instances_on_one_database_behave_as_one_site() {
     let database = TestDatabase::fresh();
     let secret = random_hex(32);
