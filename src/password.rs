@@ -45,9 +45,9 @@ pub struct Hasher {
 /// Puts the calling thread in Linux's SCHED_IDLE class: it runs only on CPU time no other
 /// thread wants, and a page thread that wakes up takes the core from it at once. Nice 10, the
 /// first choice, still let a hash run on until its time slice ended: /index p99 was 2.1x its
-/// quiet value during a burst of logins, against 1.2x now (docs/performance.md). Logins do not
-/// stop under load: pages leave gaps (waiting on the network and the database), and hashes run
-/// in them.
+/// quiet value during a burst of logins, against 1.1x to 1.6x now (docs/performance.md).
+/// Logins do not stop under load: pages leave gaps (waiting on the network and the
+/// database), and hashes run in them.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
