@@ -515,6 +515,13 @@ struct Site {
 }
 
 impl Site {
+    /// `path` under load as the logged-in reader, with `extra` headers besides the cookie.
+    async fn load_as_reader(&self, path: &str, extra: &[(&str, &str)]) -> Stats {
+        let mut headers = vec![("Cookie", self.reader.as_str())];
+        headers.extend_from_slice(extra);
+        load_get(&self.server, path, &headers).await
+    }
+
     /// What the reader needs to post: the CSRF token of the `/index` form and the cookies that
     /// go with it.
     async fn post_form(&self) -> anyhow::Result<(String, String)> {
@@ -748,7 +755,7 @@ async fn run() -> anyhow::Result<()> {
     for (label, db) in [("10k", &small_db), ("large", &large_db)] {
         let site = open_site(work.path(), db, 4).await?;
         for path in ["/index", "/explore"] {
-            let stats = load_get(&site.server, path, &[("Cookie", &site.reader)]).await;
+            let stats = site.load_as_reader(path, &[]).await;
             line(format!("| GET {path} at {label} posts | {} |", stats.row()));
             page_costs.insert((label, path), stats);
         }
@@ -794,7 +801,7 @@ async fn run() -> anyhow::Result<()> {
         "| reference page: the reader's timeline (shape of /index) | {} |",
         reference_timeline.row()
     ));
-    let index = load_get(&site.server, "/index", &[("Cookie", &site.reader)]).await;
+    let index = site.load_as_reader("/index", &[]).await;
     line(format!("| GET /index, logged in | {} |", index.row()));
     let reference_everyone =
         load_get(&reference, "/everyone", &[("Cookie", &reference_cookie)]).await;
@@ -802,23 +809,17 @@ async fn run() -> anyhow::Result<()> {
         "| reference page: everyone's posts (shape of /explore) | {} |",
         reference_everyone.row()
     ));
-    let explore = load_get(&site.server, "/explore", &[("Cookie", &site.reader)]).await;
+    let explore = site.load_as_reader("/explore", &[]).await;
     line(format!("| GET /explore | {} |", explore.row()));
     drop(reference);
-    let profile = load_get(
-        &site.server,
-        &format!("/user/{}", site.authors[0]),
-        &[("Cookie", &site.reader)],
-    )
-    .await;
+    let profile = site
+        .load_as_reader(&format!("/user/{}", site.authors[0]), &[])
+        .await;
     line(format!("| GET /user/<name> | {} |", profile.row()));
     // What a browser gets: it asks for a compressed page.
-    let gzip = load_get(
-        &site.server,
-        "/index",
-        &[("Cookie", &site.reader), ("Accept-Encoding", "gzip")],
-    )
-    .await;
+    let gzip = site
+        .load_as_reader("/index", &[("Accept-Encoding", "gzip")])
+        .await;
     line(format!(
         "| GET /index, gzip (as browsers ask) | {} |",
         gzip.row()
@@ -870,7 +871,7 @@ async fn run() -> anyhow::Result<()> {
     ));
 
     // Login burst: /index quiet, then while 32 clients log in at cost 12.
-    let quiet = load_get(&site.server, "/index", &[("Cookie", &site.reader)]).await;
+    let quiet = site.load_as_reader("/index", &[]).await;
     let until = Instant::now() + seconds();
     let loggers: Vec<_> = (0..LOGIN_CLIENTS)
         .map(|i| {
@@ -887,7 +888,7 @@ async fn run() -> anyhow::Result<()> {
             })
         })
         .collect();
-    let busy = load_get(&site.server, "/index", &[("Cookie", &site.reader)]).await;
+    let busy = site.load_as_reader("/index", &[]).await;
     let mut logins = 0;
     for logger in loggers {
         logins += logger.await.unwrap_or(0);
