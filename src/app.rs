@@ -57,7 +57,7 @@ impl State {
             fragments: web::Data::new(Fragments::new(templates.clone())),
             login: web::Data::new(LoginManager::new(&config)),
             hasher: web::Data::new(Hasher::new(config.bcrypt_cost)),
-            throttle: web::Data::new(LoginThrottle::new(config.forwarded_allow_ips.clone())),
+            throttle: web::Data::new(LoginThrottle::new(&config)),
             db: web::Data::new(db),
             templates,
             config: web::Data::new(config),

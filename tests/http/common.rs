@@ -199,6 +199,8 @@ pub struct Browser {
     client: awc::Client,
     pub cookies: BTreeMap<String, String>,
     pub user_agent: String,
+    /// Sent as `X-Forwarded-For`: the client address a trusted proxy would report.
+    pub forwarded_for: Option<String>,
 }
 
 impl Browser {
@@ -212,6 +214,7 @@ impl Browser {
                 .finish(),
             cookies: BTreeMap::new(),
             user_agent: BROWSER.to_owned(),
+            forwarded_for: None,
         }
     }
 
@@ -233,6 +236,9 @@ impl Browser {
             .insert_header((header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8"));
         if !self.cookies.is_empty() {
             req = req.insert_header((header::COOKIE, self.cookie_header()));
+        }
+        if let Some(ip) = &self.forwarded_for {
+            req = req.insert_header(("X-Forwarded-For", ip.as_str()));
         }
         let mut res = match body {
             Some((content_type, bytes)) => req

@@ -10,3 +10,4 @@ mod login_sessions;
 mod ops;
 mod profiles;
 mod security;
+mod throttling;

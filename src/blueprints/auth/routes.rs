@@ -82,14 +82,17 @@ pub async fn login_submit(
         Ok(credentials) => credentials,
         Err(form) => return page.render("auth/login.html", "Sign In", &FormPage { form }),
     };
-    if let Err(wait) = throttle.attempt(&req, &credentials.username) {
-        let mut form = FormView::new(LOGIN_FIELDS).value("username", &credentials.username);
-        form.error(
-            "username",
-            "Too many login attempts. Please wait a minute and try again.",
-        );
-        return too_many_attempts(&page, wait, "auth/login.html", "Sign In", form);
-    }
+    let attempt = match throttle.begin(&req, &credentials.username) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let mut form = FormView::new(LOGIN_FIELDS).value("username", &credentials.username);
+            form.error(
+                "username",
+                "Too many login attempts. Please wait a minute and try again.",
+            );
+            return too_many_attempts(&page, wait, "auth/login.html", "Sign In", form);
+        }
+    };
 
     let name = credentials.username.clone();
     let found = db
@@ -99,6 +102,7 @@ pub async fn login_submit(
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let valid = hasher.verify(&credentials.password, stored).await?;
     let (Some(found), true) = (found, valid) else {
+        attempt.failed();
         flash(&req, "Invalid username or password");
         let back = match next_param(&req) {
             Some(next) => format!("/auth/login?next={}", crate::form::encode_component(&next)),
@@ -108,9 +112,9 @@ pub async fn login_submit(
     };
 
     login::login_user(&req, &found, credentials.remember).await?;
-    Ok(redirect(
-        &next_param(&req).unwrap_or_else(|| "/index".to_owned()),
-    ))
+    let mut res = redirect(&next_param(&req).unwrap_or_else(|| "/index".to_owned()));
+    attempt.succeeded(&mut res);
+    Ok(res)
 }
 
 /// Flask: auth.logout (chapter 5). The login's row is deleted, so its cookies die everywhere.
@@ -214,15 +218,19 @@ pub async fn reauthenticate_submit(
     throttle: web::Data<LoginThrottle>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = FormView::new(&["password"]);
-    if let Err(wait) = throttle.attempt(&req, &user.username) {
-        form.error("password", TRY_LATER);
-        let title = "Confirm your password";
-        return too_many_attempts(&page, wait, "auth/reauthenticate.html", title, form);
-    }
+    let attempt = match throttle.begin(&req, &user.username) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            form.error("password", TRY_LATER);
+            let title = "Confirm your password";
+            return too_many_attempts(&page, wait, "auth/reauthenticate.html", title, form);
+        }
+    };
     if !hasher
         .verify(&input.password, Some(user.password_hash.clone()))
         .await?
     {
+        attempt.failed();
         form.error("password", "Invalid password.");
         return page.render(
             "auth/reauthenticate.html",
@@ -231,9 +239,9 @@ pub async fn reauthenticate_submit(
         );
     }
     login::confirm_login(&req, &user).await?;
-    Ok(redirect(
-        &next_param(&req).unwrap_or_else(|| "/index".to_owned()),
-    ))
+    let mut res = redirect(&next_param(&req).unwrap_or_else(|| "/index".to_owned()));
+    attempt.succeeded(&mut res);
+    Ok(res)
 }
 
 /// `/auth/change_password`, GET (port addition: Flask only has the e-mailed reset).
@@ -258,10 +266,13 @@ pub async fn change_password_submit(
 ) -> Result<HttpResponse, AppError> {
     let title = "Change password";
     let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    if let Err(wait) = throttle.attempt(&req, &user.username) {
-        form.error("old_password", TRY_LATER);
-        return too_many_attempts(&page, wait, "auth/change_password.html", title, form);
-    }
+    let attempt = match throttle.begin(&req, &user.username) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            form.error("old_password", TRY_LATER);
+            return too_many_attempts(&page, wait, "auth/change_password.html", title, form);
+        }
+    };
     let old_ok = hasher
         .verify(&input.old_password, Some(user.password_hash.clone()))
         .await?;
@@ -280,7 +291,15 @@ pub async fn change_password_submit(
     });
     let new = match new {
         Ok(new) if old_ok => new,
-        _ => return page.render("auth/change_password.html", title, &FormPage { form }),
+        _ => {
+            let mut res = page.render("auth/change_password.html", title, &FormPage { form })?;
+            if old_ok {
+                attempt.succeeded(&mut res);
+            } else {
+                attempt.failed();
+            }
+            return Ok(res);
+        }
     };
     let hash = hasher.hash(new.as_str()).await?;
     let (user_id, keep) = (user.id, user.login_session_id);
@@ -296,7 +315,9 @@ pub async fn change_password_submit(
         &req,
         "Your password has been changed. Your other sessions were logged out.",
     );
-    Ok(redirect("/index"))
+    let mut res = redirect("/index");
+    attempt.succeeded(&mut res);
+    Ok(res)
 }
 
 /// One login as the sessions page lists it.

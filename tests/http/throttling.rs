@@ -1,0 +1,230 @@
+//! Password guessing is slowed down, and only guessing: wrong passwords count, right ones never
+//! do, so a whole class behind one address can log in.
+
+use futures_util::future::join_all;
+
+use crate::common::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
+
+const WRONG: &str = "wrong password!";
+
+/// A browser whose requests a trusted proxy reports as coming from `ip`.
+fn browser_at(app: &TestApp, ip: &str) -> Browser {
+    let mut browser = app.browser();
+    browser.forwarded_for = Some(ip.to_owned());
+    browser
+}
+
+fn retry_after(res: &crate::common::Page) -> u64 {
+    res.header("retry-after")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a 429 without Retry-After: {:?}", res.headers))
+}
+
+#[actix_web::test]
+async fn forty_classmates_behind_one_address_log_in_with_ten_typos_and_nobody_is_refused() {
+    let app = spawn_app().await;
+    let names: Vec<String> = (0..40).map(|i| format!("student{i}")).collect();
+    let mut browsers = Vec::new();
+    for name in &names {
+        browsers.push(app.register(name).await);
+    }
+
+    let logins =
+        browsers
+            .iter_mut()
+            .zip(&names)
+            .enumerate()
+            .map(|(i, (browser, name))| async move {
+                let mut statuses = Vec::new();
+                if i % 4 == 0 {
+                    statuses.push(browser.login(name, WRONG, false).await.status);
+                }
+                let res = browser.login(name, PASSWORD, false).await;
+                statuses.push(res.status);
+                (statuses, res.location().map(str::to_owned))
+            });
+    let results = join_all(logins).await;
+
+    for (i, (statuses, location)) in results.iter().enumerate() {
+        assert!(
+            statuses.iter().all(|&s| s == 302),
+            "student{i}: {statuses:?}"
+        );
+        assert_eq!(location.as_deref(), Some("/index"), "student{i}");
+    }
+}
+
+#[actix_web::test]
+async fn twenty_five_wrong_passwords_lock_the_account_from_that_client_until_the_wait_is_over() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+    let mut browser = app.browser();
+
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..25 {
+        let res = browser.login("susan", WRONG, false).await;
+        statuses.push(res.status);
+        last = Some(res);
+    }
+    assert!(statuses[..5].iter().all(|&s| s == 302), "{statuses:?}");
+    assert!(statuses[5..].iter().all(|&s| s == 429), "{statuses:?}");
+    let refused_wrong = last.expect("25 answers");
+    assert!(refused_wrong.body.contains("Too many login attempts"));
+
+    // The right password is refused the same way while the lock lasts: no oracle.
+    let refused_right = browser.login("susan", PASSWORD, false).await;
+    assert_eq!(refused_right.status, 429);
+    assert!(refused_right.body.contains("Too many login attempts"));
+    let wait = retry_after(&refused_right);
+    assert!((1..=12).contains(&wait), "Retry-After: {wait}");
+    // Another account from the same client is not held back by susan's count.
+    app.register("john").await;
+    assert_eq!(
+        browser.login("john", PASSWORD, false).await.location(),
+        Some("/index")
+    );
+    browser.get("/auth/logout").await;
+
+    actix_web::rt::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let res = browser.login("susan", PASSWORD, false).await;
+    assert_eq!(
+        res.location(),
+        Some("/index"),
+        "after the wait: {}",
+        res.status
+    );
+}
+
+#[actix_web::test]
+async fn a_right_password_forgives_the_accounts_earlier_failures() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+
+    for round in 0..3 {
+        let mut browser = app.browser();
+        for _ in 0..4 {
+            assert_eq!(browser.login("susan", WRONG, false).await.status, 302);
+        }
+        let res = browser.login("susan", PASSWORD, false).await;
+        assert_eq!(
+            res.location(),
+            Some("/index"),
+            "round {round}: {}",
+            res.status
+        );
+    }
+}
+
+#[actix_web::test]
+async fn other_peoples_guesses_do_not_lock_the_owner_out_of_a_browser_they_logged_in_from() {
+    let app = spawn_app_with(&[("FORWARDED_ALLOW_IPS", "127.0.0.1")]).await;
+    app.register("susan").await;
+    let classroom = "198.51.100.7";
+    let mut owner = browser_at(&app, classroom);
+    let res = owner.login("susan", PASSWORD, false).await;
+    assert_eq!(res.location(), Some("/index"));
+    assert!(
+        res.set_cookie("device").is_some(),
+        "the browser is now known"
+    );
+    owner.get("/auth/logout").await;
+
+    // A classmate at the same address, then guessers at eight others.
+    let mut classmate = browser_at(&app, classroom);
+    for _ in 0..6 {
+        classmate.login("susan", WRONG, false).await;
+    }
+    for i in 0..8 {
+        let mut guesser = browser_at(&app, &format!("203.0.113.{i}"));
+        for _ in 0..5 {
+            guesser.login("susan", WRONG, false).await;
+        }
+    }
+    assert_eq!(classmate.login("susan", PASSWORD, false).await.status, 429);
+    // A browser that never logged in as susan waits, whatever its address: the price of
+    // stopping guessers spread over many addresses.
+    let mut stranger = browser_at(&app, "192.0.2.50");
+    assert_eq!(stranger.login("susan", PASSWORD, false).await.status, 429);
+
+    let res = owner.login("susan", PASSWORD, false).await;
+    assert_eq!(res.location(), Some("/index"), "the owner: {}", res.status);
+}
+
+#[actix_web::test]
+async fn wrong_passwords_spread_over_many_accounts_from_one_address_stop_at_the_client_budget() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+    let mut browser = app.browser();
+
+    for i in 0..100 {
+        let res = browser.login(&format!("user{i}"), WRONG, false).await;
+        assert_eq!(res.status, 302, "attempt {i}");
+    }
+    let res = browser.login("susan", PASSWORD, false).await;
+
+    assert_eq!(res.status, 429);
+    assert!(retry_after(&res) >= 1);
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
+    let app = spawn_app_with(&[("FORWARDED_ALLOW_IPS", "127.0.0.1")]).await;
+
+    // More wrong passwords than one client may make, from 110 clients behind the proxy.
+    for i in 0..110 {
+        let mut browser = browser_at(&app, &format!("203.0.113.{i}"));
+        let res = browser.login(&format!("user{i}"), WRONG, false).await;
+        assert_eq!(res.status, 302, "attempt {i}");
+    }
+}
+
+#[actix_web::test]
+async fn an_x_forwarded_for_from_an_untrusted_client_is_ignored() {
+    let app = spawn_app().await;
+
+    let mut statuses = Vec::new();
+    for i in 0..101 {
+        let mut browser = browser_at(&app, &format!("203.0.113.{i}"));
+        statuses.push(
+            browser
+                .login(&format!("user{i}"), WRONG, false)
+                .await
+                .status,
+        );
+    }
+
+    assert!(statuses[..100].iter().all(|&s| s == 302), "{statuses:?}");
+    assert_eq!(statuses[100], 429);
+}
+
+#[actix_web::test]
+async fn every_form_that_checks_a_password_shares_the_same_count() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    for _ in 0..5 {
+        let res = browser
+            .submit(
+                "/auth/change_password",
+                "/auth/change_password",
+                &[
+                    ("old_password", WRONG),
+                    ("password", "a new long passphrase"),
+                    ("password2", "a new long passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+    }
+    let res = browser
+        .submit(
+            "/auth/reauthenticate",
+            "/auth/reauthenticate",
+            &[("password", PASSWORD)],
+        )
+        .await;
+
+    assert_eq!(res.status, 429);
+    assert!(retry_after(&res) >= 1);
+}
