@@ -1,19 +1,50 @@
 //! Flask's `flash()` and `get_flashed_messages()`: messages kept in the session until the next
 //! page that shows them, so each is seen exactly once.
+//!
+//! The session lives in a cookie, and a browser silently drops a cookie over 4 KiB, which
+//! would log the user out. A message can carry user input ("User <name> not found."), so
+//! messages are kept small: each is cut to [`MAX_CHARS`] in its middle (the end of a sentence
+//! survives), and when waiting messages take more than [`BUDGET`] bytes the oldest go first.
 
 use actix_session::SessionExt;
 use actix_web::HttpRequest;
 
 const KEY: &str = "_flashes";
+/// The longest message kept, in characters.
+pub const MAX_CHARS: usize = 200;
+/// Bytes that waiting messages may take in the session (as JSON, before encryption): with the
+/// rest of the session, the cookie stays near 2.5 KiB at most.
+pub const BUDGET: usize = 1_500;
 
 /// Queues a message for the next rendered page.
 pub fn flash(req: &HttpRequest, message: impl Into<String>) {
     let session = req.get_session();
     let mut messages: Vec<String> = session.get(KEY).ok().flatten().unwrap_or_default();
-    messages.push(message.into());
+    messages.push(shorten(message.into()));
+    while messages.len() > 1 && json_size(&messages) > BUDGET {
+        messages.remove(0);
+    }
     if let Err(e) = session.insert(KEY, messages) {
         tracing::warn!(error = %e, "could not store a flash message");
     }
+}
+
+/// `message`, or its start and end around an ellipsis when it is over [`MAX_CHARS`].
+fn shorten(message: String) -> String {
+    let count = message.chars().count();
+    if count <= MAX_CHARS {
+        return message;
+    }
+    let tail = MAX_CHARS / 4;
+    let head = MAX_CHARS - tail - 1;
+    let mut short: String = message.chars().take(head).collect();
+    short.push('…');
+    short.extend(message.chars().skip(count - tail));
+    short
+}
+
+fn json_size(messages: &[String]) -> usize {
+    serde_json::to_string(messages).map_or(usize::MAX, |json| json.len())
 }
 
 /// Takes the queued messages out of the session (Flask: `get_flashed_messages()`).
@@ -28,4 +59,29 @@ pub fn take(req: &HttpRequest) -> Vec<String> {
         .remove_as::<Vec<String>>(KEY)
         .and_then(Result::ok)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_keep_their_start_and_end_and_short_ones_are_untouched() {
+        assert_eq!(
+            shorten("User susan not found.".into()),
+            "User susan not found."
+        );
+        let long = format!("User {} not found.", "é".repeat(3_500));
+        let short = shorten(long);
+        assert_eq!(short.chars().count(), MAX_CHARS);
+        assert!(short.starts_with("User éé") && short.ends_with("é not found."));
+        assert!(short.contains('…'));
+    }
+
+    #[test]
+    fn the_longest_messages_escaped_as_json_fit_the_budget() {
+        // A control character is six bytes in JSON (`\u0001`), the worst case.
+        let worst = vec![shorten("\u{1}".repeat(5_000))];
+        assert!(json_size(&worst) <= BUDGET, "{}", json_size(&worst));
+    }
 }

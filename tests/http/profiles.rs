@@ -154,6 +154,29 @@ async fn following_yourself_or_nobody_is_refused_with_the_flask_messages() {
 }
 
 #[actix_web::test]
+async fn a_flash_naming_a_huge_username_keeps_the_session_cookie_small_and_the_user_logged_in() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    let name = "a".repeat(3_500);
+
+    let res = susan
+        .submit("/index", &format!("/follow/{name}"), &[])
+        .await;
+    assert_eq!(res.location(), Some("/index"));
+    for line in res.headers.get_all("set-cookie") {
+        assert!(line.len() <= 4_096, "a Set-Cookie of {} bytes", line.len());
+    }
+
+    let index = susan.get("/index").await;
+    assert_eq!(index.status, 200, "still logged in");
+    let flashes = crate::common::flashes_of(&index.body);
+    assert_eq!(flashes.len(), 1, "{flashes:?}");
+    assert!(flashes[0].starts_with("User aaa"), "{flashes:?}");
+    assert!(flashes[0].ends_with("a not found."), "{flashes:?}");
+    assert!(flashes[0].chars().count() <= 200, "{flashes:?}");
+}
+
+#[actix_web::test]
 async fn follow_by_get_is_a_405_and_without_csrf_a_400() {
     let app = spawn_app().await;
     app.register("john").await;
