@@ -23,13 +23,12 @@ use crate::blueprints;
 use crate::config::Config;
 use crate::db::Db;
 use crate::fragments::Fragments;
+use crate::limits;
+use crate::logging::AccessLog;
 use crate::login::{self, LoginManager};
 use crate::password::Hasher;
 use crate::render::Templates;
 use crate::throttle::LoginThrottle;
-
-/// Largest request body accepted (CONTRACT.md section 7); larger ones get a 413.
-pub const MAX_BODY: usize = 1 << 20;
 
 /// The Content-Security-Policy: everything from this site only (Bootstrap is vendored), avatars
 /// from Gravatar, no inline scripts, no framing.
@@ -107,26 +106,29 @@ pub fn create_app(
         .app_data(state.login)
         .app_data(state.hasher)
         .app_data(state.throttle)
-        .app_data(web::PayloadConfig::new(MAX_BODY))
-        .app_data(web::JsonConfig::default().limit(MAX_BODY))
-        .app_data(web::FormConfig::default().limit(MAX_BODY))
+        .app_data(web::PayloadConfig::new(limits::MAX_BODY))
+        .app_data(web::JsonConfig::default().limit(limits::MAX_BODY))
+        .app_data(web::FormConfig::default().limit(limits::MAX_BODY))
         .configure(blueprints::main::config)
         .configure(blueprints::auth::config)
         .route("/static/{path:.*}", web::get().to(assets::static_file))
         .configure(blueprints::errors::config)
         // actix runs the last `wrap` first. Read from the bottom up, a request passes:
-        // logging -> security headers -> compression -> session cookie (decrypted into
-        // Session) -> identity (reads the login token from the session) -> remember-me cookie
-        // writer -> error pages -> the handler. Identity must sit inside the session
-        // middleware because it reads the Session that middleware creates. Error pages sit
-        // innermost so they can see who is logged in and the session is saved after them.
+        // logging -> security headers -> the size limit of the request head -> compression ->
+        // session cookie (decrypted into Session) -> identity (reads the login token from the
+        // session) -> remember-me cookie writer -> error pages -> the handler. The head limit
+        // comes before the session middleware, which would decrypt a cookie of any size.
+        // Identity must sit inside the session middleware because it reads the Session that
+        // middleware creates. Error pages sit innermost so they can see who is logged in and
+        // the session is saved after them.
         .wrap(blueprints::errors::handlers())
         .wrap(from_fn(login::remember_cookie_middleware))
         .wrap(identity)
         .wrap(session)
         .wrap(Compress::default())
+        .wrap(from_fn(limits::limit_request_head))
         .wrap(security_headers)
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<AccessLog>::new())
 }
 
 /// A running server (zero2prod's `Application`): built on a listener, so tests can use port 0.

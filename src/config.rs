@@ -95,11 +95,30 @@ impl fmt::Debug for MailConfig {
     }
 }
 
+/// Where the secret key came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretFrom {
+    /// The `SECRET_KEY` setting.
+    Setting,
+    /// A file the app generated (and keeps) in its instance folder.
+    File(PathBuf),
+}
+
+impl fmt::Display for SecretFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Setting => f.write_str("SECRET_KEY"),
+            Self::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
 /// The application's settings (Flask's `Config` class).
 #[derive(Clone)]
 pub struct Config {
     /// 64 bytes derived from `SECRET_KEY`; signs and encrypts cookies.
     pub secret_key: [u8; 64],
+    pub secret_from: SecretFrom,
     pub database_url: DatabaseUrl,
     pub mail: Option<MailConfig>,
     pub admins: Vec<String>,
@@ -120,6 +139,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("secret_key", &"***")
+            .field("secret_from", &self.secret_from)
             .field("database_url", &self.database_url)
             .field("mail", &self.mail)
             .field("admins", &self.admins)
@@ -167,7 +187,7 @@ impl Config {
             }
         };
 
-        let secret = match get("SECRET_KEY") {
+        let (secret, secret_from) = match get("SECRET_KEY") {
             Some(key) => {
                 if key == TUTORIAL_DEFAULT_KEY || key.len() < 16 {
                     bail!(
@@ -176,9 +196,12 @@ impl Config {
                         instance_dir.display()
                     );
                 }
-                key
+                (key, SecretFrom::Setting)
             }
-            None => instance_secret(instance_dir)?,
+            None => (
+                instance_secret(instance_dir)?,
+                SecretFrom::File(instance_dir.join("secret_key")),
+            ),
         };
         let secret_key: [u8; 64] = Sha512::digest(secret.as_bytes()).into();
 
@@ -222,6 +245,7 @@ impl Config {
 
         Ok(Self {
             secret_key,
+            secret_from,
             database_url,
             mail,
             admins: list(get("ADMINS")),
@@ -291,7 +315,7 @@ fn instance_secret(instance_dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(instance_dir)
         .with_context(|| format!("creating {}", instance_dir.display()))?;
     write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a new secret key");
+    tracing::info!("generated a new secret key in {}", path.display());
     Ok(key)
 }
 

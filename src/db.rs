@@ -153,15 +153,34 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens the pool (creating the SQLite file and its folder if needed) and applies any
-    /// pending migrations, as `flask db upgrade` would.
+    /// Opens the pool and applies any pending migrations, as `flask db upgrade` would. A SQLite
+    /// file is created if needed, but not its folder: a folder that is not there is more likely
+    /// a mistyped `DATABASE_URL` than a wish for a new, empty database.
     pub fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
+        let db = Self::open(url)?;
+        let applied = db.upgrade()?;
+        if !applied.is_empty() {
+            tracing::info!(
+                "applied {} migration(s) to {url:?}: {}",
+                applied.len(),
+                applied.join(", ")
+            );
+        }
+        Ok(db)
+    }
+
+    /// Opens the pool, leaving migrations alone.
+    pub fn open(url: &DatabaseUrl) -> anyhow::Result<Self> {
         if let DatabaseUrl::Sqlite(path) = url
-            && let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
+            && let Some(folder) = path.parent()
+            && !folder.as_os_str().is_empty()
+            && !folder.is_dir()
         {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+            anyhow::bail!(
+                "the folder {} of the SQLite database does not exist: create it, or correct \
+                 DATABASE_URL ({url:?})",
+                folder.display()
+            );
         }
         let pool = r2d2::Pool::builder()
             .max_size(8)
@@ -172,28 +191,33 @@ impl Db {
             .test_on_check_out(false)
             .build(Manager { url: url.clone() })
             .with_context(|| format!("connecting to {url:?}"))?;
-        let db = Self { pool };
-        db.upgrade()?;
-        Ok(db)
+        Ok(Self { pool })
     }
 
-    /// Applies pending migrations; returns how many ran.
-    pub fn upgrade(&self) -> anyhow::Result<usize> {
+    /// Applies pending migrations; returns the names of those that ran, oldest first.
+    pub fn upgrade(&self) -> anyhow::Result<Vec<String>> {
         let mut conn = self
             .pool
             .get()
             .context("getting a connection for migrations")?;
-        let applied = match &mut *conn {
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-            DbConn::Postgresql(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len()),
+        // `source` makes the embedded list anew for each use (it cannot be copied).
+        fn apply<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+            conn: &mut C,
+            source: fn() -> EmbeddedMigrations,
+        ) -> diesel::migration::Result<Vec<String>> {
+            let names = conn
+                .pending_migrations(source())?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect();
+            conn.run_pending_migrations(source())?;
+            Ok(names)
         }
-        .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
-        if applied > 0 {
-            tracing::info!(applied, "database migrations applied");
+        match &mut *conn {
+            DbConn::Sqlite(c) => apply(c, || SQLITE_MIGRATIONS),
+            DbConn::Postgresql(c) => apply(c, || POSTGRES_MIGRATIONS),
         }
-        Ok(applied)
+        .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))
     }
 
     /// Runs blocking database work on actix's blocking thread pool, never on the async threads

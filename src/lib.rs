@@ -11,6 +11,8 @@ pub mod error;
 pub mod flash;
 pub mod form;
 pub mod fragments;
+pub mod limits;
+pub mod logging;
 pub mod login;
 pub mod mail;
 pub mod models;

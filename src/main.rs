@@ -3,13 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use microblog::app::Application;
 use microblog::config::Config;
 use microblog::db::Db;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::FmtSpan;
 
 #[derive(Parser)]
 #[command(version, about = "The Flask Mega-Tutorial's microblog, in Rust")]
@@ -57,59 +54,25 @@ enum DbCommand {
     },
 }
 
-/// Logging as the tutorial sets it up (chapter 7): with `LOG_TO_STDOUT`, to standard output (for
-/// Heroku, Docker and systemd); otherwise to `logs/microblog.log` (rotated daily, ten kept) and
-/// to the terminal. `RUST_LOG` sets the level (info). The guard flushes the file at exit.
-fn init_tracing(
-    to_stdout: bool,
-) -> anyhow::Result<Option<tracing_appender::non_blocking::WorkerGuard>> {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // One line per request when its span closes (method, route, status, time taken);
-    // unexpected errors are logged with their causes where they happen (`AppError`).
-    let console = tracing_subscriber::fmt::layer().with_span_events(FmtSpan::CLOSE);
-    if to_stdout {
-        tracing_subscriber::registry()
-            .with(filter)
-            .with(console.with_writer(std::io::stdout))
-            .init();
-        return Ok(None);
-    }
-    let appender = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix("microblog")
-        .filename_suffix("log")
-        .max_log_files(10)
-        .build("logs")
-        .context("opening logs/microblog.log")?;
-    let (file, guard) = tracing_appender::non_blocking(appender);
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(console.with_writer(std::io::stderr))
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_span_events(FmtSpan::CLOSE)
-                .with_ansi(false)
-                .with_writer(file),
-        )
-        .init();
-    Ok(Some(guard))
-}
-
 fn main() -> anyhow::Result<()> {
     // A missing .env is fine: every setting has a default.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     // Read before the rest of the config, so that reading the config can already log.
     let log_to_stdout = std::env::var("LOG_TO_STDOUT").is_ok_and(|v| microblog::config::is_on(&v));
-    let _log_guard = init_tracing(log_to_stdout)?;
+    let _log_guard = microblog::logging::init(log_to_stdout)?;
     let config = Config::from_env(&cli.instance_path)?;
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(async move {
             let app = Application::build(config.clone())?;
-            tracing::info!("microblog serving on http://{}:{}", config.host, app.port());
+            tracing::info!(
+                "serving on http://{}:{} (database {:?}, secret key from {})",
+                config.host,
+                app.port(),
+                config.database_url,
+                config.secret_from,
+            );
             app.run_until_stopped().await
         }),
         Command::Seed {
@@ -137,9 +100,17 @@ fn main() -> anyhow::Result<()> {
         Command::Db {
             command: DbCommand::Upgrade,
         } => {
-            // Connecting applies pending migrations.
-            Db::connect(&config.database_url)?;
-            println!("database is up to date");
+            let applied = Db::open(&config.database_url)?.upgrade()?;
+            if applied.is_empty() {
+                println!("{:?} is up to date", config.database_url);
+            } else {
+                println!(
+                    "applied {} migration(s) to {:?}: {}",
+                    applied.len(),
+                    config.database_url,
+                    applied.join(", ")
+                );
+            }
             Ok(())
         }
         Command::Db {

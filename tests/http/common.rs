@@ -6,6 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 use actix_web::cookie::Cookie;
 use actix_web::http::header;
@@ -157,6 +160,88 @@ impl TestApp {
         assert_eq!(res.status, 302, "login failed: {}", res.body);
         assert_eq!(res.location(), Some("/index"));
         browser
+    }
+}
+
+/// The `microblog` binary as a command run in `work`, with only the settings given: the test's
+/// own environment is not passed on, so nothing but `envs` (and no `.env`) configures it.
+pub fn microblog(work: &Path, envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
+    command
+        .env_clear()
+        .envs(envs.iter().copied())
+        .current_dir(work);
+    command
+}
+
+/// The `microblog` binary serving on a free port, in a folder of its own, its output (standard
+/// output and standard error) kept in `output.log` there.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+    pub port: u16,
+    pub work: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts the binary with `envs` (and `PORT`), and waits until `/health` answers.
+    pub async fn start(envs: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let work = tempfile::tempdir().unwrap();
+        let output = std::fs::File::create(work.path().join("output.log")).unwrap();
+        let port_text = port.to_string();
+        let mut all = envs.to_vec();
+        all.push(("PORT", &port_text));
+        let child = microblog(work.path(), &all)
+            .stdout(output.try_clone().unwrap())
+            .stderr(output)
+            .spawn()
+            .expect("start microblog");
+        let server = Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            work,
+        };
+        let started = Instant::now();
+        let mut probe = Browser::at(&server.address);
+        loop {
+            if let Ok(res) = probe.try_get("/health").await
+                && res == 200
+            {
+                return server;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not start: {}",
+                server.output()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What the server printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.work.path().join("output.log")).unwrap_or_default()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 }
 

@@ -1,77 +1,25 @@
-//! Faults (issue 4): the real binary, killed with SIGKILL in the middle of a burst of posts,
+//! Faults: the real binary, killed with SIGKILL in the middle of a burst of posts,
 //! restarts cleanly with every acknowledged post stored; SIGTERM lets in-flight requests finish.
 
 use std::cell::Cell;
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use microblog::config::DatabaseUrl;
 use microblog::db::Db;
 
-use crate::common::{Browser, PASSWORD, TestDatabase, random_hex};
+use crate::common::{Browser, PASSWORD, Server, TestDatabase, random_hex};
 
-/// The `microblog` binary serving on a free port.
-struct Server {
-    child: Child,
-    address: String,
-    _work: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    async fn start(database_url: &str, secret: &str, bcrypt_cost: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let work = tempfile::tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_microblog"))
-            .env("DATABASE_URL", database_url)
-            .env("SECRET_KEY", secret)
-            .env("PORT", port.to_string())
-            .env("BCRYPT_COST", bcrypt_cost)
-            .env("LOG_TO_STDOUT", "1")
-            .env("RUST_LOG", "warn")
-            .current_dir(work.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start microblog");
-        let server = Self {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-            _work: work,
-        };
-        let started = Instant::now();
-        let mut probe = Browser::at(&server.address);
-        loop {
-            if let Ok(res) = probe.try_get("/health").await
-                && res == 200
-            {
-                return server;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the server did not start"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+/// The binary serving `database_url` with `secret`, logging only warnings.
+async fn serve(database_url: &str, secret: &str, bcrypt_cost: &str) -> Server {
+    Server::start(&[
+        ("DATABASE_URL", database_url),
+        ("SECRET_KEY", secret),
+        ("BCRYPT_COST", bcrypt_cost),
+        ("LOG_TO_STDOUT", "1"),
+        ("RUST_LOG", "warn"),
+    ])
+    .await
 }
 
 async fn logged_in(address: &str, username: &str) -> Browser {
@@ -103,7 +51,7 @@ fn stored_bodies(database_url: &str) -> Vec<String> {
 async fn sigkill_in_a_burst_of_posts_loses_no_acknowledged_post() {
     let database = TestDatabase::fresh();
     let secret = random_hex(32);
-    let server = Server::start(&database.url, &secret, "4").await;
+    let server = serve(&database.url, &secret, "4").await;
     let mut browser = logged_in(&server.address, "susan").await;
     let token = browser.get("/index").await.csrf_token().unwrap();
     let cookie = browser.cookie_header();
@@ -150,7 +98,7 @@ async fn sigkill_in_a_burst_of_posts_loses_no_acknowledged_post() {
     );
     drop(server);
 
-    let restarted = Server::start(&database.url, &secret, "4").await;
+    let restarted = serve(&database.url, &secret, "4").await;
     let stored = stored_bodies(&database.url);
     for body in &acked {
         assert!(stored.contains(body), "acknowledged but lost: {body}");
@@ -168,7 +116,7 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
     let database = TestDatabase::fresh();
     let secret = random_hex(32);
     // A real bcrypt cost makes the login take long enough to be in flight.
-    let mut server = Server::start(&database.url, &secret, "11").await;
+    let mut server = serve(&database.url, &secret, "11").await;
     logged_in(&server.address, "susan").await;
     let mut browser = Browser::at(&server.address);
     let token = browser.get("/auth/login").await.csrf_token().unwrap();

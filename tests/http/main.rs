@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod login_sessions;
 mod ops;
+mod process;
 mod profiles;
 mod security;
 mod throttling;
