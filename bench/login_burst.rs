@@ -199,7 +199,7 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             for name in &names {
                 let email = format!("{name}@example.com");
-                user::create(
+                let created = user::create(
                     &mut conn,
                     &user::NewUser {
                         username: name,
@@ -208,6 +208,7 @@ fn main() -> anyhow::Result<()> {
                         last_seen: models::now(),
                     },
                 )?;
+                anyhow::ensure!(created.is_some(), "{name} was already there");
             }
             let reader = user::find_by_username(&mut conn, "reader")?.expect("reader");
             for i in 0..100 {

@@ -1011,6 +1011,7 @@ mod reference {
     use microblog::db::Db;
     use microblog::models::post::{self, Feed};
     use microblog::models::user;
+    use microblog::pagination::PageNumber;
 
     const BASE: &str = "<!doctype html><html><head><title>{{ title }}</title></head>\
         <body><nav>{{ user }}</nav>{% block content %}{% endblock content %}</body></html>";
@@ -1036,10 +1037,11 @@ mod reference {
         };
         let feed = feed(user_id);
         let rows = db
-            .run(move |conn| post::page(conn, feed, 25, 0))
+            .run(move |conn| post::page(conn, feed, PageNumber(1), 25))
             .await
             .map_err(actix_web::error::ErrorInternalServerError)?;
         let posts: Vec<PostView> = rows
+            .items
             .into_iter()
             .map(|p| PostView {
                 author: p.author,

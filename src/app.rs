@@ -1,9 +1,8 @@
-//! Flask's `create_app()` (chapter 15): the application factory. Every middleware, every piece of
-//! shared state and every blueprint is registered here, and only here; `main` and the tests
-//! build the app through [`Application::build`].
+//! Flask's `create_app()` (chapter 15): the application factory. Every middleware, the shared
+//! state and every blueprint are registered here, and only here; `main` and the tests build the
+//! app through [`Application::build`].
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_identity::IdentityMiddleware;
 use actix_identity::config::LogoutBehavior;
@@ -18,55 +17,19 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use tracing_actix_web::TracingLogger;
 
-use crate::assets;
-use crate::blueprints;
 use crate::config::Config;
-use crate::db::Db;
-use crate::fragments::Fragments;
-use crate::limits;
 use crate::logging::AccessLog;
-use crate::login::{self, LoginManager};
-use crate::password::Hasher;
-use crate::render::Templates;
-use crate::throttle::LoginThrottle;
+use crate::state::State;
+use crate::{assets, background, blueprints, limits, login};
 
 /// The Content-Security-Policy: everything from this site only (Bootstrap is vendored), avatars
 /// from Gravatar, no inline scripts, no framing.
 const CSP: &str = "default-src 'self'; img-src 'self' https://www.gravatar.com data:; \
                    object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-/// What every worker shares. Cloning is cheap (all reference-counted).
-#[derive(Clone)]
-pub struct State {
-    pub config: web::Data<Config>,
-    pub db: web::Data<Db>,
-    pub templates: web::Data<Templates>,
-    pub fragments: web::Data<Fragments>,
-    pub login: web::Data<LoginManager>,
-    pub hasher: web::Data<Hasher>,
-    pub throttle: web::Data<LoginThrottle>,
-}
-
-impl State {
-    /// Connects to the database (applying migrations) and loads the templates.
-    pub fn new(config: Config) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url)?;
-        let templates = web::Data::new(Templates::load()?);
-        Ok(Self {
-            fragments: web::Data::new(Fragments::new(templates.clone())),
-            login: web::Data::new(LoginManager::new(&config)),
-            hasher: web::Data::new(Hasher::new(config.bcrypt_cost)),
-            throttle: web::Data::new(LoginThrottle::new(&config)),
-            db: web::Data::new(db),
-            templates,
-            config: web::Data::new(config),
-        })
-    }
-}
-
 /// Flask's `create_app()`: builds the actix `App` from the shared state.
 pub fn create_app(
-    state: State,
+    state: web::Data<State>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -99,13 +62,11 @@ pub fn create_app(
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"));
 
     App::new()
-        .app_data(state.config)
-        .app_data(state.db)
-        .app_data(state.templates)
-        .app_data(state.fragments)
-        .app_data(state.login)
-        .app_data(state.hasher)
-        .app_data(state.throttle)
+        // Handlers take the whole `State`. The login extractors and `Page` are below it and
+        // cannot name it, so the two parts they need are registered on their own as well.
+        .app_data(state.login.clone())
+        .app_data(state.templates.clone())
+        .app_data(state)
         .app_data(web::PayloadConfig::new(limits::MAX_BODY))
         .app_data(web::JsonConfig::default().limit(limits::MAX_BODY))
         .app_data(web::FormConfig::default().limit(limits::MAX_BODY))
@@ -121,7 +82,7 @@ pub fn create_app(
         // Identity must sit inside the session middleware because it reads the Session that
         // middleware creates. Error pages sit innermost so they can see who is logged in and
         // the session is saved after them.
-        .wrap(blueprints::errors::handlers())
+        .wrap(blueprints::errors::error_pages())
         .wrap(from_fn(login::remember_cookie_middleware))
         .wrap(identity)
         .wrap(session)
@@ -135,7 +96,7 @@ pub fn create_app(
 pub struct Application {
     port: u16,
     server: Server,
-    state: State,
+    state: web::Data<State>,
 }
 
 impl Application {
@@ -148,7 +109,7 @@ impl Application {
 
     /// Serves on a listener that is already bound.
     pub fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let state = State::new(config)?;
+        let state = web::Data::new(State::new(config)?);
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let server = HttpServer::new(move || create_app(app_state.clone()))
@@ -176,28 +137,12 @@ impl Application {
     }
 
     /// Serves until the server is stopped (Ctrl-C or SIGTERM drain in-flight requests first),
-    /// writing noted login activity once a minute and once more at the end.
+    /// with the background tasks running beside it (`src/background.rs`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let state = Arc::new(self.state);
-        let background = {
-            let state = Arc::clone(&state);
-            actix_web::rt::spawn(async move {
-                let mut tick = tokio::time::interval(login::ACTIVITY_FLUSH_EVERY);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = state.login.activity.flush(&state.db).await {
-                        tracing::warn!(error = %crate::error::chain(&e), "could not record activity");
-                    }
-                    state.throttle.forget_idle();
-                }
-            })
-        };
+        let tasks = actix_web::rt::spawn(background::run(self.state.clone()));
         let served = self.server.await;
-        background.abort();
-        if let Err(e) = state.login.activity.flush(&state.db).await {
-            tracing::warn!(error = %crate::error::chain(&e), "could not record activity");
-        }
+        tasks.abort();
+        background::at_stop(&self.state).await;
         served.context("serving")
     }
 }

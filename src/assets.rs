@@ -5,6 +5,8 @@ use actix_web::http::header::{self, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 use rust_embed::RustEmbed;
 
+use crate::error::AppError;
+
 #[derive(RustEmbed)]
 #[folder = "templates/"]
 pub struct TemplateFiles;
@@ -14,10 +16,11 @@ pub struct TemplateFiles;
 pub struct StaticFiles;
 
 /// GET /static/{path}: Flask's built-in static route.
-pub async fn static_file(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let Some(file) = StaticFiles::get(&path) else {
-        return HttpResponse::NotFound().finish();
-    };
+pub async fn static_file(
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let file = StaticFiles::get(&path).ok_or(AppError::NotFound)?;
     let etag = EntityTag::new_strong(hex::encode(&file.metadata.sha256_hash()[..16]));
     let matches = req
         .headers()
@@ -35,8 +38,9 @@ pub async fn static_file(req: HttpRequest, path: web::Path<String>) -> HttpRespo
     res.insert_header((header::ETAG, etag.to_string()))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
     if matches {
-        return res.finish();
+        return Ok(res.finish());
     }
-    res.content_type(file.metadata.mimetype())
-        .body(file.data.into_owned())
+    Ok(res
+        .content_type(file.metadata.mimetype())
+        .body(file.data.into_owned()))
 }

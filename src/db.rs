@@ -17,8 +17,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::config::DatabaseUrl;
 use crate::error::AppError;
 
-/// A connection to either backend. The SQLite variant stays last, as DESIGN.md asks: Diesel's
-/// generic `establish` tries variants in order, and SQLite would accept any string as a file name.
+/// A connection to either backend. The SQLite variant stays last: Diesel's generic `establish`
+/// tries variants in order, and SQLite would accept any string as a file name.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
     Postgresql(PgConnection),
@@ -245,20 +245,6 @@ impl Db {
     pub fn get(&self) -> anyhow::Result<r2d2::PooledConnection<Manager>> {
         self.pool.get().context("getting a database connection")
     }
-}
-
-/// After rows were inserted with their ids (`db transfer`), moves PostgreSQL's id sequences past
-/// them so the next insert gets a new id. SQLite's AUTOINCREMENT keeps track by itself.
-pub fn reset_id_sequences(conn: &mut DbConn) -> diesel::QueryResult<()> {
-    if let DbConn::Postgresql(pg) = conn {
-        for table in ["users", "posts", "login_sessions"] {
-            pg.batch_execute(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-            ))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

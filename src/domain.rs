@@ -146,17 +146,6 @@ impl NewPassword {
     }
 }
 
-/// `?page=N` as the contract reads it: missing, zero, negative or not a number is page 1;
-/// absurdly large numbers are capped (an empty page, never an overflow).
-pub fn page_number(query: &str) -> i64 {
-    const MAX_PAGE: i64 = 1_000_000_000;
-    crate::form::parse_urlencoded(query.as_bytes())
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "page"))
-        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
-        .map_or(1, |n| n.clamp(1, MAX_PAGE))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,16 +179,5 @@ mod tests {
         assert!(PostBody::parse(&"é".repeat(140)).is_ok());
         assert!(PostBody::parse(&"é".repeat(141)).is_err());
         assert!(PostBody::parse("   ").is_err());
-    }
-
-    #[test]
-    fn odd_page_values_become_page_one_or_are_capped() {
-        assert_eq!(page_number(""), 1);
-        assert_eq!(page_number("page=3"), 3);
-        assert_eq!(page_number("page=0"), 1);
-        assert_eq!(page_number("page=-5"), 1);
-        assert_eq!(page_number("page=abc"), 1);
-        assert_eq!(page_number("page=99999999999999999999999"), 1);
-        assert_eq!(page_number("page=9223372036854775807"), 1_000_000_000);
     }
 }

@@ -6,6 +6,10 @@ use actix_web::{HttpResponse, ResponseError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// Not a failure: the visitor is sent elsewhere instead (Flask-Login's redirect of an
+    /// anonymous visitor to the login page).
+    #[error("redirected to {0}")]
+    Redirect(String),
     #[error("Not Found")]
     NotFound,
     /// A request we refuse, with the reason shown to the client.
@@ -32,6 +36,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
+            Self::Redirect(_) => StatusCode::FOUND,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -39,6 +44,11 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Self::Redirect(location) = self {
+            return HttpResponse::Found()
+                .insert_header((actix_web::http::header::LOCATION, location.as_str()))
+                .finish();
+        }
         let status = self.status_code();
         if status.is_server_error() {
             // The whole cause chain goes to the log; the visitor sees a generic page.

@@ -9,24 +9,6 @@ use serde::Serialize;
 
 use crate::error::AppError;
 
-/// Everything but unreserved characters (RFC 3986), for URL components.
-const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// Percent-encodes a URL component (everything but unreserved characters), for `?next=` values
-/// and `/user/<name>` links.
-pub fn encode_component(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, COMPONENT).collect()
-}
-
-/// [`encode_component`], appended to a string being built.
-pub fn push_encoded_component(out: &mut String, value: &str) {
-    out.extend(percent_encoding::utf8_percent_encode(value, COMPONENT));
-}
-
 /// Decodes `a=1&b=2` into pairs. Unlike lossy decoders it refuses bytes that are not UTF-8.
 pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     let mut pairs = Vec::new();

@@ -1,8 +1,11 @@
 //! microblog: the Flask Mega-Tutorial's app in Rust. `docs/` maps each chapter to these modules.
 
+pub mod activity;
 pub mod app;
 pub mod assets;
+pub mod background;
 pub mod blueprints;
+pub mod cli;
 pub mod config;
 pub mod csrf;
 pub mod db;
@@ -16,9 +19,11 @@ pub mod logging;
 pub mod login;
 pub mod mail;
 pub mod models;
+pub mod moment;
+pub mod pagination;
 pub mod password;
 pub mod render;
 pub mod schema;
-pub mod seed;
+pub mod state;
 pub mod throttle;
-pub mod transfer;
+pub mod urls;

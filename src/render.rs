@@ -1,18 +1,15 @@
 //! Flask's `render_template`: Tera templates with the context every page shares
 //! (`current_user`, flashed messages, the CSRF token, the title) flattened into the page's own.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::assets::TemplateFiles;
 use crate::error::AppError;
-use crate::login::{self, AuthUser};
+use crate::form::FormView;
+use crate::models::user::AuthUser;
 
 /// All templates, parsed once at start.
 pub struct Templates(tera::Tera);
@@ -30,7 +27,7 @@ impl Templates {
         // `{{ name | urlencode }}`: a value inside a URL (Jinja's filter of the same name).
         tera.register_filter(
             "urlencode",
-            |value: &str, _: tera::Kwargs, _: &tera::State| crate::form::encode_component(value),
+            |value: &str, _: tera::Kwargs, _: &tera::State| crate::urls::encode_component(value),
         );
         tera.add_raw_templates(sources)
             .map_err(|e| anyhow::anyhow!("{e}"))
@@ -59,7 +56,7 @@ struct Full<'a, T: Serialize> {
     #[serde(flatten)]
     base: Base<'a>,
     #[serde(flatten)]
-    page: &'a T,
+    context: &'a T,
 }
 
 /// Renders `template` with the base context and the page's own values.
@@ -67,22 +64,36 @@ pub fn render_page<T: Serialize>(
     templates: &Templates,
     base: Base<'_>,
     template: &str,
-    page: &T,
+    context: &T,
 ) -> Result<String, AppError> {
-    templates.render(template, &Full { base, page })
+    templates.render(template, &Full { base, context })
 }
 
-/// A handler's way to render a page: holds the request and the current user.
+/// The page a handler answers with (Flask's `render_template` with its `current_user` and
+/// `flash`): the request and whoever is logged in. A handler takes it as an argument (the login
+/// extractors build it), or gets it from `LoginRequired::read`.
 pub struct Page {
     req: HttpRequest,
     user: Option<AuthUser>,
 }
 
 impl Page {
-    /// For a handler that found the user itself ([`login::LoginRequired::read`]); other
-    /// handlers take a `Page` as an argument, which asks `load_user`.
-    pub fn new(req: HttpRequest, user: Option<AuthUser>) -> Self {
+    pub(crate) fn new(req: HttpRequest, user: Option<AuthUser>) -> Self {
         Self { req, user }
+    }
+
+    /// Flask-Login's `current_user`, `None` when anonymous.
+    pub fn user(&self) -> Option<&AuthUser> {
+        self.user.as_ref()
+    }
+
+    pub fn request(&self) -> &HttpRequest {
+        &self.req
+    }
+
+    /// Flask's `flash()`: a message for the next page shown.
+    pub fn flash(&self, message: impl Into<String>) {
+        crate::flash::flash(&self.req, message);
     }
 
     /// Renders with status 200.
@@ -90,9 +101,9 @@ impl Page {
         &self,
         template: &str,
         title: &str,
-        page: &T,
+        context: &T,
     ) -> Result<HttpResponse, AppError> {
-        self.render_status(StatusCode::OK, template, title, page)
+        self.render_status(StatusCode::OK, template, title, context)
     }
 
     /// Renders with another status, e.g. a form shown again with its errors.
@@ -101,11 +112,11 @@ impl Page {
         status: StatusCode,
         template: &str,
         title: &str,
-        page: &T,
+        context: &T,
     ) -> Result<HttpResponse, AppError> {
         // Flashes are taken only now: a handler that redirects leaves them for the next page.
         let flashes = crate::flash::take(&self.req);
-        self.respond(status, template, title, flashes, page)
+        self.respond(status, template, title, flashes, context)
     }
 
     /// Renders a piece of a page fetched by JavaScript (no layout). Waiting flash messages stay
@@ -113,9 +124,9 @@ impl Page {
     pub fn render_fragment<T: Serialize>(
         &self,
         template: &str,
-        page: &T,
+        context: &T,
     ) -> Result<HttpResponse, AppError> {
-        self.respond(StatusCode::OK, template, "", Vec::new(), page)
+        self.respond(StatusCode::OK, template, "", Vec::new(), context)
     }
 
     fn respond<T: Serialize>(
@@ -124,7 +135,7 @@ impl Page {
         template: &str,
         title: &str,
         flashes: Vec<String>,
-        page: &T,
+        context: &T,
     ) -> Result<HttpResponse, AppError> {
         let templates = self
             .req
@@ -136,24 +147,17 @@ impl Page {
             csrf_token: crate::csrf::token(&self.req),
             title,
         };
-        let html = render_page(templates, base, template, page)?;
+        let html = render_page(templates, base, template, context)?;
         Ok(HttpResponse::build(status)
             .content_type(mime::TEXT_HTML_UTF_8)
             .body(html))
     }
 }
 
-impl FromRequest for Page {
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = login::load_user(&req).await?;
-            Ok(Self { req, user })
-        })
-    }
+/// The context of a page that is only a form (`form.<field>.value`, `form.<field>.errors`).
+#[derive(Serialize)]
+pub struct FormContext {
+    pub form: FormView,
 }
 
 /// Flask's `redirect(url)`: a 302 to a path on this site.

@@ -1,5 +1,6 @@
-//! Revocable logins (DESIGN.md): one row per logged-in browser. The browser holds a random
-//! token; the row holds its SHA-256. Deleting the row ends that login everywhere it was copied.
+//! Revocable logins: one row per logged-in browser. The browser holds a random token; the row
+//! holds its SHA-256. Deleting the row ends that login everywhere it was copied
+//! (`docs/05-user-logins.md`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -163,27 +164,4 @@ pub fn record_activity(conn: &mut DbConn, batch: &[Activity]) -> QueryResult<()>
         }
         Ok(())
     })
-}
-
-/// Up to `limit` logins with an id above `after`, in id order (copying a whole table in pages).
-pub fn page_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<LoginSession>> {
-    login_sessions::table
-        .filter(login_sessions::id.gt(after))
-        .order(login_sessions::id)
-        .limit(limit)
-        .select(LoginSession::as_select())
-        .load(conn)
-}
-
-/// Inserts whole rows, ids included (`db transfer`).
-pub fn insert_rows(conn: &mut DbConn, rows: &[LoginSession]) -> QueryResult<usize> {
-    let query = diesel::insert_into(login_sessions::table).values(rows);
-    match conn {
-        DbConn::Sqlite(c) => query.execute(c),
-        DbConn::Postgresql(c) => query.execute(c),
-    }
-}
-
-pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
-    login_sessions::table.count().get_result(conn)
 }

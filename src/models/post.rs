@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::{DbConn, on_backend};
+use crate::pagination::{PageNumber, Paginated};
 use crate::schema::{followers, posts, users};
 
 /// A whole row of `posts`.
@@ -50,19 +51,25 @@ pub fn create(conn: &mut DbConn, new: &NewPost<'_>) -> QueryResult<usize> {
     diesel::insert_into(posts::table).values(new).execute(conn)
 }
 
-/// One page of posts, newest first. Returns up to `limit` rows (see `models::page_window`).
-///
-/// Two steps in one statement: the inner query picks the page's post ids from an index alone
-/// (`ix_posts_timestamp`, or `ix_posts_user_id_timestamp` for one author or a timeline, both of
-/// which hold the id too), and only those `limit` posts are then read with their authors. Read
-/// in one step, every candidate row was fetched before sorting: all posts of all followed users
-/// on a timeline, and every skipped row on a deep page.
-///
-/// Each feed is its own fixed query (not a boxed one), so Diesel prepares it once per
-/// connection and reuses it: parsing and planning the SQL on every page view showed up as the
-/// largest single cost in a profile. It runs on the backend's own connection (`on_backend!`),
-/// where reusing it costs only binding the values.
+/// Flask: `db.paginate(query, page=page, per_page=per_page)` over a feed (chapter 9): page
+/// `number` of its posts, newest first.
 pub fn page(
+    conn: &mut DbConn,
+    feed: Feed,
+    number: PageNumber,
+    per_page: i64,
+) -> QueryResult<Paginated<PostWithAuthor>> {
+    Paginated::read(number, per_page, |limit, offset| {
+        rows(conn, feed, limit, offset)
+    })
+}
+
+/// Up to `limit` posts of a feed from `offset` on, newest first, in one statement of two steps:
+/// the inner query picks the post ids from an index alone, and only those posts are read with
+/// their authors (`docs/09-pagination.md` says why). Each feed is a fixed query, never a boxed
+/// one, so Diesel prepares it once per connection; it runs on the backend's own connection
+/// (`on_backend!`).
+fn rows(
     conn: &mut DbConn,
     feed: Feed,
     limit: i64,
@@ -122,37 +129,4 @@ pub fn page(
         )
         .load(c)),
     }
-}
-
-/// Inserts many posts in one statement (`microblog seed`).
-pub fn insert_many(conn: &mut DbConn, rows: &[NewPost<'_>]) -> QueryResult<usize> {
-    // Diesel's multi-backend has no multi-row INSERT; each backend has its own.
-    let query = diesel::insert_into(posts::table).values(rows);
-    match conn {
-        DbConn::Sqlite(c) => query.execute(c),
-        DbConn::Postgresql(c) => query.execute(c),
-    }
-}
-
-/// Up to `limit` posts with an id above `after`, in id order (copying a whole table in pages).
-pub fn page_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<Post>> {
-    posts::table
-        .filter(posts::id.gt(after))
-        .order(posts::id)
-        .limit(limit)
-        .select(Post::as_select())
-        .load(conn)
-}
-
-/// Inserts whole rows, ids included (`db transfer`).
-pub fn insert_rows(conn: &mut DbConn, rows: &[Post]) -> QueryResult<usize> {
-    let query = diesel::insert_into(posts::table).values(rows);
-    match conn {
-        DbConn::Sqlite(c) => query.execute(c),
-        DbConn::Postgresql(c) => query.execute(c),
-    }
-}
-
-pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
-    posts::table.count().get_result(conn)
 }

@@ -1,9 +1,12 @@
-//! Flask: the `User` model (chapters 4-6).
+//! Flask: the `User` model (chapters 4-6 and 8): a user, their followers, and who they follow.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
+use serde::Serialize;
 
 use crate::db::DbConn;
+use crate::models::login_session;
 use crate::schema::{followers, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -17,6 +20,23 @@ pub struct User {
     pub password_hash: String,
     pub about_me: Option<String>,
     pub last_seen: NaiveDateTime,
+}
+
+/// Flask-Login's `current_user` (the `UserMixin` part of Flask's `User`): the logged-in user
+/// as handlers and templates see it, found by `login::load_user` through one login session.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthUser {
+    pub id: i32,
+    pub username: String,
+    pub email: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    /// The `login_sessions` row this request is logged in through.
+    #[serde(skip)]
+    pub login_session_id: i32,
+    /// False when the login was restored from the remember-me cookie or used from another
+    /// client under `basic` protection (Flask-Login's `login_fresh()`).
+    pub fresh: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -59,17 +79,45 @@ pub fn email_taken(conn: &mut DbConn, email: &str) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-pub fn create(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
-    diesel::insert_into(users::table)
-        .values(new)
-        .returning(users::all_columns)
-        .get_result(conn)
+/// Whether a new user could not have this username, and this address (Flask's
+/// `RegistrationForm.validate_username` and `validate_email`).
+pub fn already_used(conn: &mut DbConn, username: &str, email: &str) -> QueryResult<(bool, bool)> {
+    Ok((username_taken(conn, username)?, email_taken(conn, email)?))
 }
 
-pub fn set_password_hash(conn: &mut DbConn, id: i32, hash: &str) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
-        .set(users::password_hash.eq(hash))
-        .execute(conn)
+/// Whether a write failed only because a unique column (a username, an address, a follow pair)
+/// already holds the value.
+fn unless_taken<T>(result: QueryResult<T>) -> QueryResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Flask: `db.session.add(user)` at registration. `None` when the name or the address was
+/// taken meanwhile (the form checked both just before, but another request may have been
+/// faster).
+pub fn create(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<Option<User>> {
+    unless_taken(
+        diesel::insert_into(users::table)
+            .values(new)
+            .returning(users::all_columns)
+            .get_result(conn),
+    )
+}
+
+/// Flask: `User.set_password` (and the commit after it). Every login of the user ends but
+/// `keep` (the browser that changed the password, if any), in the same transaction: a
+/// password someone else learned stops working everywhere at once.
+pub fn set_password(conn: &mut DbConn, id: i32, hash: &str, keep: Option<i32>) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(hash))
+            .execute(conn)?;
+        login_session::delete_all_for_user(conn, id, keep)?;
+        Ok(())
+    })
 }
 
 /// Flask: `User.avatar(size)` (chapter 6): the Gravatar image for this e-mail address.
@@ -96,43 +144,29 @@ pub fn avatar_url(email: &str, size: u32) -> String {
     url
 }
 
-/// Flask: `edit_profile` (chapter 6). `Ok(false)` when the new name is taken.
+/// Flask: `edit_profile` (chapter 6). `Ok(false)` when the new name belongs to someone else.
 pub fn update_profile(
     conn: &mut DbConn,
     id: i32,
     username: &str,
     about_me: Option<&str>,
 ) -> QueryResult<bool> {
-    let result = diesel::update(users::table.find(id))
+    let updated = diesel::update(users::table.find(id))
         .set((users::username.eq(username), users::about_me.eq(about_me)))
         .execute(conn);
-    match result {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e),
-    }
+    Ok(unless_taken(updated)?.is_some())
 }
 
 /// Flask: `User.follow` (chapter 8). Following twice is the same as following once, even when
 /// two requests race: the second insert meets the primary key and is ignored.
 pub fn follow(conn: &mut DbConn, follower: i32, followed: i32) -> QueryResult<()> {
-    let result = diesel::insert_into(followers::table)
+    let inserted = diesel::insert_into(followers::table)
         .values((
             followers::follower_id.eq(follower),
             followers::followed_id.eq(followed),
         ))
         .execute(conn);
-    match result {
-        Ok(_)
-        | Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(()),
-        Err(e) => Err(e),
-    }
+    unless_taken(inserted).map(drop)
 }
 
 /// Flask: `User.unfollow` (chapter 8).
@@ -155,103 +189,41 @@ pub fn is_following(conn: &mut DbConn, follower: i32, followed: i32) -> QueryRes
     .get_result(conn)
 }
 
-/// Flask: `User.followers_count()` and `User.following_count()`.
-pub fn follow_counts(conn: &mut DbConn, id: i32) -> QueryResult<(i64, i64)> {
+/// A profile as the profile page and the popup show it: the user, their follower and following
+/// counts (Flask: `User.followers_count()`, `User.following_count()`), and what they are to the
+/// visitor.
+#[derive(Debug)]
+pub struct Profile {
+    pub user: User,
+    pub followers: i64,
+    pub following: i64,
+    /// The visitor is this user.
+    pub is_self: bool,
+    /// The visitor follows this user.
+    pub is_following: bool,
+}
+
+/// `username`'s profile as user `me` sees it.
+pub fn profile(conn: &mut DbConn, me: i32, username: &str) -> QueryResult<Option<Profile>> {
+    let Some(user) = find_by_username(conn, username)? else {
+        return Ok(None);
+    };
     let followers = followers::table
-        .filter(followers::followed_id.eq(id))
+        .filter(followers::followed_id.eq(user.id))
         .count()
         .get_result(conn)?;
     let following = followers::table
-        .filter(followers::follower_id.eq(id))
+        .filter(followers::follower_id.eq(user.id))
         .count()
         .get_result(conn)?;
-    Ok((followers, following))
-}
-
-/// Inserts many users in one statement (`microblog seed`, `db transfer`).
-pub fn insert_many(conn: &mut DbConn, rows: &[NewUser<'_>]) -> QueryResult<usize> {
-    // Diesel's multi-backend has no multi-row INSERT; each backend has its own.
-    let query = diesel::insert_into(users::table).values(rows);
-    match conn {
-        DbConn::Sqlite(c) => query.execute(c),
-        DbConn::Postgresql(c) => query.execute(c),
-    }
-}
-
-/// Every user id, in order (`microblog seed` picks authors and follows among them).
-pub fn all_ids(conn: &mut DbConn) -> QueryResult<Vec<i32>> {
-    users::table.select(users::id).order(users::id).load(conn)
-}
-
-/// Adds many follow pairs in one statement; pairs must not exist yet.
-pub fn follow_many(conn: &mut DbConn, pairs: &[(i32, i32)]) -> QueryResult<usize> {
-    let rows: Vec<_> = pairs
-        .iter()
-        .map(|&(follower, followed)| {
-            (
-                followers::follower_id.eq(follower),
-                followers::followed_id.eq(followed),
-            )
-        })
-        .collect();
-    let query = diesel::insert_into(followers::table).values(rows);
-    match conn {
-        DbConn::Sqlite(c) => query.execute(c),
-        DbConn::Postgresql(c) => query.execute(c),
-    }
-}
-
-/// Up to `limit` users with an id above `after`, in id order (copying a whole table in pages).
-pub fn page_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<User>> {
-    users::table
-        .filter(users::id.gt(after))
-        .order(users::id)
-        .limit(limit)
-        .select(User::as_select())
-        .load(conn)
-}
-
-/// Inserts whole rows, ids included (`db transfer`).
-pub fn insert_rows(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
-    let query = diesel::insert_into(users::table).values(rows);
-    match conn {
-        DbConn::Sqlite(c) => query.execute(c),
-        DbConn::Postgresql(c) => query.execute(c),
-    }
-}
-
-pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
-    users::table.count().get_result(conn)
-}
-
-/// Up to `limit` follow pairs after `after`, in key order.
-pub fn follows_after(
-    conn: &mut DbConn,
-    after: (i32, i32),
-    limit: i64,
-) -> QueryResult<Vec<(i32, i32)>> {
-    followers::table
-        .filter(
-            followers::follower_id.gt(after.0).or(followers::follower_id
-                .eq(after.0)
-                .and(followers::followed_id.gt(after.1))),
-        )
-        .order((followers::follower_id, followers::followed_id))
-        .limit(limit)
-        .select((followers::follower_id, followers::followed_id))
-        .load(conn)
-}
-
-/// Every user who follows someone (`microblog seed` leaves them as they are).
-pub fn follower_ids(conn: &mut DbConn) -> QueryResult<Vec<i32>> {
-    followers::table
-        .select(followers::follower_id)
-        .distinct()
-        .load(conn)
-}
-
-pub fn follows_count(conn: &mut DbConn) -> QueryResult<i64> {
-    followers::table.count().get_result(conn)
+    let is_following = is_following(conn, me, user.id)?;
+    Ok(Some(Profile {
+        is_self: user.id == me,
+        user,
+        followers,
+        following,
+        is_following,
+    }))
 }
 
 #[cfg(test)]

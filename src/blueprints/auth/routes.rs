@@ -2,7 +2,6 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::forms::{
@@ -10,21 +9,16 @@ use super::forms::{
     REGISTER_FIELDS, RegisterInput,
 };
 use crate::csrf::{CsrfForm, NoFields};
-use crate::db::Db;
 use crate::domain::NewPassword;
 use crate::error::AppError;
 use crate::flash::flash;
 use crate::form::FormView;
-use crate::login::{self, CurrentUser, FreshUser, LoginManager, MaybeUser, safe_next};
+use crate::login::{self, CurrentUser, FreshUser};
 use crate::models::{self, login_session, user, user::NewUser};
-use crate::password::Hasher;
-use crate::render::{Page, redirect};
-use crate::throttle::LoginThrottle;
-
-#[derive(Serialize)]
-struct FormPage {
-    form: FormView,
-}
+use crate::moment::Moment;
+use crate::render::{FormContext, Page, redirect};
+use crate::state::State;
+use crate::urls::{next_param, with_next};
 
 const TRY_LATER: &str = "Too many attempts. Please wait a minute and try again.";
 
@@ -40,7 +34,7 @@ fn too_many_attempts(
         StatusCode::TOO_MANY_REQUESTS,
         template,
         title,
-        &FormPage { form },
+        &FormContext { form },
     )?;
     res.headers_mut().insert(
         header::RETRY_AFTER,
@@ -49,40 +43,34 @@ fn too_many_attempts(
     Ok(res)
 }
 
-/// The `next` query parameter, if it is a safe local path.
-fn next_param(req: &HttpRequest) -> Option<String> {
-    let pairs = crate::form::parse_urlencoded(req.query_string().as_bytes()).ok()?;
-    let next = pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v);
-    safe_next(next.as_deref())
+/// Where to go after a password was confirmed: the safe `next`, or `/index`.
+fn next_or_index(page: &Page) -> HttpResponse {
+    redirect(&next_param(page.request()).unwrap_or_else(|| "/index".to_owned()))
 }
 
 /// Flask: auth.login (chapter 5), GET.
-pub async fn login(page: Page, user: MaybeUser) -> Result<HttpResponse, AppError> {
-    if user.0.is_some() {
+pub async fn login(page: Page) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
         return Ok(redirect("/index"));
     }
     let form = FormView::new(LOGIN_FIELDS);
-    page.render("auth/login.html", "Sign In", &FormPage { form })
+    page.render("auth/login.html", "Sign In", &FormContext { form })
 }
 
 /// Flask: auth.login (chapter 5), POST: check the password, then `login_user`.
 pub async fn login_submit(
-    req: HttpRequest,
     page: Page,
-    user: MaybeUser,
     CsrfForm(input): CsrfForm<LoginInput>,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
-    throttle: web::Data<LoginThrottle>,
+    state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    if user.0.is_some() {
+    if page.user().is_some() {
         return Ok(redirect("/index"));
     }
     let credentials = match input.parse() {
         Ok(credentials) => credentials,
-        Err(form) => return page.render("auth/login.html", "Sign In", &FormPage { form }),
+        Err(form) => return page.render("auth/login.html", "Sign In", &FormContext { form }),
     };
-    let attempt = match throttle.begin(&req, &credentials.username) {
+    let attempt = match state.throttle.begin(page.request(), &credentials.username) {
         Ok(attempt) => attempt,
         Err(wait) => {
             let mut form = FormView::new(LOGIN_FIELDS).value("username", &credentials.username);
@@ -95,69 +83,64 @@ pub async fn login_submit(
     };
 
     let name = credentials.username.clone();
-    let found = db
+    let found = state
+        .db
         .run(move |conn| user::find_by_username(conn, &name))
         .await?;
     // An unknown user costs a bcrypt check too: same answer, same time.
     let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let valid = hasher.verify(&credentials.password, stored).await?;
+    let valid = state.hasher.verify(&credentials.password, stored).await?;
     let (Some(found), true) = (found, valid) else {
         attempt.failed();
-        flash(&req, "Invalid username or password");
-        let back = match next_param(&req) {
-            Some(next) => format!("/auth/login?next={}", crate::form::encode_component(&next)),
-            None => "/auth/login".to_owned(),
+        page.flash("Invalid username or password");
+        let back = match next_param(page.request()) {
+            Some(next) => with_next(login::LOGIN_VIEW, &next),
+            None => login::LOGIN_VIEW.to_owned(),
         };
         return Ok(redirect(&back));
     };
 
-    login::login_user(&req, &found, credentials.remember).await?;
-    let mut res = redirect(&next_param(&req).unwrap_or_else(|| "/index".to_owned()));
+    login::login_user(page.request(), &found, credentials.remember).await?;
+    let mut res = next_or_index(&page);
     attempt.succeeded(&mut res);
     Ok(res)
 }
 
 /// Flask: auth.logout (chapter 5). The login's row is deleted, so its cookies die everywhere.
+/// A GET logs out too, as in the Flask app: the navbar's Logout is a plain link.
 pub async fn logout(req: HttpRequest) -> Result<HttpResponse, AppError> {
     login::logout_user(&req).await?;
     Ok(redirect("/index"))
 }
 
 /// Flask: auth.register (chapter 5), GET.
-pub async fn register(page: Page, user: MaybeUser) -> Result<HttpResponse, AppError> {
-    if user.0.is_some() {
+pub async fn register(page: Page) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
         return Ok(redirect("/index"));
     }
     let form = FormView::new(REGISTER_FIELDS);
-    page.render("auth/register.html", "Register", &FormPage { form })
+    page.render("auth/register.html", "Register", &FormContext { form })
 }
 
 /// Flask: auth.register (chapter 5), POST.
 pub async fn register_submit(
-    req: HttpRequest,
     page: Page,
-    user: MaybeUser,
     CsrfForm(input): CsrfForm<RegisterInput>,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
+    state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    if user.0.is_some() {
+    if page.user().is_some() {
         return Ok(redirect("/index"));
     }
     let show_again =
-        |form: FormView| page.render("auth/register.html", "Register", &FormPage { form });
+        |form: FormView| page.render("auth/register.html", "Register", &FormContext { form });
     // Uniqueness is checked even when other fields are wrong, so every message shows at once.
     let (name, email) = (
         input.username.trim().to_owned(),
         input.email.trim().to_owned(),
     );
-    let (name_taken, email_taken) = db
-        .run(move |conn| {
-            Ok::<_, diesel::result::Error>((
-                user::username_taken(conn, &name)?,
-                user::email_taken(conn, &email)?,
-            ))
-        })
+    let (name_taken, email_taken) = state
+        .db
+        .run(move |conn| user::already_used(conn, &name, &email))
         .await?;
     let (mut form, registration) = input.parse();
     if name_taken {
@@ -170,8 +153,9 @@ pub async fn register_submit(
         return show_again(form);
     };
 
-    let hash = hasher.hash(registration.password.as_str()).await?;
-    let created = db
+    let hash = state.hasher.hash(registration.password.as_str()).await?;
+    let created = state
+        .db
         .run(move |conn| {
             let new = NewUser {
                 username: registration.username.as_str(),
@@ -179,23 +163,15 @@ pub async fn register_submit(
                 password_hash: &hash,
                 last_seen: models::now(),
             };
-            match user::create(conn, &new) {
-                Ok(_) => Ok(true),
-                // Someone took the name or address between our check and the insert.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => Ok(false),
-                Err(e) => Err(e),
-            }
+            user::create(conn, &new)
         })
         .await?;
-    if !created {
+    if created.is_none() {
         form.error("username", "Please use a different username.");
         return show_again(form);
     }
-    flash(&req, "Congratulations, you are now a registered user!");
-    Ok(redirect("/auth/login"))
+    page.flash("Congratulations, you are now a registered user!");
+    Ok(redirect(login::LOGIN_VIEW))
 }
 
 /// Flask-Login's `refresh_view`, GET: confirm the password to make a login fresh again.
@@ -204,42 +180,34 @@ pub async fn reauthenticate(page: Page, _user: CurrentUser) -> Result<HttpRespon
     page.render(
         "auth/reauthenticate.html",
         "Confirm your password",
-        &FormPage { form },
+        &FormContext { form },
     )
 }
 
 /// Flask-Login's `refresh_view`, POST: `confirm_login()` after a correct password.
 pub async fn reauthenticate_submit(
-    req: HttpRequest,
     page: Page,
     CurrentUser(user): CurrentUser,
     CsrfForm(input): CsrfForm<PasswordInput>,
-    hasher: web::Data<Hasher>,
-    throttle: web::Data<LoginThrottle>,
+    state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
+    let title = "Confirm your password";
     let mut form = FormView::new(&["password"]);
-    let attempt = match throttle.begin(&req, &user.username) {
+    let attempt = match state.throttle.begin(page.request(), &user.username) {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("password", TRY_LATER);
-            let title = "Confirm your password";
             return too_many_attempts(&page, wait, "auth/reauthenticate.html", title, form);
         }
     };
-    if !hasher
-        .verify(&input.password, Some(user.password_hash.clone()))
-        .await?
-    {
+    let stored = Some(user.password_hash.clone());
+    if !state.hasher.verify(&input.password, stored).await? {
         attempt.failed();
         form.error("password", "Invalid password.");
-        return page.render(
-            "auth/reauthenticate.html",
-            "Confirm your password",
-            &FormPage { form },
-        );
+        return page.render("auth/reauthenticate.html", title, &FormContext { form });
     }
-    login::confirm_login(&req, &user).await?;
-    let mut res = redirect(&next_param(&req).unwrap_or_else(|| "/index".to_owned()));
+    login::confirm_login(page.request(), &user).await?;
+    let mut res = next_or_index(&page);
     attempt.succeeded(&mut res);
     Ok(res)
 }
@@ -250,32 +218,28 @@ pub async fn change_password(page: Page, _user: CurrentUser) -> Result<HttpRespo
     page.render(
         "auth/change_password.html",
         "Change password",
-        &FormPage { form },
+        &FormContext { form },
     )
 }
 
 /// `/auth/change_password`, POST: a new password ends every other login of the user.
 pub async fn change_password_submit(
-    req: HttpRequest,
     page: Page,
     CurrentUser(user): CurrentUser,
     CsrfForm(input): CsrfForm<ChangePasswordInput>,
-    db: web::Data<Db>,
-    hasher: web::Data<Hasher>,
-    throttle: web::Data<LoginThrottle>,
+    state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
     let title = "Change password";
     let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    let attempt = match throttle.begin(&req, &user.username) {
+    let attempt = match state.throttle.begin(page.request(), &user.username) {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("old_password", TRY_LATER);
             return too_many_attempts(&page, wait, "auth/change_password.html", title, form);
         }
     };
-    let old_ok = hasher
-        .verify(&input.old_password, Some(user.password_hash.clone()))
-        .await?;
+    let stored = Some(user.password_hash.clone());
+    let old_ok = state.hasher.verify(&input.old_password, stored).await?;
     if !old_ok {
         form.error("old_password", "Invalid password.");
     }
@@ -292,7 +256,7 @@ pub async fn change_password_submit(
     let new = match new {
         Ok(new) if old_ok => new,
         _ => {
-            let mut res = page.render("auth/change_password.html", title, &FormPage { form })?;
+            let mut res = page.render("auth/change_password.html", title, &FormContext { form })?;
             if old_ok {
                 attempt.succeeded(&mut res);
             } else {
@@ -301,20 +265,13 @@ pub async fn change_password_submit(
             return Ok(res);
         }
     };
-    let hash = hasher.hash(new.as_str()).await?;
+    let hash = state.hasher.hash(new.as_str()).await?;
     let (user_id, keep) = (user.id, user.login_session_id);
-    db.run(move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            user::set_password_hash(conn, user_id, &hash)?;
-            login_session::delete_all_for_user(conn, user_id, Some(keep))
-        })
-    })
-    .await?;
-    flash(
-        &req,
-        "Your password has been changed. Your other sessions were logged out.",
-    );
+    state
+        .db
+        .run(move |conn| user::set_password(conn, user_id, &hash, Some(keep)))
+        .await?;
+    page.flash("Your password has been changed. Your other sessions were logged out.");
     let mut res = redirect("/index");
     attempt.succeeded(&mut res);
     Ok(res)
@@ -324,39 +281,39 @@ pub async fn change_password_submit(
 #[derive(Serialize)]
 struct SessionView {
     id: i32,
-    created_at: String,
-    last_used: String,
+    created_at: Moment,
+    last_used: Moment,
     user_agent: String,
     remember: bool,
     current: bool,
 }
 
 #[derive(Serialize)]
-struct SessionsPage {
+struct SessionsContext {
     sessions: Vec<SessionView>,
-}
-
-fn utc(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// `/auth/sessions` (port addition): where the user is logged in, with a way out of each.
 pub async fn sessions(
     page: Page,
     FreshUser(user): FreshUser,
-    db: web::Data<Db>,
-    lm: web::Data<LoginManager>,
+    state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = user.id;
-    let rows = db
+    let rows = state
+        .db
         .run(move |conn| login_session::list_for_user(conn, user_id, models::now()))
         .await?;
     let sessions = rows
         .into_iter()
         .map(|row| SessionView {
             id: row.id,
-            created_at: utc(row.created_at),
-            last_used: utc(lm.activity.last_used(row.id).unwrap_or(row.last_used)),
+            created_at: row.created_at.into(),
+            last_used: state
+                .activity
+                .last_used(row.id)
+                .unwrap_or(row.last_used)
+                .into(),
             user_agent: if row.user_agent.is_empty() {
                 "Unknown browser".to_owned()
             } else {
@@ -369,7 +326,7 @@ pub async fn sessions(
     page.render(
         "auth/sessions.html",
         "Your sessions",
-        &SessionsPage { sessions },
+        &SessionsContext { sessions },
     )
 }
 
@@ -379,7 +336,7 @@ pub async fn session_logout(
     FreshUser(user): FreshUser,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
     path: web::Path<String>,
-    db: web::Data<Db>,
+    state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
     let id: i32 = path
         .parse()
@@ -389,7 +346,8 @@ pub async fn session_logout(
         return Ok(redirect("/index"));
     }
     let user_id = user.id;
-    let deleted = db
+    let deleted = state
+        .db
         .run(move |conn| login_session::delete_one(conn, user_id, id))
         .await?;
     if deleted == 0 {
@@ -404,12 +362,14 @@ pub async fn sessions_logout_all(
     req: HttpRequest,
     FreshUser(user): FreshUser,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
-    db: web::Data<Db>,
+    state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = user.id;
-    db.run(move |conn| login_session::delete_all_for_user(conn, user_id, None))
+    state
+        .db
+        .run(move |conn| login_session::delete_all_for_user(conn, user_id, None))
         .await?;
     login::logout_user(&req).await?;
     flash(&req, "You have been logged out everywhere.");
-    Ok(redirect("/auth/login"))
+    Ok(redirect(login::LOGIN_VIEW))
 }

@@ -1,7 +1,9 @@
-//! Flask: `app/main/` (chapters 1-9 and 15): the pages of the site.
+//! Flask: `app/main/` (chapters 1-9 and 15): the pages of the site. `routes.rs` has the
+//! handlers, `views.rs` what their templates are given, `forms.rs` the forms.
 
 mod forms;
 mod routes;
+mod views;
 
 use actix_web::web;
 

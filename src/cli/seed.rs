@@ -13,8 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
+use crate::config::Config;
 use crate::db::Db;
-use crate::models::{self, post, user};
+use crate::models::{self, bulk, post, user};
 
 /// Rows per INSERT statement (well under SQLite's and PostgreSQL's limits on bound values).
 const ROWS_PER_STATEMENT: usize = 1_000;
@@ -112,7 +113,7 @@ const WORDS: &[&str] = &[
 ];
 
 /// A progress bar for command-line work on `len` rows.
-pub(crate) fn progress_bar(len: usize, what: &str) -> ProgressBar {
+pub(super) fn progress_bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg:>8} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
@@ -140,8 +141,25 @@ fn sentence(rng: &mut impl Rng) -> String {
     text.chars().take(crate::domain::PostBody::MAX).collect()
 }
 
+/// `microblog seed`: adds `amounts` of fake data to the database, and says what it did.
+pub(super) fn run(config: &Config, amounts: Amounts, password: &str) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url)?;
+    let hash = crate::password::hash_blocking(password, config.bcrypt_cost)?;
+    let started = std::time::Instant::now();
+    seed(&db, amounts, &hash)?;
+    println!(
+        "seeded {} users, {} posts and up to {} follows in {:.1} s; every seeded user's \
+         password is {password:?}",
+        amounts.users,
+        amounts.posts,
+        amounts.follows,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Adds `amounts` of fake data. Every new user gets `password_hash`.
-pub fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
+fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
     let mut conn = db.get()?;
     let mut rng = rand::rng();
     let now = models::now();
@@ -172,7 +190,7 @@ pub fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()
                         last_seen: now - Duration::minutes(rng.random_range(0..60 * 24 * 30)),
                     })
                     .collect();
-                user::insert_many(conn, &rows)?;
+                bulk::insert_users(conn, &rows)?;
                 progress.inc(chunk.len() as u64);
             }
             Ok::<_, diesel::result::Error>(())
@@ -182,7 +200,7 @@ pub fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()
     }
     progress.finish();
 
-    let ids = user::all_ids(&mut conn).context("listing users")?;
+    let ids = bulk::user_ids(&mut conn).context("listing users")?;
     anyhow::ensure!(
         !ids.is_empty() || amounts.posts == 0,
         "there are no users to write posts"
@@ -209,7 +227,7 @@ pub fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()
                         user_id: *user_id,
                     })
                     .collect();
-                post::insert_many(conn, &rows)?;
+                bulk::insert_posts(conn, &rows)?;
                 progress.inc(chunk.len() as u64);
             }
             Ok::<_, diesel::result::Error>(())
@@ -227,7 +245,7 @@ pub fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()
         .div_ceil(ids.len().max(1))
         .min(ids.len().saturating_sub(1));
     let mut pairs = Vec::with_capacity(ROWS_PER_TRANSACTION);
-    let already_following: HashSet<i32> = user::follower_ids(&mut conn)
+    let already_following: HashSet<i32> = bulk::follower_ids(&mut conn)
         .context("listing who follows already")?
         .into_iter()
         .collect();
@@ -264,7 +282,7 @@ fn insert_follows(
 ) -> anyhow::Result<()> {
     conn.transaction(|conn| {
         for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
-            user::follow_many(conn, chunk)?;
+            bulk::insert_follows(conn, chunk)?;
             progress.inc(chunk.len() as u64);
         }
         Ok::<_, diesel::result::Error>(())

@@ -8,30 +8,13 @@
 use anyhow::Context as _;
 use diesel::{Connection, QueryResult};
 
-use crate::db::{Db, DbConn};
-use crate::models::{login_session, post, user};
-use crate::seed::progress_bar;
+use super::seed::progress_bar;
+use crate::config::Config;
+use crate::db::Db;
+use crate::models::bulk::{self, Counts, counts};
 
 /// Rows read and written at a time.
 const PAGE: i64 = 1_000;
-
-/// How many rows each table holds after the copy.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Counts {
-    pub users: i64,
-    pub posts: i64,
-    pub follows: i64,
-    pub login_sessions: i64,
-}
-
-fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
-    Ok(Counts {
-        users: user::count(conn)?,
-        posts: post::count(conn)?,
-        follows: user::follows_count(conn)?,
-        login_sessions: login_session::count(conn)?,
-    })
-}
 
 /// Copies a table page by page, in key order: `read(after)` gives the rows after a key,
 /// `write` stores them, `key` names a row's key.
@@ -56,8 +39,21 @@ fn copy_table<T, K: Copy>(
     Ok(())
 }
 
+/// `microblog db transfer --to URL`: copies this database into the one at `to`.
+pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
+    let target_url = super::target_url(config, to)?;
+    let source = Db::connect(&config.database_url)?;
+    let target = Db::connect(&target_url)?;
+    let copied = transfer(&source, &target)?;
+    println!(
+        "copied {} users, {} posts, {} follows and {} logins into {target_url:?}",
+        copied.users, copied.posts, copied.follows, copied.login_sessions
+    );
+    Ok(())
+}
+
 /// Copies everything from `source` into the empty `target`; returns what the target holds.
-pub fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
+fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
     let mut from = source.get()?;
     let mut to = target.get()?;
     let expected = counts(&mut from).context("counting the source rows")?;
@@ -75,35 +71,35 @@ pub fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
             "users",
             expected.users,
             0,
-            |after| user::page_after(&mut from, after, PAGE),
-            |rows| user::insert_rows(to, rows),
+            |after| bulk::users_after(&mut from, after, PAGE),
+            |rows| bulk::insert_user_rows(to, rows),
             |u| u.id,
         )?;
         copy_table(
             "posts",
             expected.posts,
             0,
-            |after| post::page_after(&mut from, after, PAGE),
-            |rows| post::insert_rows(to, rows),
+            |after| bulk::posts_after(&mut from, after, PAGE),
+            |rows| bulk::insert_post_rows(to, rows),
             |p| p.id,
         )?;
         copy_table(
             "follows",
             expected.follows,
             (0, 0),
-            |after| user::follows_after(&mut from, after, PAGE),
-            |rows| user::follow_many(to, rows),
+            |after| bulk::follows_after(&mut from, after, PAGE),
+            |rows| bulk::insert_follows(to, rows),
             |&pair| pair,
         )?;
         copy_table(
             "logins",
             expected.login_sessions,
             0,
-            |after| login_session::page_after(&mut from, after, PAGE),
-            |rows| login_session::insert_rows(to, rows),
+            |after| bulk::login_sessions_after(&mut from, after, PAGE),
+            |rows| bulk::insert_login_session_rows(to, rows),
             |s| s.id,
         )?;
-        crate::db::reset_id_sequences(to).context("moving the id sequences on")?;
+        bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())
     })?;
 

@@ -1,0 +1,189 @@
+//! Flask: `app/errors/handlers.py` (chapter 7): the 404 for unknown URLs, and the pages every
+//! other error is dressed in.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpRequest, web};
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::login::{MaybeUser, cached_user};
+use crate::render::{Base, render_page};
+use crate::state::State;
+
+/// Flask: errors.not_found_error (chapter 7), for every URL no route matches. Loads the user
+/// first, so the 404 page's navbar shows who is logged in.
+pub async fn not_found(_user: MaybeUser) -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Flask's `@bp.app_errorhandler`, for every status at once: the middleware that turns bare
+/// error responses into pages.
+pub fn error_pages<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(dress_error)
+}
+
+#[derive(Serialize)]
+struct ErrorContext<'a> {
+    code: u16,
+    reason: &'a str,
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// Flask's `wants_json_response()`: JSON is preferred when the client ranks it at least as
+/// high as HTML.
+fn wants_json(req: &HttpRequest) -> bool {
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let quality = |wanted: &str| -> f32 {
+        accept
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';').map(str::trim);
+                let kind = parts.next()?;
+                let q = parts
+                    .find_map(|p| p.strip_prefix("q="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(1.0);
+                let (main, _) = wanted.split_once('/')?;
+                (kind == wanted || kind == format!("{main}/*") || kind == "*/*")
+                    .then_some((kind == wanted, q))
+            })
+            // An exact match outranks a wildcard.
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map_or(0.0, |(_, q)| q)
+    };
+    let json = quality("application/json");
+    json > 0.0 && json >= quality("text/html")
+}
+
+fn dress_error<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let already_dressed = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"));
+    if already_dressed {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+
+    let status = res.status();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let message = if status.is_server_error() {
+        None
+    } else {
+        res.response()
+            .error()
+            .map(ToString::to_string)
+            .filter(|m| !m.is_empty() && m != reason)
+    };
+    if status.is_server_error()
+        && let Some(state) = res.request().app_data::<web::Data<State>>()
+    {
+        let details = match res.response().error() {
+            Some(e) => format!(
+                "{} {}\n\n{e:?}",
+                res.request().method(),
+                res.request().path()
+            ),
+            None => format!("{} {}", res.request().method(), res.request().path()),
+        };
+        crate::mail::report_failure(&state.config, details);
+    }
+
+    let req = res.request().clone();
+    let (content_type, body) = if wants_json(&req) {
+        let json = ErrorJson {
+            error: reason,
+            message,
+        };
+        let body = serde_json::to_string(&json).unwrap_or_else(|_| "{}".to_owned());
+        (mime::APPLICATION_JSON.to_string(), body)
+    } else {
+        (
+            mime::TEXT_HTML_UTF_8.to_string(),
+            error_html(&req, status, reason, message),
+        )
+    };
+    let (req, mut response) = res.into_parts();
+    if let Ok(value) = header::HeaderValue::from_str(&content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    let response = response.set_body(BoxBody::new(body));
+    let res = ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body));
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// The error page in the site layout; plain text if even that cannot be rendered.
+fn error_html(
+    req: &HttpRequest,
+    status: StatusCode,
+    reason: &str,
+    message: Option<String>,
+) -> String {
+    let Some(state) = req.app_data::<web::Data<State>>() else {
+        return reason.to_owned();
+    };
+    let user = cached_user(req);
+    let template = match status.as_u16() {
+        404 => "errors/404.html",
+        500 => "errors/500.html",
+        _ => "errors/error.html",
+    };
+    let base = Base {
+        current_user: user.as_ref(),
+        // Messages waiting to be flashed stay for the next real page.
+        flashes: Vec::new(),
+        csrf_token: String::new(),
+        title: reason,
+    };
+    let context = ErrorContext {
+        code: status.as_u16(),
+        reason,
+        message,
+    };
+    render_page(&state.templates, base, template, &context).unwrap_or_else(|e| {
+        tracing::error!(error = %crate::error::chain(&e), "could not render the error page");
+        reason.to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn json_is_chosen_only_when_ranked_at_least_as_high_as_html() {
+        let with = |accept: &str| {
+            wants_json(
+                &TestRequest::default()
+                    .insert_header((header::ACCEPT, accept))
+                    .to_http_request(),
+            )
+        };
+        assert!(with("application/json"));
+        assert!(with("application/json, text/html"));
+        assert!(!with(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!with("text/html, application/json;q=0.5"));
+        assert!(!wants_json(&TestRequest::default().to_http_request()));
+    }
+}

@@ -1,0 +1,202 @@
+//! What the main blueprint's templates are given: each page's context, and a post or a user as
+//! a template shows them. Handlers (`routes.rs`) read rows and hand them over to these.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use serde::Serialize;
+
+use crate::activity::ActivityTracker;
+use crate::error::AppError;
+use crate::form::FormView;
+use crate::fragments::Fragments;
+use crate::models::post::PostWithAuthor;
+use crate::models::user::{self, avatar_url};
+use crate::moment::Moment;
+use crate::pagination::{Paginated, Pagination};
+use crate::render::Page;
+use crate::urls::user_url;
+
+/// A post as `_post.html` shows it.
+#[derive(Serialize)]
+pub struct PostView {
+    id: i32,
+    body: String,
+    author: String,
+    author_url: String,
+    avatar: String,
+    timestamp: Moment,
+}
+
+impl PostView {
+    pub fn new(p: &PostWithAuthor) -> Self {
+        Self {
+            id: p.id,
+            body: p.body.clone(),
+            author: p.author.clone(),
+            author_url: user_url(&p.author),
+            avatar: avatar_url(&p.author_email, 36),
+            timestamp: p.timestamp.into(),
+        }
+    }
+}
+
+/// A page of posts: each post's `_post.html` ([`Fragments`]) and the links around the page,
+/// which is at `url`.
+pub fn posts(
+    rows: Paginated<PostWithAuthor>,
+    url: &str,
+    fragments: &Fragments,
+) -> Result<(Vec<tera::Value>, Pagination), AppError> {
+    let pagination = rows.links(url);
+    let posts = fragments.posts(rows.items, PostView::new)?;
+    Ok((posts, pagination))
+}
+
+/// `index.html`: the timeline (with the post form) or `/explore` (without).
+#[derive(Serialize)]
+pub struct PostsContext {
+    /// The "Say something" form; absent on `/explore`.
+    pub form: Option<FormView>,
+    pub posts: Vec<tera::Value>,
+    pub pagination: Pagination,
+}
+
+/// The timeline page: the post form (empty, or as typed with its errors) and the posts.
+pub fn index(
+    page: &Page,
+    timeline: Paginated<PostWithAuthor>,
+    fragments: &Fragments,
+    form: FormView,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (posts, pagination) = posts(timeline, "/index", fragments)?;
+    let context = PostsContext {
+        form: Some(form),
+        posts,
+        pagination,
+    };
+    page.render_status(status, "index.html", "Home", &context)
+}
+
+/// A user as the profile page and the popup show them.
+#[derive(Serialize)]
+pub struct ProfileView {
+    id: i32,
+    pub username: String,
+    pub url: String,
+    avatar: String,
+    avatar_small: String,
+    about_me: Option<String>,
+    last_seen: Moment,
+    followers: i64,
+    following: i64,
+    is_self: bool,
+    is_following: bool,
+}
+
+impl ProfileView {
+    pub fn new(profile: user::Profile, activity: &ActivityTracker) -> Self {
+        let user::Profile {
+            user,
+            followers,
+            following,
+            is_self,
+            is_following,
+        } = profile;
+        // A visit noted in memory but not yet written is fresher than the stored value.
+        let last_seen = activity
+            .last_seen(user.id)
+            .map_or(user.last_seen, |noted| noted.max(user.last_seen));
+        Self {
+            id: user.id,
+            url: user_url(&user.username),
+            avatar: avatar_url(&user.email, 128),
+            avatar_small: avatar_url(&user.email, 64),
+            about_me: user.about_me,
+            last_seen: last_seen.into(),
+            followers,
+            following,
+            is_self,
+            is_following,
+            username: user.username,
+        }
+    }
+}
+
+/// `user.html`: the profile and the user's posts.
+#[derive(Serialize)]
+pub struct UserContext {
+    pub user: ProfileView,
+    pub posts: Vec<tera::Value>,
+    pub pagination: Pagination,
+}
+
+/// `user_popup.html`: the hover card.
+#[derive(Serialize)]
+pub struct PopupContext {
+    pub user: ProfileView,
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::web;
+    use chrono::NaiveDate;
+
+    use super::PostView;
+    use crate::fragments::Fragments;
+    use crate::models::post::PostWithAuthor;
+    use crate::render::Templates;
+
+    fn row(id: i32, body: &str, author: &str) -> PostWithAuthor {
+        PostWithAuthor {
+            id,
+            body: body.to_owned(),
+            timestamp: NaiveDate::from_ymd_opt(2026, 11, 22)
+                .and_then(|d| d.and_hms_opt(13, 5, 0))
+                .expect("a valid time"),
+            author: author.to_owned(),
+            author_email: format!("{author}@example.com"),
+        }
+    }
+
+    fn texts(html: &[tera::Value]) -> Vec<String> {
+        html.iter().map(ToString::to_string).collect()
+    }
+
+    /// A kept post is used only while its row is unchanged, and the cache never grows past
+    /// its capacity, even for a page longer than it.
+    #[test]
+    fn kept_posts_follow_their_rows_and_stay_within_capacity() {
+        let templates = web::Data::new(Templates::load().expect("templates"));
+        let fragments = Fragments::with_capacity(templates, 3);
+        let first = vec![row(1, "a <b>", "susan"), row(2, "two", "john")];
+
+        let shown = texts(
+            &fragments
+                .posts(first.clone(), PostView::new)
+                .expect("render"),
+        );
+        assert!(shown[0].contains("a &lt;b&gt;") && shown[0].contains(">susan</a>"));
+        assert!(shown[0].contains("id=\"post-1\"") && shown[1].contains("id=\"post-2\""));
+        assert_eq!(
+            texts(&fragments.posts(first, PostView::new).expect("again")),
+            shown
+        );
+
+        let renamed = vec![row(1, "a <b>", "José"), row(2, "two, edited", "john")];
+        let again = texts(&fragments.posts(renamed, PostView::new).expect("renamed"));
+        assert!(again[0].contains(">José</a>") && again[0].contains("href=\"/user/Jos%C3%A9\""));
+        assert!(!again[0].contains("susan"));
+        assert!(again[1].contains("two, edited"));
+
+        let long: Vec<_> = (10..15)
+            .map(|id| row(id, &format!("post {id}"), "ann"))
+            .collect();
+        let shown = texts(&fragments.posts(long, PostView::new).expect("long page"));
+        assert_eq!(shown.len(), 5);
+        for (id, html) in (10..15).zip(&shown) {
+            assert!(html.contains(&format!("post {id}")));
+        }
+        assert!(fragments.kept() <= 3, "kept {}", fragments.kept());
+    }
+}

@@ -1,0 +1,129 @@
+//! The `microblog` command (Flask's `flask` command and `app/cli.py`): `microblog` alone serves
+//! the app; the subcommands work on the database.
+
+mod seed;
+mod transfer;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::Application;
+use crate::config::{Config, DatabaseUrl};
+use crate::db::Db;
+
+#[derive(Parser)]
+#[command(version, about = "The Flask Mega-Tutorial's microblog, in Rust")]
+pub struct Cli {
+    /// Folder for files the app makes itself, such as the generated secret key.
+    #[arg(long, env = "INSTANCE_PATH", default_value = "instance")]
+    instance_path: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app on HOST:PORT (the default command).
+    Serve,
+    /// Fill the database with fake users, posts and follows (all with the same password).
+    Seed {
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        #[arg(long, default_value_t = 1_000)]
+        posts: usize,
+        /// Follow relationships in all.
+        #[arg(long, default_value_t = 1_000)]
+        follows: usize,
+        /// The password of every seeded user.
+        #[arg(long, default_value = "seeded-password")]
+        password: String,
+    },
+    /// Database commands (Flask-Migrate's `flask db`).
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Apply every pending migration.
+    Upgrade,
+    /// Copy every row of this database (DATABASE_URL) into another, empty one.
+    Transfer {
+        /// The database to copy into, e.g. postgresql://user:pass@host/microblog.
+        #[arg(long)]
+        to: String,
+    },
+}
+
+impl Cli {
+    /// Reads the config (environment and `.env`) and runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        let config = Config::from_env(&self.instance_path)?;
+        match self.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config),
+            Command::Seed {
+                users,
+                posts,
+                follows,
+                password,
+            } => {
+                let amounts = seed::Amounts {
+                    users,
+                    posts,
+                    follows,
+                };
+                seed::run(&config, amounts, &password)
+            }
+            Command::Db {
+                command: DbCommand::Upgrade,
+            } => upgrade(&config),
+            Command::Db {
+                command: DbCommand::Transfer { to },
+            } => transfer::run(&config, &to),
+        }
+    }
+}
+
+/// Flask's `flask run`.
+fn serve(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config.clone())?;
+        tracing::info!(
+            "serving on http://{}:{} (database {:?}, secret key from {})",
+            config.host,
+            app.port(),
+            config.database_url,
+            config.secret_from,
+        );
+        app.run_until_stopped().await
+    })
+}
+
+/// Flask-Migrate's `flask db upgrade`.
+fn upgrade(config: &Config) -> anyhow::Result<()> {
+    let applied = Db::open(&config.database_url)?.upgrade()?;
+    if applied.is_empty() {
+        println!("{:?} is up to date", config.database_url);
+    } else {
+        println!(
+            "applied {} migration(s) to {:?}: {}",
+            applied.len(),
+            config.database_url,
+            applied.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Parses the `--to` of `db transfer`, which must name another database.
+fn target_url(config: &Config, to: &str) -> anyhow::Result<DatabaseUrl> {
+    let target = DatabaseUrl::parse(to)?;
+    anyhow::ensure!(
+        target != config.database_url,
+        "--to names the database being copied"
+    );
+    Ok(target)
+}

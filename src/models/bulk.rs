@@ -1,0 +1,151 @@
+//! Queries over whole tables, for the command line rather than for pages: `microblog seed`
+//! writes many rows a statement, `microblog db transfer` reads and writes every row in pages,
+//! ids included.
+//!
+//! Diesel's `MultiConnection` has no multi-row `INSERT`, so those run on the backend's own
+//! connection (`on_backend!`), where each backend has one.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::db::{DbConn, on_backend};
+use crate::models::login_session::LoginSession;
+use crate::models::post::{NewPost, Post};
+use crate::models::user::{NewUser, User};
+use crate::schema::{followers, login_sessions, posts, users};
+
+/// How many rows each table holds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub users: i64,
+    pub posts: i64,
+    pub follows: i64,
+    pub login_sessions: i64,
+}
+
+pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
+    Ok(Counts {
+        users: users::table.count().get_result(conn)?,
+        posts: posts::table.count().get_result(conn)?,
+        follows: followers::table.count().get_result(conn)?,
+        login_sessions: login_sessions::table.count().get_result(conn)?,
+    })
+}
+
+/// Inserts many new users in one statement.
+pub fn insert_users(conn: &mut DbConn, rows: &[NewUser<'_>]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(users::table).values(rows).execute(c))
+}
+
+/// Inserts many new posts in one statement.
+pub fn insert_posts(conn: &mut DbConn, rows: &[NewPost<'_>]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(posts::table).values(rows).execute(c))
+}
+
+/// Adds many `(follower, followed)` pairs in one statement; none may exist yet.
+pub fn insert_follows(conn: &mut DbConn, pairs: &[(i32, i32)]) -> QueryResult<usize> {
+    let rows: Vec<_> = pairs
+        .iter()
+        .map(|&(follower, followed)| {
+            (
+                followers::follower_id.eq(follower),
+                followers::followed_id.eq(followed),
+            )
+        })
+        .collect();
+    on_backend!(conn, c => diesel::insert_into(followers::table).values(&rows).execute(c))
+}
+
+/// Every user id, in order.
+pub fn user_ids(conn: &mut DbConn) -> QueryResult<Vec<i32>> {
+    users::table.select(users::id).order(users::id).load(conn)
+}
+
+/// Every user who follows someone.
+pub fn follower_ids(conn: &mut DbConn) -> QueryResult<Vec<i32>> {
+    followers::table
+        .select(followers::follower_id)
+        .distinct()
+        .load(conn)
+}
+
+/// Up to `limit` users with an id above `after`, in id order.
+pub fn users_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.gt(after))
+        .order(users::id)
+        .limit(limit)
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` posts with an id above `after`, in id order.
+pub fn posts_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<Post>> {
+    posts::table
+        .filter(posts::id.gt(after))
+        .order(posts::id)
+        .limit(limit)
+        .select(Post::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` follow pairs after `after`, in key order.
+pub fn follows_after(
+    conn: &mut DbConn,
+    after: (i32, i32),
+    limit: i64,
+) -> QueryResult<Vec<(i32, i32)>> {
+    followers::table
+        .filter(
+            followers::follower_id.gt(after.0).or(followers::follower_id
+                .eq(after.0)
+                .and(followers::followed_id.gt(after.1))),
+        )
+        .order((followers::follower_id, followers::followed_id))
+        .limit(limit)
+        .select((followers::follower_id, followers::followed_id))
+        .load(conn)
+}
+
+/// Up to `limit` logins with an id above `after`, in id order.
+pub fn login_sessions_after(
+    conn: &mut DbConn,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<LoginSession>> {
+    login_sessions::table
+        .filter(login_sessions::id.gt(after))
+        .order(login_sessions::id)
+        .limit(limit)
+        .select(LoginSession::as_select())
+        .load(conn)
+}
+
+/// Inserts whole user rows, ids included.
+pub fn insert_user_rows(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(users::table).values(rows).execute(c))
+}
+
+/// Inserts whole post rows, ids included.
+pub fn insert_post_rows(conn: &mut DbConn, rows: &[Post]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(posts::table).values(rows).execute(c))
+}
+
+/// Inserts whole login rows, ids included.
+pub fn insert_login_session_rows(conn: &mut DbConn, rows: &[LoginSession]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(login_sessions::table).values(rows).execute(c))
+}
+
+/// After rows were inserted with their ids, moves PostgreSQL's id sequences past them so the
+/// next insert gets a new id. SQLite's AUTOINCREMENT keeps track by itself.
+pub fn reset_id_sequences(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgresql(pg) = conn {
+        for table in ["users", "posts", "login_sessions"] {
+            pg.batch_execute(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            ))?;
+        }
+    }
+    Ok(())
+}

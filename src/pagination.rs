@@ -1,0 +1,145 @@
+//! Flask-SQLAlchemy's `db.paginate()` and its `Pagination` (chapter 9), for every list the site
+//! shows a page at a time: the page number a request asks for, the rows to read for it, and the
+//! links to the pages around it.
+//!
+//! A page is read with one row more than it shows: when that row comes back, there is a next
+//! page, and no `COUNT(*)` was needed to know it.
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use serde::Serialize;
+
+/// Flask's `request.args.get('page', 1, type=int)`: the `?page=N` of a request. Missing, zero,
+/// negative or not a number is page 1; absurdly large numbers are capped (an empty page, never
+/// an overflow). As an extractor it never fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageNumber(pub i64);
+
+impl PageNumber {
+    const MAX: i64 = 1_000_000_000;
+
+    /// Reads `page` from a query string.
+    pub fn parse(query: &str) -> Self {
+        let number = crate::form::parse_urlencoded(query.as_bytes())
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "page"))
+            .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+            .map_or(1, |n| n.clamp(1, Self::MAX));
+        Self(number)
+    }
+}
+
+impl FromRequest for PageNumber {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self::parse(req.query_string())))
+    }
+}
+
+/// One page of a list, as read from the database.
+#[derive(Debug)]
+pub struct Paginated<T> {
+    /// At most a page of items.
+    pub items: Vec<T>,
+    pub page: i64,
+    pub has_next: bool,
+}
+
+impl<T> Paginated<T> {
+    /// Reads page `page` of `per_page` items: `read(limit, offset)` returns up to `limit` rows
+    /// starting at `offset`, and is asked for one row more than a page holds.
+    pub fn read<E>(
+        page: PageNumber,
+        per_page: i64,
+        read: impl FnOnce(i64, i64) -> Result<Vec<T>, E>,
+    ) -> Result<Self, E> {
+        let PageNumber(page) = page;
+        let mut items = read(per_page + 1, (page - 1) * per_page)?;
+        let has_next = items.len() as i64 > per_page;
+        items.truncate(per_page as usize);
+        Ok(Self {
+            items,
+            page,
+            has_next,
+        })
+    }
+
+    /// The links to the pages around this one, at `url` (which may carry a query of its own,
+    /// such as a search's `?q=`).
+    pub fn links(&self, url: &str) -> Pagination {
+        let at = |page: i64| {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}page={page}")
+        };
+        Pagination {
+            page: self.page,
+            next_url: self.has_next.then(|| at(self.page + 1)),
+            prev_url: (self.page > 1).then(|| at(self.page - 1)),
+        }
+    }
+}
+
+/// Flask-SQLAlchemy's `Pagination`, as far as templates need it (`templates/_pagination.html`).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Pagination {
+    pub page: i64,
+    pub next_url: Option<String>,
+    pub prev_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_page_values_become_page_one_or_are_capped() {
+        let page = |q: &str| PageNumber::parse(q).0;
+        assert_eq!(page(""), 1);
+        assert_eq!(page("page=3"), 3);
+        assert_eq!(page("page=0"), 1);
+        assert_eq!(page("page=-5"), 1);
+        assert_eq!(page("page=abc"), 1);
+        assert_eq!(page("page=99999999999999999999999"), 1);
+        assert_eq!(page("page=9223372036854775807"), 1_000_000_000);
+    }
+
+    #[test]
+    fn a_page_reads_one_row_more_and_links_to_its_neighbours() {
+        let rows: Vec<i32> = (1..=60).collect();
+        let read = |page| {
+            Paginated::read(PageNumber(page), 25, |limit, offset| {
+                Ok::<_, Infallible>(
+                    rows.iter()
+                        .copied()
+                        .skip(offset as usize)
+                        .take(limit as usize)
+                        .collect(),
+                )
+            })
+            .unwrap()
+        };
+
+        let first = read(1);
+        assert_eq!(first.items, (1..=25).collect::<Vec<_>>());
+        assert_eq!(
+            first.links("/explore"),
+            Pagination {
+                page: 1,
+                next_url: Some("/explore?page=2".into()),
+                prev_url: None,
+            }
+        );
+        let last = read(3);
+        assert_eq!(last.items, (51..=60).collect::<Vec<_>>());
+        assert!(!last.has_next);
+        assert_eq!(
+            last.links("/search?q=rust").prev_url.as_deref(),
+            Some("/search?q=rust&page=2")
+        );
+    }
+}

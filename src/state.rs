@@ -1,0 +1,50 @@
+//! What every handler can use (Flask's `current_app` and its extensions): one value, taken as
+//! `state: web::Data<State>`. A new service (a mailer, a job queue) is a field here, built in
+//! [`State::new`]; handlers that need it find it on the `state` they already have.
+
+use actix_web::web;
+
+use crate::activity::ActivityTracker;
+use crate::config::Config;
+use crate::db::Db;
+use crate::fragments::Fragments;
+use crate::login::LoginManager;
+use crate::password::Hasher;
+use crate::render::Templates;
+use crate::throttle::LoginThrottle;
+
+pub struct State {
+    pub config: Config,
+    pub db: Db,
+    /// bcrypt on threads of its own.
+    pub hasher: Hasher,
+    /// Counts of wrong passwords.
+    pub throttle: LoginThrottle,
+    /// Each post's rendered HTML, kept while its row is unchanged.
+    pub fragments: Fragments,
+    /// Noted visits, written by the background loop.
+    pub activity: ActivityTracker,
+    /// Also in the app's data on its own: the login extractors find it there.
+    pub login: web::Data<LoginManager>,
+    /// Also in the app's data on its own: `Page` renders with it.
+    pub templates: web::Data<Templates>,
+}
+
+impl State {
+    /// Connects to the database (applying migrations) and loads the templates.
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url)?;
+        let templates = web::Data::new(Templates::load()?);
+        let activity = ActivityTracker::default();
+        Ok(Self {
+            fragments: Fragments::new(templates.clone()),
+            login: web::Data::new(LoginManager::new(&config, db.clone(), activity.clone())),
+            hasher: Hasher::new(config.bcrypt_cost),
+            throttle: LoginThrottle::new(&config),
+            activity,
+            templates,
+            db,
+            config,
+        })
+    }
+}
