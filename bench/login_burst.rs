@@ -1,4 +1,4 @@
-//! `cargo bench --bench login_burst`: two claims of issue 2, measured in one run.
+//! `cargo bench --bench login_burst`: two claims about logins, measured in one run.
 //!
 //! 1. Page views write nothing: SQLite's `data_version` and the WAL file do not change while a
 //!    logged-in user views thousands of pages.

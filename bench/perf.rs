@@ -1,4 +1,5 @@
-//! `cargo bench --bench perf`: speed, scale and memory of the release binary (issue 4).
+//! `cargo bench --bench perf`: speed, scale and memory of the release binary, each against
+//! its target (`docs/performance.md`).
 //!
 //! Seeds a small (10k posts) and a large (1M posts) SQLite database with `microblog seed`, starts
 //! the release binary on each as a separate process, and drives it from this process with

@@ -115,8 +115,8 @@ impl Application {
         let server = HttpServer::new(move || create_app(app_state.clone()))
             // Send each write at once. A compressed page goes out in pieces (headers, then the
             // body from the compressor); with Nagle's algorithm on (the OS default) a piece waits
-            // for the ACK of the one before, which the browser delays by up to 40 ms: gzip pages
-            // came 250 a second instead of thousands (docs/performance.md).
+            // for the ACK of the one before, which the browser delays: gzip pages came a few
+            // hundred a second instead of thousands (`docs/performance.md`).
             .tcp_nodelay(true)
             .listen(listener)?
             .run();

@@ -1,5 +1,5 @@
 //! Flask's `config.py`: every setting, read from the environment (and `.env`, loaded by `main`)
-//! under the tutorial's names. See CONTRACT.md section 6.
+//! under the tutorial's names (every one is listed with its default in `.env.example`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -159,7 +159,8 @@ impl fmt::Debug for Config {
 
 /// The secret key the tutorial prints in `config.py`: public, so never accepted.
 const TUTORIAL_DEFAULT_KEY: &str = "you-will-never-guess";
-/// Remember me lasts at most this many days (CONTRACT.md section 7).
+/// Remember me lasts at most this many days, whatever `REMEMBER_COOKIE_DURATION` says: a
+/// stolen remember-me cookie must not work for months.
 pub const MAX_REMEMBER_DAYS: i64 = 30;
 
 impl Config {

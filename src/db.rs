@@ -85,7 +85,7 @@ impl ManageConnection for Manager {
 /// Without it, SQLite 3.53 plans `LIMIT ?` with the bound value and marks the statement to be
 /// compiled again whenever that parameter is bound anew. Diesel binds every parameter on every
 /// run (and `.limit()`/`.first()` always bind), so each cached statement was parsed and planned
-/// again on every page: about 30% of the CPU time of `/index` (docs/performance.md). With QPSG the
+/// again on every page, the largest single cost of `/index` (`docs/performance.md`). With QPSG the
 /// plan depends on the SQL text only, and Diesel's statement cache works as intended.
 ///
 /// Diesel does not hand out the raw `sqlite3*`, so the setting is applied by SQLite itself: an

@@ -1,5 +1,6 @@
 //! Password hashing (Flask: werkzeug's `generate_password_hash` / `check_password_hash`) and the
-//! password rules of CONTRACT.md section 7.
+//! password rules: at least 8 characters, not all digits, not a common password, not like the
+//! username or e-mail (the checks Django ships).
 //!
 //! bcrypt reads only the first 72 bytes of its input, so two long passwords sharing a prefix
 //! would hash alike. We hash the password with SHA-256 first and give bcrypt the base64 of that
@@ -44,10 +45,9 @@ pub struct Hasher {
 
 /// Puts the calling thread in Linux's SCHED_IDLE class: it runs only on CPU time no other
 /// thread wants, and a page thread that wakes up takes the core from it at once. Nice 10, the
-/// first choice, still let a hash run on until its time slice ended: /index p99 was 2.1x its
-/// quiet value during a burst of logins, against 1.1x to 1.6x now (docs/performance.md).
-/// Logins do not stop under load: pages leave gaps (waiting on the network and the
-/// database), and hashes run in them.
+/// first choice, still let a hash run on until its time slice ended, and pages slowed down
+/// during a burst of logins (`docs/performance.md` has the figures). Logins do not stop under
+/// load: pages leave gaps (waiting on the network and the database), and hashes run in them.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {

@@ -15,8 +15,10 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
-use super::loader::{Claim, Loaded};
-use super::{LOGIN_MESSAGE, LOGIN_VIEW, LoginManager, REFRESH_MESSAGE, REFRESH_VIEW, manager};
+use super::loader::Claim;
+use super::{
+    LOGIN_MESSAGE, LOGIN_VIEW, Loaded, LoginManager, REFRESH_MESSAGE, REFRESH_VIEW, manager,
+};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::flash::flash;

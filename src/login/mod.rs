@@ -38,9 +38,9 @@ use crate::activity::ActivityTracker;
 use crate::config::{Config, SessionProtection};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::models;
 use crate::models::login_session::{self, NewLoginSession};
-use crate::models::{self, user::User};
-use loader::Loaded;
+use crate::models::user::{AuthUser, User};
 use remember::RememberAction;
 
 /// Flask-Login's `login_view`: where anonymous visitors of protected pages are sent.
@@ -53,6 +53,10 @@ pub const LOGIN_MESSAGE: &str = "Please log in to access this page.";
 pub const REFRESH_MESSAGE: &str = "Please reauthenticate to access this page.";
 /// A login without "remember me" ends after this long unused.
 pub const IDLE_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
+
+/// Who `load_user` found for this request (`None`: anonymous), kept in its extensions.
+#[derive(Clone)]
+struct Loaded(Option<AuthUser>);
 
 /// Where the session remembers whether the password was typed in it.
 const FRESH_KEY: &str = "_fresh";
@@ -176,10 +180,7 @@ pub async fn login_user(req: &HttpRequest, user: &User, remember: bool) -> Resul
 
 /// Marks the current login fresh again after the password was confirmed, and records this
 /// client as the login's own (Flask-Login's `confirm_login()`).
-pub async fn confirm_login(
-    req: &HttpRequest,
-    user: &models::user::AuthUser,
-) -> Result<(), AppError> {
+pub async fn confirm_login(req: &HttpRequest, user: &AuthUser) -> Result<(), AppError> {
     let lm = manager(req)?;
     let (id, ua) = (user.login_session_id, user_agent(req));
     lm.db

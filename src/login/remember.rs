@@ -9,8 +9,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, web};
 
-use super::LoginManager;
-use super::loader::Loaded;
+use super::{Loaded, LoginManager};
 
 /// The long-lived cookie set only when "remember me" is ticked.
 pub const REMEMBER_COOKIE: &str = "remember_token";
