@@ -247,14 +247,14 @@ impl Server {
 
 /// What came back.
 #[derive(Debug)]
-pub struct Page {
+pub struct Response {
     pub status: u16,
     pub headers: header::HeaderMap,
     pub body: String,
     pub set_cookies: Vec<Cookie<'static>>,
 }
 
-impl Page {
+impl Response {
     pub fn location(&self) -> Option<&str> {
         self.headers
             .get(header::LOCATION)
@@ -312,7 +312,7 @@ impl Browser {
     }
 
     /// Sends a request with the jar's cookies and stores what the response sets.
-    async fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Page {
+    async fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Response {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self
             .client
@@ -352,7 +352,7 @@ impl Browser {
                     .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
-        Page {
+        Response {
             status: res.status().as_u16(),
             headers: res.headers().clone(),
             body: String::from_utf8_lossy(&body).into_owned(),
@@ -370,12 +370,12 @@ impl Browser {
         Ok(res.status().as_u16())
     }
 
-    pub async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Response {
         self.send("GET", path, None).await
     }
 
     /// Sends raw bytes as a urlencoded form.
-    pub async fn post_raw(&mut self, path: &str, body: Vec<u8>) -> Page {
+    pub async fn post_raw(&mut self, path: &str, body: Vec<u8>) -> Response {
         self.send(
             "POST",
             path,
@@ -385,7 +385,7 @@ impl Browser {
     }
 
     /// Posts fields as a urlencoded form, exactly as given (no CSRF token added).
-    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
         let body = fields
             .iter()
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
@@ -395,7 +395,12 @@ impl Browser {
     }
 
     /// What a person does: open the form page, fill it in, press the `submit` button.
-    pub async fn submit(&mut self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    pub async fn submit(
+        &mut self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let page = self.get(form_page).await;
         let token = page
             .csrf_token()
@@ -406,7 +411,7 @@ impl Browser {
     }
 
     /// Fills in and sends the edit-profile form of whoever is logged in.
-    pub async fn edit_profile(&mut self, username: &str, about_me: &str) -> Page {
+    pub async fn edit_profile(&mut self, username: &str, about_me: &str) -> Response {
         self.submit(
             "/edit_profile",
             "/edit_profile",
@@ -435,7 +440,7 @@ impl Browser {
         assert_eq!(res.location(), Some("/auth/login"));
     }
 
-    pub async fn login(&mut self, username: &str, password: &str, remember: bool) -> Page {
+    pub async fn login(&mut self, username: &str, password: &str, remember: bool) -> Response {
         let mut fields = vec![("username", username), ("password", password)];
         if remember {
             fields.push(("remember_me", "y"));

@@ -1,4 +1,4 @@
-//! Revocable logins, remember me and session protection (CONTRACT.md section 7).
+//! Revocable logins, remember me and session protection.
 
 use crate::common::{PASSWORD, spawn_app, spawn_app_with};
 

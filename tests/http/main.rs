@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod login_sessions;
 mod ops;
+mod posts;
 mod process;
 mod profiles;
 mod security;

@@ -14,7 +14,7 @@ fn browser_at(app: &TestApp, ip: &str) -> Browser {
     browser
 }
 
-fn retry_after(res: &crate::common::Page) -> u64 {
+fn retry_after(res: &crate::common::Response) -> u64 {
     res.header("retry-after")
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("a 429 without Retry-After: {:?}", res.headers))

@@ -1,0 +1,217 @@
+//! The docs stay true: every file path a Markdown file of the repository names (`src/...`,
+//! `templates/...`, `migrations/...`, `tests/...`, `bench/...`, `static/...`, `docs/...`,
+//! `deploy/...`) exists.
+//!
+//! A path may be a pattern: `{a,b}` stands for each of its choices, and `*`, `...` or a `<name>`
+//! inside a segment for any text (`migrations/*/..._followers`, `src/models/<table>.rs`); a
+//! pattern must match at least one real path. Paths under folders the repository ignores
+//! (`.gitignore`, such as the bench's results) are generated, not kept, and are not checked.
+
+use std::path::{Path, PathBuf};
+
+const ROOTS: &[&str] = &[
+    "src",
+    "templates",
+    "migrations",
+    "tests",
+    "bench",
+    "static",
+    "docs",
+    "deploy",
+];
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file and folder of the repository, as `a/b/c` (folders end with `/`).
+fn tree(root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if name == ".git" || name == "target" {
+                continue;
+            }
+            let relative = path
+                .strip_prefix(root)
+                .expect("inside the repository")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if path.is_dir() {
+                out.push(format!("{relative}/"));
+                walk(&path, root, out);
+            } else {
+                out.push(relative);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The paths a text names: words that start with one of [`ROOTS`] and a `/`, not inside
+/// another path (Flask's `app/templates/` is not ours).
+fn named_paths(text: &str) -> Vec<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_./{},*<>-".contains(c);
+    let mut found = Vec::new();
+    for (start, _) in text.char_indices() {
+        let before = text[..start].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || "/._-".contains(c)) {
+            continue;
+        }
+        let rest = &text[start..];
+        if !ROOTS.iter().any(|root| {
+            rest.strip_prefix(root)
+                .is_some_and(|after| after.starts_with('/'))
+        }) {
+            continue;
+        }
+        let end = rest.find(|c: char| !allowed(c)).unwrap_or(rest.len());
+        let path = rest[..end].trim_end_matches(['.', ',']);
+        found.push(path.to_owned());
+    }
+    found
+}
+
+/// `a/{b,c}/d` as `a/b/d` and `a/c/d`.
+fn expand(pattern: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}')) else {
+        return vec![pattern.to_owned()];
+    };
+    if close < open {
+        return vec![pattern.to_owned()];
+    }
+    pattern[open + 1..close]
+        .split(',')
+        .flat_map(|choice| {
+            expand(&format!(
+                "{}{choice}{}",
+                &pattern[..open],
+                &pattern[close + 1..]
+            ))
+        })
+        .collect()
+}
+
+/// Whether one path segment matches a pattern segment, where `*`, `...` and `<name>` stand for
+/// any text.
+fn segment_matches(pattern: &str, segment: &str) -> bool {
+    let mut glob = String::new();
+    let mut rest = pattern;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("...") {
+            glob.push('*');
+            rest = after;
+        } else if rest.starts_with('<')
+            && let Some(close) = rest.find('>')
+        {
+            glob.push('*');
+            rest = &rest[close + 1..];
+        } else {
+            let c = rest.chars().next().expect("not empty");
+            glob.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    let parts: Vec<&str> = glob.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return segment == first;
+    }
+    if !segment.starts_with(first) || !segment[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut middle = &segment[first.len()..segment.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match middle.find(part) {
+            Some(i) => middle = &middle[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn exists(pattern: &str, files: &[String]) -> bool {
+    let wanted: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
+    let folder = pattern.ends_with('/');
+    files.iter().any(|file| {
+        if folder && !file.ends_with('/') {
+            return false;
+        }
+        let have: Vec<&str> = file.trim_end_matches('/').split('/').collect();
+        have.len() == wanted.len()
+            && wanted
+                .iter()
+                .zip(&have)
+                .all(|(pattern, segment)| segment_matches(pattern, segment))
+    })
+}
+
+/// The folders `.gitignore` names from the top (`/bench/results`).
+fn ignored(root: &Path) -> Vec<String> {
+    std::fs::read_to_string(root.join(".gitignore"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix('/'))
+        .map(|folder| format!("{}/", folder.trim_end_matches('/')))
+        .collect()
+}
+
+#[test]
+fn every_path_named_in_a_markdown_file_exists() {
+    let root = repository();
+    let files = tree(&root);
+    let ignored = ignored(&root);
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for markdown in files.iter().filter(|f| f.ends_with(".md")) {
+        let text = std::fs::read_to_string(root.join(markdown)).expect("readable");
+        for path in named_paths(&text) {
+            if ignored
+                .iter()
+                .any(|folder| path.starts_with(folder.as_str()))
+            {
+                continue;
+            }
+            for candidate in expand(&path) {
+                checked += 1;
+                if !exists(&candidate, &files) {
+                    missing.push(format!("{markdown}: {candidate}"));
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 100,
+        "only {checked} paths found: is the scan broken?"
+    );
+    assert!(
+        missing.is_empty(),
+        "paths that do not exist:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn the_path_scan_reads_patterns_and_skips_flask_paths() {
+    let text = "see `src/db.rs`, `migrations/*/..._followers` and Flask's `app/templates/x`.";
+    assert_eq!(
+        named_paths(text),
+        vec!["src/db.rs", "migrations/*/..._followers"]
+    );
+    assert_eq!(expand("a/{b,c}/d"), vec!["a/b/d", "a/c/d"]);
+    assert!(segment_matches(
+        "..._followers",
+        "2026-11-22-000003_followers"
+    ));
+    assert!(segment_matches("<table>.rs", "user.rs"));
+    assert!(!segment_matches("<table>.rs", "user.sql"));
+    let files = vec!["src/".to_owned(), "src/db.rs".to_owned()];
+    assert!(exists("src/db.rs", &files) && exists("src/", &files));
+    assert!(!exists("src/login.rs", &files));
+}

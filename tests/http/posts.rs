@@ -1,0 +1,94 @@
+//! Chapter 9: posting from `/index`, the timeline and `/explore`, newest first, a page at a time.
+
+use crate::common::spawn_app;
+
+#[actix_web::test]
+async fn posts_appear_on_index_and_explore_newest_first() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    let mut john = app.logged_in("john", false).await;
+    susan
+        .submit("/index", "/index", &[("post", "first from susan")])
+        .await;
+    john.submit("/index", "/index", &[("post", "john says <b>hi</b>")])
+        .await;
+    susan
+        .submit("/index", "/index", &[("post", "second from susan")])
+        .await;
+
+    let index = susan.get("/index").await.body;
+    let first = index.find("first from susan").expect("own post");
+    let second = index.find("second from susan").expect("own post");
+    assert!(second < first, "newest first");
+    assert!(
+        !index.contains("john says"),
+        "index shows the user's own posts"
+    );
+
+    let explore = susan.get("/explore").await.body;
+    assert!(
+        explore.contains("john says &lt;b&gt;hi&lt;/b&gt;"),
+        "escaped"
+    );
+    assert!(explore.find("second from susan").unwrap() < explore.find("john says").unwrap());
+}
+
+#[actix_web::test]
+async fn posts_are_paginated_with_older_and_newer_links() {
+    let app = spawn_app_with_small_pages().await;
+    let mut browser = app.logged_in("susan", false).await;
+    for i in 1..=5 {
+        browser
+            .submit("/index", "/index", &[("post", &format!("post number {i}"))])
+            .await;
+    }
+
+    let page1 = browser.get("/index").await.body;
+    assert!(page1.contains("post number 5") && page1.contains("post number 4"));
+    assert!(!page1.contains("post number 3"));
+    assert!(page1.contains("href=\"/index?page=2\""));
+
+    // Each page holds its own posts, newest first, on the timeline and on /explore alike.
+    for path in ["/index?page=2", "/explore?page=2"] {
+        let page2 = browser.get(path).await.body;
+        let (three, two) = (page2.find("post number 3"), page2.find("post number 2"));
+        assert!(three.is_some() && two.is_some() && three < two, "{path}");
+        assert!(!page2.contains("post number 4") && !page2.contains("post number 1"));
+    }
+
+    let page3 = browser.get("/index?page=3").await.body;
+    assert!(page3.contains("post number 1"));
+    assert!(page3.contains("href=\"/index?page=2\""), "newer link");
+
+    let past_the_end = browser.get("/index?page=9").await;
+    assert_eq!(past_the_end.status, 200);
+    assert!(!past_the_end.body.contains("post number"));
+}
+
+async fn spawn_app_with_small_pages() -> crate::common::TestApp {
+    crate::common::spawn_app_with(&[("POSTS_PER_PAGE", "2")]).await
+}
+
+#[actix_web::test]
+async fn a_post_that_is_too_long_or_empty_is_a_form_error_and_not_stored() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+
+    let long = "é".repeat(141);
+    for (body, message) in [
+        (
+            long.as_str(),
+            "Field must be between 1 and 140 characters long.",
+        ),
+        ("   ", "This field is required."),
+    ] {
+        let res = browser.submit("/index", "/index", &[("post", body)]).await;
+        assert_eq!(res.status, 422);
+        assert!(res.body.contains(message), "{}", res.body);
+    }
+    let ok = "é".repeat(140);
+    let res = browser.submit("/index", "/index", &[("post", &ok)]).await;
+    assert_eq!(res.status, 302);
+    let explore = browser.get("/explore").await.body;
+    assert_eq!(explore.matches("class=\"post-body").count(), 1);
+}
