@@ -39,13 +39,24 @@ pub struct FreshUser(pub AuthUser);
 
 type Loading<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
+/// Asks `load_user` who this is, then lets `decide` say what the extractor makes of it.
+fn after_loading<T: 'static>(
+    req: &HttpRequest,
+    decide: fn(&HttpRequest, Option<AuthUser>) -> Result<T, AppError>,
+) -> Loading<T> {
+    let req = req.clone();
+    Box::pin(async move {
+        let user = super::load_user(&req).await?;
+        decide(&req, user)
+    })
+}
+
 impl FromRequest for MaybeUser {
     type Error = AppError;
     type Future = Loading<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { Ok(Self(super::load_user(&req).await?)) })
+        after_loading(req, |_, user| Ok(Self(user)))
     }
 }
 
@@ -54,12 +65,9 @@ impl FromRequest for CurrentUser {
     type Future = Loading<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            match super::load_user(&req).await? {
-                Some(user) => Ok(Self(user)),
-                None => Err(unauthorized(&req, LOGIN_VIEW, LOGIN_MESSAGE)),
-            }
+        after_loading(req, |req, user| match user {
+            Some(user) => Ok(Self(user)),
+            None => Err(unauthorized(req, LOGIN_VIEW, LOGIN_MESSAGE)),
         })
     }
 }
@@ -69,13 +77,10 @@ impl FromRequest for FreshUser {
     type Future = Loading<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            match super::load_user(&req).await? {
-                Some(user) if user.fresh => Ok(Self(user)),
-                Some(_) => Err(unauthorized(&req, REFRESH_VIEW, REFRESH_MESSAGE)),
-                None => Err(unauthorized(&req, LOGIN_VIEW, LOGIN_MESSAGE)),
-            }
+        after_loading(req, |req, user| match user {
+            Some(user) if user.fresh => Ok(Self(user)),
+            Some(_) => Err(unauthorized(req, REFRESH_VIEW, REFRESH_MESSAGE)),
+            None => Err(unauthorized(req, LOGIN_VIEW, LOGIN_MESSAGE)),
         })
     }
 }
@@ -86,11 +91,7 @@ impl FromRequest for Page {
     type Future = Loading<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = super::load_user(&req).await?;
-            Ok(Page::new(req, user))
-        })
+        after_loading(req, |req, user| Ok(Page::new(req.clone(), user)))
     }
 }
 
