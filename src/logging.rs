@@ -80,6 +80,10 @@ pub struct AccessLog;
 
 impl RootSpanBuilder for AccessLog {
     fn on_request_start(request: &ServiceRequest) -> Span {
+        // With access lines filtered out (`RUST_LOG=warn`), build nothing for them.
+        if !tracing::span_enabled!(target: "microblog::access", Level::INFO) {
+            return Span::none();
+        }
         let target = match request.query_string() {
             "" => request.path().to_owned(),
             query => format!("{}?{query}", request.path()),
