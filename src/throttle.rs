@@ -212,12 +212,14 @@ impl LoginThrottle {
             }
         }
         if let Some(account) = account {
-            all.retain(|count, bucket| !count.is_of_account(account) || bucket.checking > 0);
-            for (count, bucket) in all.iter_mut() {
-                if count.is_of_account(account) {
-                    bucket.failures = 0.0;
+            // Its counts are emptied; those with other checks still under way stay for them.
+            all.retain(|count, bucket| {
+                if !count.is_of_account(account) {
+                    return true;
                 }
-            }
+                bucket.failures = 0.0;
+                bucket.checking > 0
+            });
         }
     }
 

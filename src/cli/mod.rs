@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::app::Application;
-use crate::config::{Config, DatabaseUrl};
+use crate::config::Config;
 use crate::db::Db;
 
 #[derive(Parser)]
@@ -116,14 +116,4 @@ fn upgrade(config: &Config) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Parses the `--to` of `db transfer`, which must name another database.
-fn target_url(config: &Config, to: &str) -> anyhow::Result<DatabaseUrl> {
-    let target = DatabaseUrl::parse(to)?;
-    anyhow::ensure!(
-        target != config.database_url,
-        "--to names the database being copied"
-    );
-    Ok(target)
 }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use diesel::{Connection, QueryResult};
 
 use super::seed::progress_bar;
-use crate::config::Config;
+use crate::config::{Config, DatabaseUrl};
 use crate::db::Db;
 use crate::models::bulk::{self, Counts, counts};
 
@@ -41,7 +41,11 @@ fn copy_table<T, K: Copy>(
 
 /// `microblog db transfer --to URL`: copies this database into the one at `to`.
 pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
-    let target_url = super::target_url(config, to)?;
+    let target_url = DatabaseUrl::parse(to)?;
+    anyhow::ensure!(
+        target_url != config.database_url,
+        "--to names the database being copied"
+    );
     let source = Db::connect(&config.database_url)?;
     let target = Db::connect(&target_url)?;
     let copied = transfer(&source, &target)?;

@@ -165,7 +165,7 @@ impl TestApp {
 
 /// The `microblog` binary as a command run in `work`, with only the settings given: the test's
 /// own environment is not passed on, so nothing but `envs` (and no `.env`) configures it.
-pub fn microblog(work: &Path, envs: &[(&str, &str)]) -> Command {
+pub fn microblog_command(work: &Path, envs: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
     command
         .env_clear()
@@ -203,7 +203,7 @@ impl Server {
         let port_text = port.to_string();
         let mut all = envs.to_vec();
         all.push(("PORT", &port_text));
-        let child = microblog(work.path(), &all)
+        let child = microblog_command(work.path(), &all)
             .stdout(output.try_clone().unwrap())
             .stderr(output)
             .spawn()

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::common::{Browser, Server, microblog};
+use crate::common::{Browser, Server, microblog_command};
 
 /// The migrations the binary carries for SQLite, by folder name, oldest first.
 fn sqlite_migrations() -> Vec<String> {
@@ -74,7 +74,7 @@ async fn a_first_run_in_an_empty_folder_says_where_it_serves_and_where_its_files
 async fn db_upgrade_says_which_migrations_it_applied_then_that_nothing_was_pending() {
     let work = tempfile::tempdir().unwrap();
     let upgrade = || {
-        microblog(work.path(), &[("LOG_TO_STDOUT", "1")])
+        microblog_command(work.path(), &[("LOG_TO_STDOUT", "1")])
             .args(["db", "upgrade"])
             .output()
             .unwrap()
@@ -105,7 +105,7 @@ async fn a_sqlite_path_in_a_missing_folder_is_refused_and_no_folder_is_made() {
     let url = format!("sqlite:///{}/app.db", missing.display());
 
     for args in [&["db", "upgrade"][..], &[]] {
-        let output = microblog(work.path(), &[("DATABASE_URL", &url), ("PORT", "0")])
+        let output = microblog_command(work.path(), &[("DATABASE_URL", &url), ("PORT", "0")])
             .args(args)
             .output()
             .unwrap();

@@ -29,7 +29,7 @@ pub async fn index(
         .read(move |conn, me| post::page(conn, Feed::Timeline(me), number, per_page))
         .await?;
     let form = FormView::new(POST_FIELDS);
-    views::index(&page, timeline, &state.fragments, form, StatusCode::OK)
+    views::render_index(&page, timeline, &state.fragments, form, StatusCode::OK)
 }
 
 /// Flask: main.index (chapter 9), POST: publish a post, then Post/Redirect/Get.
@@ -50,7 +50,7 @@ pub async fn index_submit(
                 .run(move |conn| post::page(conn, Feed::Timeline(user_id), number, per_page))
                 .await?;
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return views::index(&page, timeline, &state.fragments, form, status);
+            return views::render_index(&page, timeline, &state.fragments, form, status);
         }
     };
     state

@@ -62,7 +62,7 @@ pub struct PostsContext {
 }
 
 /// The timeline page: the post form (empty, or as typed with its errors) and the posts.
-pub fn index(
+pub fn render_index(
     page: &Page,
     timeline: Paginated<PostWithAuthor>,
     fragments: &Fragments,
