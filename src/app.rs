@@ -108,9 +108,11 @@ impl Application {
     }
 
     /// Serves on a listener that is already bound.
-    pub fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let state = web::Data::new(State::new(config)?);
+    pub fn build_on(mut config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        // The port actually served (`PORT=0` asks for any free one): links name it.
+        config.port = port;
+        let state = web::Data::new(State::new(config)?);
         let app_state = state.clone();
         let server = HttpServer::new(move || create_app(app_state.clone()))
             // Send each write at once. A compressed page goes out in pieces (headers, then the
@@ -140,8 +142,10 @@ impl Application {
     /// with the background tasks running beside it (`src/background.rs`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let tasks = actix_web::rt::spawn(background::run(self.state.clone()));
+        let jobs = actix_web::rt::spawn(background::run_jobs(self.state.clone()));
         let served = self.server.await;
         tasks.abort();
+        jobs.abort();
         background::at_stop(&self.state).await;
         served.context("serving")
     }

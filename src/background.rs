@@ -1,23 +1,32 @@
-//! Work that runs beside the requests, all of it here: once a minute, and once more when the
-//! server stops. Each task is a few lines in [`run_once`]; a failing one is logged and tried
-//! again at the next round, and never stops the others or the server.
+//! Work that runs beside the requests, all of it here: the job runner (`src/jobs.rs`, which
+//! performs queued jobs such as mails as soon as they are queued), and housekeeping once a minute
+//! and once more when the server stops. Each housekeeping task is a few lines in [`run_once`];
+//! a failing one is logged and tried again at the next round, and never stops the others or
+//! the server.
 //!
 //! | task                         | what for                                              |
 //! |------------------------------|-------------------------------------------------------|
 //! | write the noted activity     | `last_seen` and each login's last use (`src/activity.rs`) |
 //! | delete expired logins        | `login_sessions` keeps only logins that can still be used |
+//! | delete expired reset links   | `password_resets` keeps only links that still work    |
+//! | delete finished jobs         | `jobs` keeps a day of done jobs, and every failed one |
 //! | forget idle throttle counts  | memory does not grow with every name a guesser tries  |
 
 use std::time::Duration;
 
 use actix_web::web;
 
+use chrono::TimeDelta;
+
 use crate::error::chain;
-use crate::models::{self, login_session};
+use crate::models::{self, job, login_session, user};
 use crate::state::State;
+use crate::tasks;
 
 /// How often the tasks run.
 pub const EVERY: Duration = Duration::from_secs(60);
+/// How long a done job stays in the table.
+const KEEP_DONE_JOBS: TimeDelta = TimeDelta::days(1);
 
 /// Runs every task once (tests can call it instead of waiting a minute).
 pub async fn run_once(state: &State) {
@@ -32,7 +41,30 @@ pub async fn run_once(state: &State) {
     if let Err(e) = expired {
         tracing::warn!(error = %chain(&e), "could not delete expired logins");
     }
+    let links = state
+        .db
+        .run(move |conn| user::delete_expired_reset_links(conn, now))
+        .await;
+    if let Err(e) = links {
+        tracing::warn!(error = %chain(&e), "could not delete expired reset links");
+    }
+    let done = state
+        .db
+        .run(move |conn| job::delete_done(conn, now - KEEP_DONE_JOBS))
+        .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %chain(&e), "could not delete finished jobs");
+    }
     state.throttle.forget_idle();
+}
+
+/// The job runner of this instance, until the task running it is dropped.
+pub async fn run_jobs(state: web::Data<State>) {
+    let perform = {
+        let state = state.clone();
+        move |job, lease| tasks::perform(state.clone(), job, lease)
+    };
+    state.jobs.clone().run(perform).await;
 }
 
 /// Runs the tasks every [`EVERY`], until the task running this is dropped.

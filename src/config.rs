@@ -78,7 +78,10 @@ pub enum SessionProtection {
 pub struct MailConfig {
     pub server: String,
     pub port: u16,
+    /// STARTTLS after connecting (`MAIL_USE_TLS`, usually port 587).
     pub use_tls: bool,
+    /// TLS from the first byte (`MAIL_USE_SSL`, or port 465).
+    pub use_ssl: bool,
     pub username: Option<String>,
     pub password: Option<String>,
 }
@@ -89,6 +92,7 @@ impl fmt::Debug for MailConfig {
             .field("server", &self.server)
             .field("port", &self.port)
             .field("use_tls", &self.use_tls)
+            .field("use_ssl", &self.use_ssl)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .finish()
@@ -121,7 +125,10 @@ pub struct Config {
     pub secret_from: SecretFrom,
     pub database_url: DatabaseUrl,
     pub mail: Option<MailConfig>,
+    pub mail_default_sender: Option<String>,
     pub admins: Vec<String>,
+    /// How long a password reset link works, in seconds (Django's `PASSWORD_RESET_TIMEOUT`).
+    pub password_reset_timeout: i64,
     pub posts_per_page: i64,
     pub languages: Vec<String>,
     pub host: String,
@@ -130,7 +137,15 @@ pub struct Config {
     pub session_cookie_secure: bool,
     pub remember_cookie_days: i64,
     pub session_protection: SessionProtection,
+    /// The site's public `host[:port]`; links in mails use it (Flask's `SERVER_NAME`).
     pub server_name: Option<String>,
+    /// Other host names the site answers to (Django's `ALLOWED_HOSTS`): without `SERVER_NAME`,
+    /// a link in a mail uses the request's `Host` only when it is `HOST:PORT`, one of these, or
+    /// `localhost` for a loopback `HOST`.
+    pub allowed_hosts: Vec<String>,
+    /// `http` or `https` for links in mails (Flask's `PREFERRED_URL_SCHEME`); `https` by
+    /// default when `SESSION_COOKIE_SECURE` is on.
+    pub preferred_url_scheme: String,
     /// Reverse proxies whose `X-Forwarded-For` is believed (gunicorn's setting of that name).
     pub forwarded_allow_ips: Vec<std::net::IpAddr>,
 }
@@ -142,7 +157,9 @@ impl fmt::Debug for Config {
             .field("secret_from", &self.secret_from)
             .field("database_url", &self.database_url)
             .field("mail", &self.mail)
+            .field("mail_default_sender", &self.mail_default_sender)
             .field("admins", &self.admins)
+            .field("password_reset_timeout", &self.password_reset_timeout)
             .field("posts_per_page", &self.posts_per_page)
             .field("languages", &self.languages)
             .field("host", &self.host)
@@ -152,6 +169,8 @@ impl fmt::Debug for Config {
             .field("remember_cookie_days", &self.remember_cookie_days)
             .field("session_protection", &self.session_protection)
             .field("server_name", &self.server_name)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("preferred_url_scheme", &self.preferred_url_scheme)
             .field("forwarded_allow_ips", &self.forwarded_allow_ips)
             .finish()
     }
@@ -215,6 +234,7 @@ impl Config {
                 server,
                 port: u16::try_from(number("MAIL_PORT", 25)?).context("MAIL_PORT is not a port")?,
                 use_tls: flag("MAIL_USE_TLS"),
+                use_ssl: flag("MAIL_USE_SSL"),
                 username: get("MAIL_USERNAME"),
                 password: get("MAIL_PASSWORD"),
             }),
@@ -233,6 +253,24 @@ impl Config {
         if !(1..=MAX_REMEMBER_DAYS).contains(&remember_cookie_days) {
             bail!("REMEMBER_COOKIE_DURATION is in days, from 1 to {MAX_REMEMBER_DAYS}");
         }
+        let password_reset_timeout = number("PASSWORD_RESET_TIMEOUT", 600)?;
+        if !(1..=7 * 24 * 3600).contains(&password_reset_timeout) {
+            bail!("PASSWORD_RESET_TIMEOUT is in seconds, from 1 to 604800 (a week)");
+        }
+        let session_cookie_secure = flag("SESSION_COOKIE_SECURE");
+        let preferred_url_scheme = get("PREFERRED_URL_SCHEME")
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_else(|| {
+                if session_cookie_secure {
+                    "https"
+                } else {
+                    "http"
+                }
+                .to_owned()
+            });
+        if preferred_url_scheme != "http" && preferred_url_scheme != "https" {
+            bail!("PREFERRED_URL_SCHEME must be http or https (got {preferred_url_scheme:?})");
+        }
         let session_protection = match get("SESSION_PROTECTION")
             .unwrap_or_else(|| "basic".to_owned())
             .to_ascii_lowercase()
@@ -249,7 +287,9 @@ impl Config {
             secret_from,
             database_url,
             mail,
+            mail_default_sender: get("MAIL_DEFAULT_SENDER"),
             admins: list(get("ADMINS")),
+            password_reset_timeout,
             posts_per_page,
             languages: {
                 let langs = list(get("LANGUAGES"));
@@ -262,10 +302,15 @@ impl Config {
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: u16::try_from(number("PORT", 5000)?).context("PORT is not a port")?,
             bcrypt_cost: bcrypt_cost as u32,
-            session_cookie_secure: flag("SESSION_COOKIE_SECURE"),
+            session_cookie_secure,
             remember_cookie_days,
             session_protection,
             server_name: get("SERVER_NAME"),
+            allowed_hosts: list(get("ALLOWED_HOSTS"))
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            preferred_url_scheme,
             forwarded_allow_ips: list(get("FORWARDED_ALLOW_IPS"))
                 .iter()
                 .map(|ip| {

@@ -8,6 +8,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    jobs (id) {
+        id -> Integer,
+        kind -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_sessions (id) {
         id -> Integer,
         token_hash -> Text,
@@ -17,6 +34,30 @@ diesel::table! {
         expires_at -> Timestamp,
         remember -> Bool,
         user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    mails (id) {
+        id -> Integer,
+        message_id -> Text,
+        sender -> Text,
+        recipients -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    password_resets (user_id) {
+        user_id -> Integer,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -41,6 +82,15 @@ diesel::table! {
 }
 
 diesel::joinable!(login_sessions -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(posts -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(followers, login_sessions, posts, users);
+diesel::allow_tables_to_appear_in_same_query!(
+    followers,
+    jobs,
+    login_sessions,
+    mails,
+    password_resets,
+    posts,
+    users,
+);

@@ -8,7 +8,9 @@ use crate::activity::ActivityTracker;
 use crate::config::Config;
 use crate::db::Db;
 use crate::fragments::Fragments;
+use crate::jobs::Jobs;
 use crate::login::LoginManager;
+use crate::mail::Mailer;
 use crate::password::Hasher;
 use crate::render::Templates;
 use crate::throttle::LoginThrottle;
@@ -24,6 +26,10 @@ pub struct State {
     pub fragments: Fragments,
     /// Noted visits, written by the background loop.
     pub activity: ActivityTracker,
+    /// The queue of background jobs, and this instance's worker.
+    pub jobs: Jobs,
+    /// Mail through the outbox.
+    pub mailer: Mailer,
     /// Also in the app's data on its own: the login extractors find it there.
     pub login: web::Data<LoginManager>,
     /// Also in the app's data on its own: `Page` renders with it.
@@ -31,7 +37,8 @@ pub struct State {
 }
 
 impl State {
-    /// Connects to the database (applying migrations) and loads the templates.
+    /// Connects to the database (applying migrations), loads the templates, and checks the mail
+    /// settings.
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url)?;
         let templates = web::Data::new(Templates::load()?);
@@ -42,6 +49,8 @@ impl State {
             hasher: Hasher::new(config.bcrypt_cost),
             throttle: LoginThrottle::new(&config),
             activity,
+            jobs: Jobs::new(db.clone()),
+            mailer: Mailer::new(&config)?,
             templates,
             db,
             config,

@@ -1,6 +1,7 @@
 //! The `microblog` command (Flask's `flask` command and `app/cli.py`): `microblog` alone serves
 //! the app; the subcommands work on the database.
 
+mod mail;
 mod seed;
 mod transfer;
 
@@ -44,6 +45,22 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// The outbox: the mails the app has sent, or logged when no MAIL_SERVER is set.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// The newest mails, one a line: number, when, how it went, to whom, subject.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// One mail, whole (its number is in `mail list`).
+    Show { id: i32 },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +100,12 @@ impl Cli {
             Command::Db {
                 command: DbCommand::Transfer { to },
             } => transfer::run(&config, &to),
+            Command::Mail {
+                command: MailCommand::List { limit },
+            } => mail::list(&config, limit),
+            Command::Mail {
+                command: MailCommand::Show { id },
+            } => mail::show(&config, id),
         }
     }
 }

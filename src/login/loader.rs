@@ -6,14 +6,14 @@ use actix_web::{HttpMessage, HttpRequest};
 use chrono::NaiveDateTime;
 
 use super::{
-    FRESH_KEY, IDLE_LIFETIME, Loaded, LoginManager, forget_login, manager, remember, token_hash,
-    user_agent,
+    FRESH_KEY, IDLE_LIFETIME, Loaded, LoginManager, forget_login, manager, remember, user_agent,
 };
 use crate::config::SessionProtection;
 use crate::error::AppError;
 use crate::models;
 use crate::models::login_session::{self, ActiveLogin, Activity};
 use crate::models::user::AuthUser;
+use crate::tokens::token_hash;
 
 /// Flask-Login's `user_loader` and `_load_user`: who is making this request?
 ///

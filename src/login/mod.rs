@@ -31,8 +31,6 @@ use actix_session::SessionExt;
 use actix_web::cookie::Key;
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, web};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use crate::activity::ActivityTracker;
 use crate::config::{Config, SessionProtection};
@@ -41,6 +39,7 @@ use crate::error::AppError;
 use crate::models;
 use crate::models::login_session::{self, NewLoginSession};
 use crate::models::user::{AuthUser, User};
+use crate::tokens::{new_token, token_hash};
 use remember::RememberAction;
 
 /// Flask-Login's `login_view`: where anonymous visitors of protected pages are sent.
@@ -93,19 +92,6 @@ fn manager(req: &HttpRequest) -> Result<web::Data<LoginManager>, AppError> {
     req.app_data::<web::Data<LoginManager>>()
         .cloned()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("LoginManager is not registered")))
-}
-
-/// A new random login token and the hash stored for it.
-fn new_token() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
-    let hash = token_hash(&token);
-    (token, hash)
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 fn user_agent(req: &HttpRequest) -> String {

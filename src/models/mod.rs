@@ -3,7 +3,9 @@
 //! No other module uses Diesel's query builder.
 
 pub mod bulk;
+pub mod job;
 pub mod login_session;
+pub mod mail;
 pub mod post;
 pub mod user;
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::db::DbConn;
 use crate::models::login_session;
-use crate::schema::{followers, users};
+use crate::schema::{followers, password_resets, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -51,6 +51,15 @@ pub struct NewUser<'a> {
 pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::username.eq(name))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The user with this address, whatever its case (Flask: `User.query.filter_by(email=...)`).
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(lower(users::email).eq(email.to_lowercase()))
         .select(User::as_select())
         .first(conn)
         .optional()
@@ -108,14 +117,15 @@ pub fn create(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<Option<User>>
 }
 
 /// Flask: `User.set_password` (and the commit after it). Every login of the user ends but
-/// `keep` (the browser that changed the password, if any), in the same transaction: a
-/// password someone else learned stops working everywhere at once.
+/// `keep` (the browser that changed the password, if any), and any password reset link dies, in
+/// the same transaction: a password someone else learned stops working everywhere at once.
 pub fn set_password(conn: &mut DbConn, id: i32, hash: &str, keep: Option<i32>) -> QueryResult<()> {
     conn.transaction(|conn| {
         diesel::update(users::table.find(id))
             .set(users::password_hash.eq(hash))
             .execute(conn)?;
         login_session::delete_all_for_user(conn, id, keep)?;
+        delete_reset_links(conn, id)?;
         Ok(())
     })
 }
@@ -224,6 +234,81 @@ pub fn profile(conn: &mut DbConn, me: i32, username: &str) -> QueryResult<Option
         following,
         is_following,
     }))
+}
+
+// Password reset links (chapter 10). The link holds a random token; the row holds its SHA-256
+// and when it expires. A user has at most one row, so a newer request kills the older link;
+// using the link deletes the row, and so does any new password (`set_password`).
+
+/// Makes `token_hash` the user's only live reset link, until `expires_at`.
+pub fn replace_reset_link(
+    conn: &mut DbConn,
+    user_id: i32,
+    token_hash: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        delete_reset_links(conn, user_id)?;
+        diesel::insert_into(password_resets::table)
+            .values((
+                password_resets::user_id.eq(user_id),
+                password_resets::token_hash.eq(token_hash),
+                password_resets::created_at.eq(now),
+                password_resets::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The user a live link belongs to (the reset page's GET, which must not use the link up).
+pub fn find_by_reset_link(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<User>> {
+    password_resets::table
+        .inner_join(users::table)
+        .filter(password_resets::token_hash.eq(token_hash))
+        .filter(password_resets::expires_at.gt(now))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Uses the link: deletes it and sets the new password (which ends every login of the user), in
+/// one transaction. `None` when the link was not live (used meanwhile, replaced or expired).
+pub fn reset_password(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+    password_hash: &str,
+) -> QueryResult<Option<i32>> {
+    conn.transaction(|conn| {
+        // The delete comes first: it is what makes a link single-use when two requests race.
+        let user_id = diesel::delete(
+            password_resets::table
+                .filter(password_resets::token_hash.eq(token_hash))
+                .filter(password_resets::expires_at.gt(now)),
+        )
+        .returning(password_resets::user_id)
+        .get_result::<i32>(conn)
+        .optional()?;
+        if let Some(id) = user_id {
+            set_password(conn, id, password_hash, None)?;
+        }
+        Ok(user_id)
+    })
+}
+
+pub fn delete_reset_links(conn: &mut DbConn, user_id: i32) -> QueryResult<usize> {
+    diesel::delete(password_resets::table.filter(password_resets::user_id.eq(user_id)))
+        .execute(conn)
+}
+
+pub fn delete_expired_reset_links(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(password_resets::table.filter(password_resets::expires_at.le(now))).execute(conn)
 }
 
 #[cfg(test)]

@@ -140,6 +140,12 @@ impl TestApp {
         Db::connect(&self.database_url).expect("connect")
     }
 
+    /// Waits until no job is queued or running (panics after 30 s), so that what the requests
+    /// asked for has been done.
+    pub async fn wait_for_jobs(&self) {
+        wait_for_jobs(&self.database()).await;
+    }
+
     /// Runs SQL straight on the app's database (to simulate what another process might do).
     pub fn execute_sql(&self, sql: &str) {
         let mut conn = self.database().get().expect("connection");
@@ -160,6 +166,27 @@ impl TestApp {
         assert_eq!(res.status, 302, "login failed: {}", res.body);
         assert_eq!(res.location(), Some("/index"));
         browser
+    }
+}
+
+/// The jobs of `db` that are queued or running.
+pub fn pending_jobs(db: &Db) -> Vec<microblog::models::job::JobRow> {
+    microblog::models::job::pending(&mut db.get().expect("connection")).expect("jobs")
+}
+
+/// Waits until `db` holds no queued or running job (panics after 30 s).
+pub async fn wait_for_jobs(db: &Db) {
+    let started = Instant::now();
+    loop {
+        let pending = pending_jobs(db);
+        if pending.is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "jobs still pending: {pending:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -286,6 +313,8 @@ pub struct Browser {
     pub user_agent: String,
     /// Sent as `X-Forwarded-For`: the client address a trusted proxy would report.
     pub forwarded_for: Option<String>,
+    /// Sent as `Host` instead of the server's address (a forged one, in tests).
+    pub host: Option<String>,
 }
 
 impl Browser {
@@ -300,6 +329,7 @@ impl Browser {
             cookies: BTreeMap::new(),
             user_agent: BROWSER.to_owned(),
             forwarded_for: None,
+            host: None,
         }
     }
 
@@ -324,6 +354,9 @@ impl Browser {
         }
         if let Some(ip) = &self.forwarded_for {
             req = req.insert_header(("X-Forwarded-For", ip.as_str()));
+        }
+        if let Some(host) = &self.host {
+            req = req.insert_header((header::HOST, host.as_str()));
         }
         let mut res = match body {
             Some((content_type, bytes)) => req

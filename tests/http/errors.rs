@@ -1,6 +1,9 @@
 //! Chapter 7: error pages in the layout, JSON for JSON clients, and a failing handler.
 
+use std::time::Duration;
+
 use crate::common::spawn_app;
+use crate::smtp::SmtpServer;
 
 #[actix_web::test]
 async fn an_unknown_page_is_a_404_in_the_site_layout_with_the_current_user() {
@@ -65,59 +68,14 @@ async fn a_failing_handler_shows_the_500_page_and_the_server_keeps_serving() {
     assert_eq!(app.browser().get("/auth/login").await.status, 200);
 }
 
-/// A tiny SMTP server on loopback that keeps the first message it receives.
-fn fake_smtp_server() -> (u16, std::sync::mpsc::Receiver<String>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        writer.write_all(b"220 fake ESMTP\r\n").unwrap();
-        let mut message = String::new();
-        let mut in_data = false;
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            if in_data {
-                if line == ".\r\n" {
-                    in_data = false;
-                    writer.write_all(b"250 queued\r\n").unwrap();
-                } else {
-                    message.push_str(&line);
-                }
-            } else {
-                let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
-                let reply: &[u8] = match verb.as_str() {
-                    "EHLO" | "HELO" => b"250 fake\r\n",
-                    "DATA" => {
-                        in_data = true;
-                        b"354 go ahead\r\n"
-                    }
-                    "QUIT" => {
-                        writer.write_all(b"221 bye\r\n").unwrap();
-                        break;
-                    }
-                    _ => b"250 ok\r\n",
-                };
-                writer.write_all(reply).unwrap();
-            }
-            line.clear();
-        }
-        let _ = sender.send(message);
-    });
-    (port, receiver)
-}
-
 #[actix_web::test]
-async fn an_unexpected_error_is_mailed_to_the_admins() {
-    let (port, inbox) = fake_smtp_server();
-    let port = port.to_string();
+async fn an_unexpected_error_is_mailed_to_the_admins_and_a_storm_is_capped() {
+    let smtp = SmtpServer::start();
+    let port = smtp.port.to_string();
     let app = crate::common::spawn_app_with(&[
         ("MAIL_SERVER", "127.0.0.1"),
         ("MAIL_PORT", &port),
-        ("ADMINS", "admin@example.com"),
+        ("ADMINS", "admin@example.com,ops@example.com"),
     ])
     .await;
     let mut browser = app.logged_in("susan", false).await;
@@ -125,10 +83,18 @@ async fn an_unexpected_error_is_mailed_to_the_admins() {
     app.execute_sql("DROP TABLE posts");
     assert_eq!(browser.get("/explore").await.status, 500);
 
-    let message = inbox
-        .recv_timeout(std::time::Duration::from_secs(10))
-        .expect("a failure report");
-    assert!(message.contains("Subject: Microblog Failure"), "{message}");
-    assert!(message.contains("admin@example.com"), "{message}");
-    assert!(message.contains("GET /explore"), "{message}");
+    let report = smtp.wait_for(1, Duration::from_secs(20)).await.remove(0);
+    assert_eq!(
+        report.header("Subject").as_deref(),
+        Some("Microblog Failure")
+    );
+    assert_eq!(report.rcpt_to, ["<admin@example.com>", "<ops@example.com>"]);
+    assert!(report.text().contains("GET /explore"), "{}", report.text());
+
+    for _ in 0..30 {
+        assert_eq!(browser.get("/explore").await.status, 500);
+    }
+    app.wait_for_jobs().await;
+    let reports = smtp.messages().len();
+    assert_eq!(reports, 10, "at most ten reports in ten minutes");
 }

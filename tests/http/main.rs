@@ -4,6 +4,7 @@ mod common;
 
 mod activity;
 mod auth;
+mod email;
 mod errors;
 mod faults;
 mod login_sessions;
@@ -12,4 +13,5 @@ mod posts;
 mod process;
 mod profiles;
 mod security;
+mod smtp;
 mod throttling;

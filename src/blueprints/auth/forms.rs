@@ -106,3 +106,46 @@ pub struct ChangePasswordInput {
 }
 
 pub const CHANGE_PASSWORD_FIELDS: &[&str] = &["old_password", "password", "password2"];
+
+/// Flask: `ResetPasswordRequestForm`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ResetPasswordRequestInput {
+    pub email: String,
+}
+
+pub const RESET_PASSWORD_REQUEST_FIELDS: &[&str] = &["email"];
+
+impl ResetPasswordRequestInput {
+    pub fn parse(self) -> Result<Email, FormView> {
+        let mut view = FormView::new(RESET_PASSWORD_REQUEST_FIELDS).value("email", &self.email);
+        Email::parse(&self.email).map_err(|e| {
+            view.error("email", e);
+            view
+        })
+    }
+}
+
+/// Flask: `ResetPasswordForm`: the new password twice.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ResetPasswordInput {
+    pub password: String,
+    pub password2: String,
+}
+
+pub const RESET_PASSWORD_FIELDS: &[&str] = &["password", "password2"];
+
+impl ResetPasswordInput {
+    /// The registration rules, for the user the link belongs to.
+    pub fn parse(self, username: &str, email: &str) -> Result<NewPassword, FormView> {
+        let mut view = FormView::new(RESET_PASSWORD_FIELDS);
+        NewPassword::parse(&self.password, &self.password2, username, email).map_err(
+            |(first, second)| {
+                first.into_iter().for_each(|e| view.error("password", e));
+                second.into_iter().for_each(|e| view.error("password2", e));
+                view
+            },
+        )
+    }
+}

@@ -1,5 +1,6 @@
-//! Flask: `app/auth/` (chapters 5 and 15), mounted under `/auth`.
+//! Flask: `app/auth/` (chapters 5, 10 and 15), mounted under `/auth`.
 
+pub mod email;
 mod forms;
 mod routes;
 
@@ -22,6 +23,16 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 web::resource("/register")
                     .route(web::get().to(routes::register))
                     .route(web::post().to(routes::register_submit)),
+            )
+            .service(
+                web::resource("/reset_password_request")
+                    .route(web::get().to(routes::reset_password_request))
+                    .route(web::post().to(routes::reset_password_request_submit)),
+            )
+            .service(
+                web::resource("/reset_password/{token}")
+                    .route(web::get().to(routes::reset_password))
+                    .route(web::post().to(routes::reset_password_submit)),
             )
             .service(
                 web::resource("/reauthenticate")

@@ -6,19 +6,22 @@ use serde::Serialize;
 
 use super::forms::{
     CHANGE_PASSWORD_FIELDS, ChangePasswordInput, LOGIN_FIELDS, LoginInput, PasswordInput,
-    REGISTER_FIELDS, RegisterInput,
+    REGISTER_FIELDS, RESET_PASSWORD_FIELDS, RESET_PASSWORD_REQUEST_FIELDS, RegisterInput,
+    ResetPasswordInput, ResetPasswordRequestInput,
 };
 use crate::csrf::{CsrfForm, NoFields};
 use crate::domain::NewPassword;
 use crate::error::AppError;
 use crate::flash::flash;
 use crate::form::FormView;
+use crate::jobs::Job;
 use crate::login::{self, CurrentUser, FreshUser};
-use crate::models::{self, login_session, user, user::NewUser};
+use crate::models::{self, login_session, user, user::NewUser, user::User};
 use crate::moment::Moment;
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
-use crate::urls::{next_param, with_next};
+use crate::tokens::token_hash;
+use crate::urls::{self, next_param, with_next};
 
 const TRY_LATER: &str = "Too many attempts. Please wait a minute and try again.";
 
@@ -275,6 +278,147 @@ pub async fn change_password_submit(
     let mut res = redirect("/index");
     attempt.succeeded(&mut res);
     Ok(res)
+}
+
+const RESET_LINK_DEAD: &str = "That password reset link is no longer valid: it was used, a newer \
+                               one was sent, or it expired. You can ask for a new one.";
+/// Reset tokens are 64 characters; anything much longer is not worth a query.
+const LONGEST_TOKEN: usize = 128;
+
+/// Flask: auth.reset_password_request (chapter 10), GET.
+pub async fn reset_password_request(page: Page) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
+        return Ok(redirect("/index"));
+    }
+    let form = FormView::new(RESET_PASSWORD_REQUEST_FIELDS);
+    page.render(
+        "auth/reset_password_request.html",
+        "Reset Password",
+        &FormContext { form },
+    )
+}
+
+/// Flask: auth.reset_password_request, POST. The same answer for every address, in the same
+/// time: the request only queues a job, which looks the address up and mails a link if it is a
+/// user's.
+pub async fn reset_password_request_submit(
+    page: Page,
+    CsrfForm(input): CsrfForm<ResetPasswordRequestInput>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
+        return Ok(redirect("/index"));
+    }
+    let (template, title) = ("auth/reset_password_request.html", "Reset Password");
+    let email = match input.parse() {
+        Ok(email) => email,
+        Err(form) => return page.render(template, title, &FormContext { form }),
+    };
+    let Some(site) = urls::site(&state.config, page.request()) else {
+        tracing::warn!(
+            host = ?page.request().headers().get(header::HOST),
+            "a password reset was asked for under a host name this site does not serve; \
+             set SERVER_NAME (or ALLOWED_HOSTS) to the site's public name"
+        );
+        return Err(AppError::bad_request(
+            "This site does not answer to that host name, so it cannot mail a link to itself.",
+        ));
+    };
+    let attempt = match state
+        .throttle
+        .begin(page.request(), &format!("reset:{}", email.as_str()))
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let mut form =
+                FormView::new(RESET_PASSWORD_REQUEST_FIELDS).value("email", email.as_str());
+            form.error("email", TRY_LATER);
+            return too_many_attempts(&page, wait, template, title, form);
+        }
+    };
+    // Every request counts, as a wrong password does: each may send a mail.
+    attempt.failed();
+    let email = email.as_str().to_owned();
+    state
+        .jobs
+        .enqueue(Job::PasswordReset { email, site })
+        .await?;
+    page.flash("Check your email for the instructions to reset your password");
+    Ok(redirect(login::LOGIN_VIEW))
+}
+
+/// The user whose live reset link holds `token`.
+async fn reset_link_owner(state: &State, token: &str) -> Result<Option<User>, AppError> {
+    if token.len() > LONGEST_TOKEN {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    state
+        .db
+        .run(move |conn| user::find_by_reset_link(conn, &hash, models::now()))
+        .await
+}
+
+/// Flask: auth.reset_password (chapter 10), GET: the form. Only looks at the link: mail scanners
+/// and link previews open links, and must not use them up.
+pub async fn reset_password(
+    page: Page,
+    token: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
+        return Ok(redirect("/index"));
+    }
+    if reset_link_owner(&state, &token).await?.is_none() {
+        page.flash(RESET_LINK_DEAD);
+        return Ok(redirect("/index"));
+    }
+    let form = FormView::new(RESET_PASSWORD_FIELDS);
+    page.render(
+        "auth/reset_password.html",
+        "Reset Your Password",
+        &FormContext { form },
+    )
+}
+
+/// Flask: auth.reset_password, POST: the new password, which uses the link up and ends every
+/// login of the user.
+pub async fn reset_password_submit(
+    page: Page,
+    token: web::Path<String>,
+    CsrfForm(input): CsrfForm<ResetPasswordInput>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
+        return Ok(redirect("/index"));
+    }
+    let Some(owner) = reset_link_owner(&state, &token).await? else {
+        page.flash(RESET_LINK_DEAD);
+        return Ok(redirect("/index"));
+    };
+    let new = match input.parse(&owner.username, &owner.email) {
+        Ok(new) => new,
+        Err(form) => {
+            return page.render(
+                "auth/reset_password.html",
+                "Reset Your Password",
+                &FormContext { form },
+            );
+        }
+    };
+    let hash = state.hasher.hash(new.as_str()).await?;
+    let link = token_hash(&token);
+    let reset = state
+        .db
+        .run(move |conn| user::reset_password(conn, &link, models::now(), &hash))
+        .await?;
+    if reset.is_none() {
+        // Used or replaced while the password was being hashed.
+        page.flash(RESET_LINK_DEAD);
+        return Ok(redirect("/index"));
+    }
+    page.flash("Your password has been reset.");
+    Ok(redirect(login::LOGIN_VIEW))
 }
 
 /// One login as the sessions page lists it.

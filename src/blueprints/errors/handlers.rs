@@ -104,7 +104,7 @@ fn dress_error<B: MessageBody + 'static>(
             ),
             None => format!("{} {}", res.request().method(), res.request().path()),
         };
-        crate::mail::report_failure(&state.config, details);
+        state.mailer.report_failure(&state.db, &state.jobs, details);
     }
 
     let req = res.request().clone();

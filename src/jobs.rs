@@ -1,0 +1,447 @@
+//! The background job runner (what the tutorial does with Redis and an RQ worker, here on a
+//! table of the app's own database, so no other server is needed).
+//!
+//! A [`Job`] is written to the `jobs` table, usually in the same transaction as what asks for it,
+//! and every app instance runs a worker ([`Jobs::run`]) that claims due jobs and performs them.
+//! What the runner promises:
+//!
+//! - **Durable.** A job is a row: it survives a restart, a crash, even SIGKILL.
+//! - **Claimed under a lease.** A worker holds a job while `locked_until` is ahead and moves it on
+//!   every [`RENEW_EVERY`] while the job runs. If the worker dies, the lease runs out and another
+//!   worker (or the same app, restarted) claims the job again after at most [`LEASE`].
+//! - **One worker at a time.** On PostgreSQL a claim locks the row with `FOR UPDATE SKIP LOCKED`,
+//!   so several instances on one database never take the same job; on SQLite the claim is one
+//!   conditional update (SQLite has a single writer). A worker whose lease was lost can no longer
+//!   complete or fail the job.
+//! - **At least once.** A job can run again after a crash in the middle, so each job's effects
+//!   are idempotent: a mail is marked sent and not sent again; work that only writes to the
+//!   database completes its job in the same transaction ([`Lease::complete`]).
+//! - **Retried with backoff**: after a failure, attempt *n* waits 2^(*n*-1) seconds (at most an
+//!   hour) until the job's `max_attempts`; then the job is `failed`, its last error kept. An
+//!   error wrapped in [`Permanent`] fails the job at once (no retry can help).
+//! - **Drivable by hand**: [`Jobs::run_due`] runs what is due, then returns (tests).
+//!
+//! What each kind of job does is in `src/tasks.rs` (Flask's `app/tasks.py`).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use diesel::QueryResult;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::db::{Db, DbConn};
+use crate::error::{AppError, chain};
+use crate::models::{self, job};
+
+/// How long a claim lasts without renewal: how soon the job of a dead worker runs again.
+pub const LEASE: Duration = Duration::from_secs(15);
+/// How often a running job's lease is moved on.
+pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How often a worker looks for due jobs when nobody wakes it (jobs queued by other instances,
+/// retries coming due).
+pub const POLL: Duration = Duration::from_secs(1);
+/// Jobs one worker runs at the same time.
+pub const CONCURRENCY: usize = 4;
+/// The longest wait between two attempts.
+const MAX_BACKOFF_SECS: i64 = 3600;
+
+/// The work the app can queue. Stored as JSON (`{"kind": "send_mail", ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Deliver one mail of the outbox (`mails`).
+    SendMail { mail_id: i32 },
+    /// Mail a password reset link to `email` if it is a user's; links start with `site`.
+    PasswordReset { email: String, site: String },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SendMail { .. } => "send_mail",
+            Self::PasswordReset { .. } => "password_reset",
+        }
+    }
+
+    /// Attempts before the job is left `failed`. A mail is tried for about fourteen hours.
+    fn max_attempts(&self) -> i32 {
+        match self {
+            Self::SendMail { .. } => 25,
+            Self::PasswordReset { .. } => 10,
+        }
+    }
+}
+
+/// Writes `job` to the queue, in the caller's transaction if there is one. Wake the worker with
+/// [`Jobs::wake`] once the transaction has committed, or it finds the job at its next look.
+pub fn enqueue(conn: &mut DbConn, job: &Job) -> QueryResult<i32> {
+    let payload = serde_json::to_string(job)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let now = models::now();
+    job::insert(
+        conn,
+        &job::NewJob {
+            kind: job.kind(),
+            payload: &payload,
+            state: job::QUEUED,
+            attempts: 0,
+            max_attempts: job.max_attempts(),
+            run_at: now,
+            created_at: now,
+        },
+    )
+}
+
+/// A failure no retry can mend (an address the mail server refuses for good): the job fails at
+/// once.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Permanent(pub anyhow::Error);
+
+/// A job claimed by a worker: what the job needs to complete itself inside its own transaction.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub job_id: i32,
+    worker: Arc<str>,
+}
+
+impl Lease {
+    /// Marks the job done as part of the caller's transaction, so the job's writes and its
+    /// completion commit together (and a second run finds nothing to do). Fails, rolling the
+    /// transaction back, if the lease was lost to another worker.
+    pub fn complete(&self, conn: &mut DbConn) -> QueryResult<()> {
+        if job::complete(conn, self.job_id, &self.worker, models::now())? {
+            Ok(())
+        } else {
+            Err(diesel::result::Error::RollbackTransaction)
+        }
+    }
+}
+
+/// This instance's worker: its name in the `jobs` table, and the bell that wakes it.
+#[derive(Clone)]
+pub struct Jobs {
+    db: Db,
+    worker: Arc<str>,
+    bell: Arc<Notify>,
+}
+
+impl Jobs {
+    pub fn new(db: Db) -> Self {
+        let mut id = [0u8; 6];
+        rand::rng().fill_bytes(&mut id);
+        Self {
+            db,
+            worker: format!("{}-{}", std::process::id(), hex::encode(id)).into(),
+            bell: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Queues `job` in a transaction of its own and wakes the worker.
+    pub async fn enqueue(&self, job: Job) -> Result<i32, AppError> {
+        let id = self.db.run(move |conn| enqueue(conn, &job)).await?;
+        self.wake();
+        Ok(id)
+    }
+
+    /// Tells the worker that a job is waiting (it looks at once instead of at its next poll).
+    pub fn wake(&self) {
+        self.bell.notify_one();
+    }
+
+    /// Claims and performs due jobs, at most [`CONCURRENCY`] at once, until the task running it
+    /// is dropped.
+    pub async fn run<P, F>(self, perform: P)
+    where
+        P: Fn(Job, Lease) -> F + Clone + 'static,
+        F: Future<Output = anyhow::Result<()>> + 'static,
+    {
+        let slots = Arc::new(Semaphore::new(CONCURRENCY));
+        loop {
+            while let Ok(slot) = slots.clone().try_acquire_owned() {
+                match self.claim().await {
+                    Ok(Some(row)) => {
+                        let (me, perform) = (self.clone(), perform.clone());
+                        actix_web::rt::spawn(async move {
+                            me.execute(row, &perform).await;
+                            drop(slot);
+                            me.wake();
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %chain(&e), "could not look for due jobs");
+                        break;
+                    }
+                }
+            }
+            // A wake-up rung while no one waited is kept, so none is lost.
+            let _ = tokio::time::timeout(POLL, self.bell.notified()).await;
+        }
+    }
+
+    /// Performs due jobs one after another until none is due; returns how many ran.
+    pub async fn run_due<P, F>(&self, perform: P) -> Result<usize, AppError>
+    where
+        P: Fn(Job, Lease) -> F,
+        F: Future<Output = anyhow::Result<()>>,
+    {
+        let mut ran = 0;
+        while let Some(row) = self.claim().await? {
+            self.execute(row, &perform).await;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    async fn claim(&self) -> Result<Option<job::JobRow>, AppError> {
+        let worker = self.worker.clone();
+        self.db
+            .run(move |conn| {
+                let now = models::now();
+                job::claim(conn, &worker, now, now + lease())
+            })
+            .await
+    }
+
+    /// Performs one claimed job, renewing its lease meanwhile, and records how it went.
+    async fn execute<P, F>(&self, row: job::JobRow, perform: &P)
+    where
+        P: Fn(Job, Lease) -> F,
+        F: Future<Output = anyhow::Result<()>>,
+    {
+        let lease = Lease {
+            job_id: row.id,
+            worker: self.worker.clone(),
+        };
+        let outcome = match serde_json::from_str::<Job>(&row.payload) {
+            Ok(job) => {
+                let renewing = actix_web::rt::spawn(self.clone().renew(row.id));
+                let outcome = perform(job, lease).await;
+                renewing.abort();
+                outcome
+            }
+            Err(e) => Err(Permanent(anyhow::anyhow!("unreadable job: {e}")).into()),
+        };
+        let (id, worker) = (row.id, self.worker.clone());
+        let recorded = match outcome {
+            Ok(()) => {
+                self.db
+                    .run(move |conn| job::complete(conn, id, &worker, models::now()))
+                    .await
+            }
+            Err(error) => {
+                let text = chain(error.as_ref());
+                let permanent = error.downcast_ref::<Permanent>().is_some();
+                let retry_in =
+                    (!permanent && row.attempts < row.max_attempts).then(|| backoff(row.attempts));
+                match retry_in {
+                    Some(wait) => tracing::warn!(
+                        job = id, kind = %row.kind, attempt = row.attempts, error = %text,
+                        "job failed; trying again in {} s", wait.num_seconds()
+                    ),
+                    None => tracing::error!(
+                        job = id, kind = %row.kind, attempt = row.attempts, error = %text,
+                        "job failed for good"
+                    ),
+                }
+                self.db
+                    .run(move |conn| {
+                        let now = models::now();
+                        job::fail(conn, id, &worker, &text, retry_in.map(|w| now + w), now)
+                    })
+                    .await
+            }
+        };
+        if let Err(e) = recorded {
+            // The lease runs out and the job is claimed again: at least once.
+            tracing::warn!(job = id, error = %chain(&e), "could not record how a job went");
+        }
+    }
+
+    /// Moves the lease of job `id` on every [`RENEW_EVERY`] until aborted or the lease is lost.
+    async fn renew(self, id: i32) {
+        loop {
+            actix_web::rt::time::sleep(RENEW_EVERY).await;
+            let worker = self.worker.clone();
+            let renewed = self
+                .db
+                .run(move |conn| job::renew(conn, id, &worker, models::now() + lease()))
+                .await;
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job = id, "lost the lease of a running job");
+                    return;
+                }
+                Err(e) => tracing::warn!(job = id, error = %chain(&e), "could not renew a lease"),
+            }
+        }
+    }
+}
+
+fn lease() -> TimeDelta {
+    TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::seconds(15))
+}
+
+/// The wait after failed attempt `attempt` (1, 2, ...): 1 s, 2 s, 4 s, ... at most an hour.
+fn backoff(attempt: i32) -> TimeDelta {
+    let exponent = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    TimeDelta::seconds((1i64 << exponent).min(MAX_BACKOFF_SECS))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::config::DatabaseUrl;
+
+    fn database(dir: &tempfile::TempDir) -> Db {
+        Db::connect(&DatabaseUrl::Sqlite(dir.path().join("jobs.db"))).unwrap()
+    }
+
+    fn mail_job(id: i32) -> Job {
+        Job::SendMail { mail_id: id }
+    }
+
+    async fn rows(db: &Db) -> Vec<job::JobRow> {
+        db.run(|conn| {
+            use diesel::prelude::*;
+            crate::schema::jobs::table
+                .order(crate::schema::jobs::id)
+                .select(job::JobRow::as_select())
+                .load(conn)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[test]
+    fn the_wait_doubles_from_one_second_to_at_most_an_hour() {
+        let waits: Vec<i64> = [1, 2, 3, 12, 13, 25]
+            .map(|n| backoff(n).num_seconds())
+            .to_vec();
+        assert_eq!(waits, [1, 2, 4, 2048, 3600, 3600]);
+    }
+
+    #[actix_web::test]
+    async fn a_job_that_succeeds_runs_once_and_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::new(database(&dir));
+        jobs.enqueue(mail_job(7)).await.unwrap();
+        let seen = Rc::new(Cell::new(0));
+
+        let ran = jobs
+            .run_due(|job, _| {
+                let seen = seen.clone();
+                async move {
+                    assert_eq!(job, mail_job(7));
+                    seen.set(seen.get() + 1);
+                    Ok(())
+                }
+            })
+            .await
+            .unwrap();
+
+        assert_eq!((ran, seen.get()), (1, 1));
+        let row = &rows(&jobs.db).await[0];
+        assert_eq!(row.state, job::DONE);
+        assert_eq!(row.locked_by, None);
+        assert!(row.finished_at.is_some());
+    }
+
+    #[actix_web::test]
+    async fn a_failing_job_waits_longer_after_each_attempt_and_keeps_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::new(database(&dir));
+        jobs.enqueue(mail_job(1)).await.unwrap();
+
+        jobs.run_due(|_, _| async { Err(anyhow::anyhow!("mail server down")) })
+            .await
+            .unwrap();
+
+        let row = &rows(&jobs.db).await[0];
+        assert_eq!(row.state, job::QUEUED);
+        assert_eq!(row.attempts, 1);
+        assert_eq!(row.last_error.as_deref(), Some("mail server down"));
+        let wait = row.run_at - models::now();
+        assert!(wait > TimeDelta::zero(), "not due again at once: {wait}");
+        // Not due yet: a second look runs nothing.
+        let again = jobs.run_due(|_, _| async { Ok(()) }).await.unwrap();
+        assert_eq!(again, 0);
+    }
+
+    #[actix_web::test]
+    async fn a_job_is_failed_for_good_after_its_last_attempt_or_a_permanent_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::new(database(&dir));
+        jobs.enqueue(mail_job(1)).await.unwrap();
+        jobs.enqueue(mail_job(2)).await.unwrap();
+        jobs.db
+            .run(|conn| {
+                use crate::schema::jobs::dsl::*;
+                use diesel::prelude::*;
+                diesel::update(jobs.filter(id.eq(1)))
+                    .set(attempts.eq(max_attempts - 1))
+                    .execute(conn)
+            })
+            .await
+            .unwrap();
+
+        jobs.run_due(|job, _| async move {
+            match job {
+                Job::SendMail { mail_id: 1 } => Err(anyhow::anyhow!("still down")),
+                _ => Err(Permanent(anyhow::anyhow!("550 no such mailbox")).into()),
+            }
+        })
+        .await
+        .unwrap();
+
+        let rows = rows(&jobs.db).await;
+        assert_eq!(rows[0].state, job::FAILED);
+        assert_eq!(rows[0].last_error.as_deref(), Some("still down"));
+        assert_eq!(rows[1].state, job::FAILED);
+        assert_eq!(rows[1].attempts, 1);
+    }
+
+    #[actix_web::test]
+    async fn a_job_whose_worker_died_is_claimed_again_when_its_lease_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir);
+        let (dead, alive) = (Jobs::new(db.clone()), Jobs::new(db.clone()));
+        dead.enqueue(mail_job(1)).await.unwrap();
+        let claimed = dead.claim().await.unwrap().expect("a due job");
+        // The dead worker's lease holds: nobody else may take the job.
+        assert!(alive.claim().await.unwrap().is_none());
+
+        db.run(|conn| {
+            use crate::schema::jobs::dsl::*;
+            use diesel::prelude::*;
+            diesel::update(jobs)
+                .set(locked_until.eq(models::now() - TimeDelta::seconds(1)))
+                .execute(conn)
+        })
+        .await
+        .unwrap();
+        let ran = alive.run_due(|_, _| async { Ok(()) }).await.unwrap();
+
+        assert_eq!(ran, 1);
+        let row = &rows(&db).await[0];
+        assert_eq!((row.state.as_str(), row.attempts), (job::DONE, 2));
+        // The worker that lost its lease can no longer change the job.
+        let stale = Lease {
+            job_id: claimed.id,
+            worker: dead.worker.clone(),
+        };
+        let result = db.run(move |conn| stale.complete(conn)).await;
+        assert!(result.is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! The job runner's table (`src/jobs.rs` says what a job is and how it runs): adding a job,
+//! claiming one under a lease, and ending it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::schema::jobs;
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: i32,
+    pub kind: String,
+    pub payload: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: NaiveDateTime,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = jobs)]
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub payload: &'a str,
+    pub state: &'a str,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewJob<'_>) -> QueryResult<i32> {
+    diesel::insert_into(jobs::table)
+        .values(new)
+        .returning(jobs::id)
+        .get_result(conn)
+}
+
+/// Due: queued and its time has come, or running under a lease that ran out (its worker died).
+macro_rules! due {
+    ($now:expr) => {
+        jobs::state
+            .eq(QUEUED)
+            .and(jobs::run_at.le($now))
+            .or(jobs::state.eq(RUNNING).and(jobs::locked_until.lt($now)))
+    };
+}
+
+/// Takes the oldest due job for `worker` until `lease_until`, counting the attempt; `None` when
+/// nothing is due.
+///
+/// On PostgreSQL the candidate row is locked with `FOR UPDATE SKIP LOCKED`, so instances
+/// claiming at the same moment each get a different job instead of waiting on one another.
+/// SQLite has a single writer; there the update itself checks that the job is still due, and a
+/// worker that lost the race looks again.
+pub fn claim(
+    conn: &mut DbConn,
+    worker: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> QueryResult<Option<JobRow>> {
+    // Each backend's own connection: `FOR UPDATE SKIP LOCKED` exists only on PostgreSQL's.
+    macro_rules! oldest_due {
+        () => {
+            jobs::table
+                .filter(due!(now))
+                .order((jobs::run_at, jobs::id))
+                .select(jobs::id)
+        };
+    }
+    macro_rules! take {
+        ($c:expr, $id:expr) => {
+            diesel::update(jobs::table.find($id).filter(due!(now)))
+                .set((
+                    jobs::state.eq(RUNNING),
+                    jobs::locked_by.eq(worker),
+                    jobs::locked_until.eq(lease_until),
+                    jobs::attempts.eq(jobs::attempts + 1),
+                ))
+                .returning(jobs::all_columns)
+                .get_result::<JobRow>($c)
+                .optional()
+        };
+    }
+    match conn {
+        DbConn::Postgresql(pg) => pg.transaction(|pg| {
+            match oldest_due!()
+                .for_update()
+                .skip_locked()
+                .first::<i32>(pg)
+                .optional()?
+            {
+                Some(id) => take!(pg, id),
+                None => Ok(None),
+            }
+        }),
+        DbConn::Sqlite(lite) => loop {
+            let Some(id) = oldest_due!().first::<i32>(lite).optional()? else {
+                return Ok(None);
+            };
+            if let Some(job) = take!(lite, id)? {
+                return Ok(Some(job));
+            }
+        },
+    }
+}
+
+/// This worker's running job, by id: what every change to a claimed job is limited to, so a
+/// worker that lost its lease (and the job to another) changes nothing.
+macro_rules! held {
+    ($id:expr, $worker:expr) => {
+        jobs::table
+            .find($id)
+            .filter(jobs::state.eq(RUNNING))
+            .filter(jobs::locked_by.eq($worker))
+    };
+}
+
+/// Moves the lease on; false when the job is no longer this worker's.
+pub fn renew(conn: &mut DbConn, id: i32, worker: &str, until: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(held!(id, worker))
+        .set(jobs::locked_until.eq(until))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Marks the job done; false when it was not this worker's running job (already done by the
+/// job itself, inside its own transaction, or lost with the lease).
+pub fn complete(conn: &mut DbConn, id: i32, worker: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(held!(id, worker))
+        .set((
+            jobs::state.eq(DONE),
+            jobs::locked_by.eq(None::<String>),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::finished_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// After a failed attempt: queued again for `retry_at`, or failed for good (`None`), with the
+/// error kept either way.
+pub fn fail(
+    conn: &mut DbConn,
+    id: i32,
+    worker: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let (state, run_at, finished_at) = match retry_at {
+        Some(at) => (QUEUED, at, None),
+        None => (FAILED, now, Some(now)),
+    };
+    let n = diesel::update(held!(id, worker))
+        .set((
+            jobs::state.eq(state),
+            jobs::run_at.eq(run_at),
+            jobs::locked_by.eq(None::<String>),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(error),
+            jobs::finished_at.eq(finished_at),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Deletes jobs that finished well before `before`; failed ones stay, with their error, until
+/// someone looks.
+pub fn delete_done(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        jobs::table
+            .filter(jobs::state.eq(DONE))
+            .filter(jobs::finished_at.lt(before)),
+    )
+    .execute(conn)
+}
+
+/// Jobs not finished yet (queued or running), for tests and the command line.
+pub fn pending(conn: &mut DbConn) -> QueryResult<Vec<JobRow>> {
+    jobs::table
+        .filter(jobs::state.eq_any([QUEUED, RUNNING]))
+        .order(jobs::id)
+        .select(JobRow::as_select())
+        .load(conn)
+}

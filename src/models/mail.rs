@@ -1,0 +1,81 @@
+//! The outbox (`src/mail.rs` writes and delivers it): every mail the app sends, kept as the
+//! record of what went out.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::schema::mails;
+
+/// Written, not yet delivered.
+pub const QUEUED: &str = "queued";
+/// Accepted by the mail server.
+pub const SENT: &str = "sent";
+/// No mail server is configured: written to the log instead.
+pub const LOGGED: &str = "logged";
+/// Refused by the mail server for good.
+pub const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mails)]
+pub struct MailRow {
+    pub id: i32,
+    pub message_id: String,
+    pub sender: String,
+    pub recipients: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = mails)]
+pub struct NewMail<'a> {
+    pub message_id: &'a str,
+    pub sender: &'a str,
+    pub recipients: &'a str,
+    pub subject: &'a str,
+    pub text_body: &'a str,
+    pub html_body: Option<&'a str>,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewMail<'_>) -> QueryResult<i32> {
+    diesel::insert_into(mails::table)
+        .values(new)
+        .returning(mails::id)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<MailRow>> {
+    mails::table
+        .find(id)
+        .select(MailRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records how the mail was delivered (`SENT`, `LOGGED` or `FAILED`).
+pub fn set_status(
+    conn: &mut DbConn,
+    id: i32,
+    status: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(mails::table.find(id))
+        .set((mails::status.eq(status), mails::delivered_at.eq(at)))
+        .execute(conn)
+}
+
+/// The newest `limit` mails, newest first (`microblog mail list`).
+pub fn newest(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<MailRow>> {
+    mails::table
+        .order(mails::id.desc())
+        .limit(limit)
+        .select(MailRow::as_select())
+        .load(conn)
+}

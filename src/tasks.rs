@@ -1,0 +1,18 @@
+//! Flask's `app/tasks.py`: what each kind of background job does. The runner that claims and
+//! retries them is `src/jobs.rs`; a new kind of job is a variant of `jobs::Job` and an arm here.
+
+use actix_web::web;
+
+use crate::blueprints::auth::email;
+use crate::jobs::{Job, Lease};
+use crate::state::State;
+
+/// Performs one job for the runner.
+pub async fn perform(state: web::Data<State>, job: Job, lease: Lease) -> anyhow::Result<()> {
+    match job {
+        Job::SendMail { mail_id } => state.mailer.deliver(&state.db, mail_id).await,
+        Job::PasswordReset { email, site } => {
+            email::send_password_reset_email(&state, &lease, email, site).await
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Secrets handed to a browser or a mailbox (a login, a password reset link): 32 random bytes,
+//! hex-encoded. Only their SHA-256 is stored, so a copy of the database gives no working login
+//! and no working link; a plain hash is enough because the token is random, not a password.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A new random token and the hash to store for it.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// What is stored for `token`, and looked up when it comes back.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

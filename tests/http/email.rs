@@ -1,0 +1,517 @@
+//! Chapter 10: password reset through a mailed link, over a real SMTP conversation with the test
+//! mail server; the outbox when the mail server is down, killed, shared or absent.
+
+use std::time::Duration;
+
+use crate::common::{
+    Browser, PASSWORD, Server, TestApp, TestDatabase, flashes_of, microblog_command, pending_jobs,
+    spawn_app_with, wait_for_jobs,
+};
+use crate::smtp::{Received, SmtpServer, free_port};
+
+const NEW_PASSWORD: &str = "a brand new secret";
+const CHECK_YOUR_EMAIL: &str = "Check your email for the instructions to reset your password";
+const MAIL_WAIT: Duration = Duration::from_secs(20);
+
+async fn app_mailing_to(port: u16, extra: &[(&str, &str)]) -> TestApp {
+    let port = port.to_string();
+    let mut settings = vec![
+        ("MAIL_SERVER", "127.0.0.1"),
+        ("MAIL_PORT", port.as_str()),
+        ("MAIL_DEFAULT_SENDER", "microblog@example.com"),
+    ];
+    settings.extend_from_slice(extra);
+    spawn_app_with(&settings).await
+}
+
+/// Asks for a reset link for `email` as an anonymous visitor, and checks the answer every
+/// address gets.
+async fn request_reset(browser: &mut Browser, email: &str) {
+    let res = browser
+        .submit(
+            "/auth/reset_password_request",
+            "/auth/reset_password_request",
+            &[("email", email)],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    assert_eq!(res.location(), Some("/auth/login"));
+    assert_eq!(browser.flashes("/auth/login").await, [CHECK_YOUR_EMAIL]);
+}
+
+/// The reset link in a mail, as a path on the site at `address`.
+fn reset_path(mail: &Received, address: &str) -> String {
+    let links = mail.links("/auth/reset_password/");
+    assert_eq!(links.len(), 1, "one reset link: {}", mail.text());
+    links[0]
+        .strip_prefix(address)
+        .unwrap_or_else(|| panic!("{} is not on {address}", links[0]))
+        .to_owned()
+}
+
+/// Posts a new password to a link that may be dead (its form cannot be opened): the CSRF token
+/// comes from another form.
+async fn post_new_password(browser: &mut Browser, path: &str) -> crate::common::Response {
+    let token = browser.get("/auth/login").await.csrf_token().unwrap();
+    browser
+        .post(
+            path,
+            &[
+                ("csrf_token", &token),
+                ("password", NEW_PASSWORD),
+                ("password2", NEW_PASSWORD),
+            ],
+        )
+        .await
+}
+
+async fn set_new_password(browser: &mut Browser, path: &str) -> crate::common::Response {
+    browser
+        .submit(
+            path,
+            path,
+            &[("password", NEW_PASSWORD), ("password2", NEW_PASSWORD)],
+        )
+        .await
+}
+
+#[actix_web::test]
+async fn a_user_resets_a_forgotten_password_through_the_mailed_link() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+    let mut elsewhere = app.browser();
+    assert_eq!(elsewhere.login("susan", PASSWORD, true).await.status, 302);
+    let mut browser = app.browser();
+
+    let login = browser.get("/auth/login").await;
+    assert!(login.body.contains("href=\"/auth/reset_password_request\""));
+    request_reset(&mut browser, "Susan@Example.com").await;
+    let mail = smtp.wait_for(1, MAIL_WAIT).await.remove(0);
+
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("[Microblog] Reset Your Password")
+    );
+    assert_eq!(
+        mail.header("From").as_deref(),
+        Some("microblog@example.com")
+    );
+    assert_eq!(mail.header("To").as_deref(), Some("susan@example.com"));
+    assert_eq!(mail.rcpt_to, ["<susan@example.com>"]);
+    assert!(mail.header("Message-ID").is_some());
+    assert!(
+        mail.header("Content-Type")
+            .unwrap()
+            .starts_with("multipart/alternative"),
+        "text and HTML parts"
+    );
+    assert!(mail.text().contains("Dear susan,"), "{}", mail.text());
+    let path = reset_path(&mail, &app.address);
+
+    // Opening the link (a mail scanner, a preview, the user) uses nothing up.
+    for _ in 0..2 {
+        let form = browser.get(&path).await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("name=\"password2\""));
+    }
+    let res = set_new_password(&mut browser, &path).await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    assert_eq!(res.location(), Some("/auth/login"));
+    assert_eq!(
+        browser.flashes("/auth/login").await,
+        ["Your password has been reset."]
+    );
+
+    let old = browser.login("susan", PASSWORD, false).await;
+    assert_eq!(
+        old.location(),
+        Some("/auth/login"),
+        "the old password is refused"
+    );
+    let new = browser.login("susan", NEW_PASSWORD, false).await;
+    assert_eq!(new.location(), Some("/index"), "the new password works");
+    let other = elsewhere.get("/index").await;
+    assert_eq!(other.status, 302, "the other browser's login ended");
+    assert!(other.location().unwrap().starts_with("/auth/login"));
+
+    let mut again = app.browser();
+    let used = again.get(&path).await;
+    assert_eq!(used.location(), Some("/index"), "the link works once");
+    let posted = post_new_password(&mut again, &path).await;
+    assert_eq!(posted.status, 302);
+    assert_eq!(posted.location(), Some("/index"));
+    assert_eq!(
+        again.login("susan", NEW_PASSWORD, false).await.location(),
+        Some("/index")
+    );
+}
+
+#[actix_web::test]
+async fn a_newer_request_a_password_change_and_time_each_kill_a_link() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[("PASSWORD_RESET_TIMEOUT", "2")]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    let mut browser = app.browser();
+
+    request_reset(&mut browser, "susan@example.com").await;
+    let first = reset_path(&smtp.wait_for(1, MAIL_WAIT).await[0], &app.address);
+    request_reset(&mut browser, "susan@example.com").await;
+    let second = reset_path(&smtp.wait_for(2, MAIL_WAIT).await[1], &app.address);
+
+    let dead = browser.get(&first).await;
+    assert_eq!(
+        dead.location(),
+        Some("/index"),
+        "a newer link kills the older one"
+    );
+    let flashes = browser.flashes("/auth/login").await;
+    assert!(flashes[0].contains("no longer valid"), "{flashes:?}");
+    assert_eq!(browser.get(&second).await.status, 200);
+
+    actix_web::rt::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        browser.get(&second).await.location(),
+        Some("/index"),
+        "expired"
+    );
+    let res = post_new_password(&mut browser, &second).await;
+    assert_eq!(res.location(), Some("/index"));
+    assert_eq!(
+        browser.login("susan", PASSWORD, false).await.location(),
+        Some("/index"),
+        "an expired link changed nothing"
+    );
+
+    // A password changed by its owner kills a live link too.
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    let third = reset_path(&smtp.wait_for(3, MAIL_WAIT).await[2], &app.address);
+    let changed = susan
+        .submit(
+            "/auth/change_password",
+            "/auth/change_password",
+            &[
+                ("old_password", PASSWORD),
+                ("password", NEW_PASSWORD),
+                ("password2", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(changed.location(), Some("/index"));
+    assert_eq!(app.browser().get(&third).await.location(), Some("/index"));
+}
+
+#[actix_web::test]
+async fn every_address_gets_the_same_answer_and_only_a_user_gets_a_mail() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+
+    request_reset(&mut app.browser(), "nobody@example.com").await;
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    app.wait_for_jobs().await;
+
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].rcpt_to, ["<susan@example.com>"]);
+}
+
+#[actix_web::test]
+async fn the_reset_pages_check_their_input_and_send_logged_in_users_home() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    let mut browser = app.browser();
+
+    let bad = browser
+        .submit(
+            "/auth/reset_password_request",
+            "/auth/reset_password_request",
+            &[("email", "not an address")],
+        )
+        .await;
+    assert_eq!(bad.status, 200);
+    assert!(bad.body.contains("Invalid email address."));
+    assert!(bad.body.contains("value=\"not an address\""));
+
+    request_reset(&mut browser, "susan@example.com").await;
+    let path = reset_path(&smtp.wait_for(1, MAIL_WAIT).await[0], &app.address);
+    let weak = browser
+        .submit(
+            &path,
+            &path,
+            &[("password", "susan"), ("password2", "other")],
+        )
+        .await;
+    assert_eq!(weak.status, 200, "the form again, with its messages");
+    assert!(weak.body.contains("invalid-feedback"), "{}", weak.body);
+    assert_eq!(
+        browser.get(&path).await.status,
+        200,
+        "a refused password uses nothing up"
+    );
+
+    for page in ["/auth/reset_password_request", path.as_str()] {
+        assert_eq!(susan.get(page).await.location(), Some("/index"), "{page}");
+    }
+    for junk in [
+        "/auth/reset_password/nonsense",
+        "/auth/reset_password/%00%ff",
+    ] {
+        assert_eq!(browser.get(junk).await.location(), Some("/index"), "{junk}");
+    }
+    let long = format!("/auth/reset_password/{}", "a".repeat(5000));
+    assert_eq!(browser.get(&long).await.location(), Some("/index"));
+}
+
+#[actix_web::test]
+async fn reset_requests_are_throttled_per_address() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+    let mut browser = app.browser();
+
+    for _ in 0..5 {
+        request_reset(&mut browser, "susan@example.com").await;
+    }
+    let refused = browser
+        .submit(
+            "/auth/reset_password_request",
+            "/auth/reset_password_request",
+            &[("email", "susan@example.com")],
+        )
+        .await;
+
+    assert_eq!(refused.status, 429);
+    assert!(refused.header("Retry-After").is_some());
+    assert!(refused.body.contains("Too many attempts"));
+    app.wait_for_jobs().await;
+    assert_eq!(smtp.messages().len(), 5);
+}
+
+#[actix_web::test]
+async fn a_forged_host_header_never_reaches_a_link() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+    let mut forger = app.browser();
+    forger.host = Some("evil.example".to_owned());
+
+    let page = forger.get("/auth/reset_password_request").await;
+    let token = page.csrf_token().unwrap();
+    let res = forger
+        .post(
+            "/auth/reset_password_request",
+            &[("csrf_token", &token), ("email", "susan@example.com")],
+        )
+        .await;
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("host name"), "{}", res.body);
+    app.wait_for_jobs().await;
+    assert!(smtp.messages().is_empty(), "no mail for a forged host");
+
+    // With SERVER_NAME set, links name it whatever the request says.
+    let named = app_mailing_to(smtp.port, &[("SERVER_NAME", "microblog.example")]).await;
+    named.register("susan").await;
+    let mut forger = named.browser();
+    forger.host = Some("evil.example".to_owned());
+    request_reset(&mut forger, "susan@example.com").await;
+    let mail = smtp.wait_for(1, MAIL_WAIT).await.remove(0);
+    let links = mail.links("/auth/reset_password/");
+    assert!(
+        links[0].starts_with("http://microblog.example/auth/reset_password/"),
+        "{links:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_mail_queued_while_the_mail_server_is_down_arrives_once_it_is_up() {
+    let port = free_port();
+    let app = app_mailing_to(port, &[]).await;
+    app.register("susan").await;
+
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    // Wait for a failed attempt to be recorded.
+    let db = app.database();
+    let started = std::time::Instant::now();
+    loop {
+        let jobs = pending_jobs(&db);
+        if jobs.iter().any(|j| j.last_error.is_some()) {
+            break;
+        }
+        assert!(started.elapsed() < MAIL_WAIT, "no failed attempt: {jobs:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let smtp = SmtpServer::start_on(port);
+
+    let mail = smtp.wait_for(1, MAIL_WAIT).await.remove(0);
+    assert_eq!(mail.rcpt_to, ["<susan@example.com>"]);
+    app.wait_for_jobs().await;
+    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.messages().len(), 1, "sent once");
+    let path = reset_path(&mail, &app.address);
+    assert_eq!(
+        set_new_password(&mut app.browser(), &path).await.location(),
+        Some("/auth/login")
+    );
+}
+
+#[actix_web::test]
+async fn two_instances_on_one_database_send_each_mail_once() {
+    let smtp = SmtpServer::start();
+    let database = TestDatabase::fresh();
+    let url = database.url.clone();
+    let first = app_mailing_to(smtp.port, &[("DATABASE_URL", &url)]).await;
+    let second = app_mailing_to(smtp.port, &[("DATABASE_URL", &url)]).await;
+    let names: Vec<String> = (0..8).map(|i| format!("user{i}")).collect();
+    for name in &names {
+        first.register(name).await;
+    }
+
+    for name in &names {
+        for app in [&first, &second] {
+            request_reset(&mut app.browser(), &format!("{name}@example.com")).await;
+        }
+    }
+    smtp.wait_for(16, MAIL_WAIT).await;
+    first.wait_for_jobs().await;
+    // Time for a second delivery of any mail, if there were to be one.
+    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 16, "each mail once");
+    let mut ids: Vec<String> = mails
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16);
+}
+
+#[actix_web::test]
+async fn a_mail_whose_server_was_killed_before_sending_arrives_after_a_restart() {
+    let hanging = SmtpServer::hanging();
+    let smtp = SmtpServer::start();
+    let database = TestDatabase::fresh();
+    let serve = |port: u16| {
+        let (url, port) = (database.url.clone(), port.to_string());
+        async move {
+            Server::start(&[
+                ("DATABASE_URL", url.as_str()),
+                ("SECRET_KEY", "a-secret-key-for-the-restart-test"),
+                ("BCRYPT_COST", "4"),
+                ("MAIL_SERVER", "127.0.0.1"),
+                ("MAIL_PORT", port.as_str()),
+                ("MAIL_DEFAULT_SENDER", "microblog@example.com"),
+                ("RUST_LOG", "warn"),
+            ])
+            .await
+        }
+    };
+    let mut doomed = serve(hanging.port).await;
+    let mut browser = Browser::at(&doomed.address);
+    browser.register("susan").await;
+    request_reset(&mut browser, "susan@example.com").await;
+    // The mail's job is claimed and stuck talking to the mail server: kill the server then.
+    let db =
+        microblog::db::Db::connect(&microblog::config::DatabaseUrl::parse(&database.url).unwrap())
+            .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let jobs = pending_jobs(&db);
+        if jobs
+            .iter()
+            .any(|j| j.kind == "send_mail" && j.state == "running")
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < MAIL_WAIT,
+            "the mail was not claimed: {jobs:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    doomed.child.kill().unwrap();
+    doomed.child.wait().unwrap();
+    assert!(hanging.messages().is_empty());
+
+    let restarted = serve(smtp.port).await;
+    let mail = smtp.wait_for(1, Duration::from_secs(40)).await.remove(0);
+
+    assert_eq!(mail.rcpt_to, ["<susan@example.com>"]);
+    let path = reset_path(&mail, &doomed.address);
+    let mut browser = Browser::at(&restarted.address);
+    assert_eq!(
+        set_new_password(&mut browser, &path).await.location(),
+        Some("/auth/login")
+    );
+    wait_for_jobs(&db).await;
+    assert_eq!(smtp.messages().len(), 1);
+}
+
+#[actix_web::test]
+async fn with_no_mail_server_the_link_is_in_the_log_and_in_mail_list() {
+    let database = TestDatabase::fresh();
+    let settings = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", "a-secret-key-for-the-no-mail-test"),
+        ("BCRYPT_COST", "4"),
+    ];
+    let server = Server::start(&settings).await;
+    let mut browser = Browser::at(&server.address);
+    browser.register("susan").await;
+
+    request_reset(&mut browser, "susan@example.com").await;
+    let started = std::time::Instant::now();
+    let link = loop {
+        let output = server.output();
+        if let Some(i) = output.find(&format!("{}/auth/reset_password/", server.address)) {
+            break output[i..].split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < MAIL_WAIT,
+            "no link in the log: {output}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    let output = server.output();
+    assert!(output.contains("INFO"), "{output}");
+    assert!(output.contains("susan@example.com"), "{output}");
+    assert!(
+        output.contains("[Microblog] Reset Your Password"),
+        "{output}"
+    );
+
+    let path = link.strip_prefix(&server.address).unwrap();
+    assert_eq!(browser.get(path).await.status, 200);
+
+    let list = microblog_command(server.work.path(), &settings)
+        .args(["mail", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success(), "{listed}");
+    assert!(listed.contains("logged"), "{listed}");
+    assert!(listed.contains("susan@example.com"), "{listed}");
+    assert!(
+        listed.contains("[Microblog] Reset Your Password"),
+        "{listed}"
+    );
+    let id = listed.split_whitespace().next().unwrap();
+    let show = microblog_command(server.work.path(), &settings)
+        .args(["mail", "show", id])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(shown.contains(&link), "{shown}");
+    let missing = microblog_command(server.work.path(), &settings)
+        .args(["mail", "show", "9999"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no mail 9999"));
+
+    let flashes = flashes_of(&browser.get("/auth/login").await.body);
+    assert!(flashes.is_empty());
+}
