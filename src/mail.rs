@@ -116,18 +116,28 @@ impl Mailer {
                 mail::LOGGED
             }
             Some(transport) => {
-                let message = message(&row).map_err(Permanent)?;
-                let transport = transport.clone();
-                let sent = actix_web::web::block(move || transport.send(&message)).await?;
+                let sent = match message(&row) {
+                    Ok(message) => {
+                        let transport = transport.clone();
+                        actix_web::web::block(move || transport.send(&message))
+                            .await?
+                            .map_err(|e| {
+                                let permanent = e.is_permanent();
+                                let e = anyhow::Error::new(e).context("sending over SMTP");
+                                (e, permanent)
+                            })
+                    }
+                    Err(e) => Err((e, true)),
+                };
                 match sent {
                     Ok(_) => mail::SENT,
-                    Err(e) if e.is_permanent() => {
-                        let error = anyhow::Error::new(e).context("the mail server refused it");
+                    Err((error, false)) => return Err(error),
+                    Err((error, true)) => {
+                        // No retry can help: the mail is marked failed, and so is its job.
                         db.run(move |conn| mail::set_status(conn, id, mail::FAILED, models::now()))
                             .await?;
                         return Err(Permanent(error).into());
                     }
-                    Err(e) => return Err(anyhow::Error::new(e).context("sending over SMTP")),
                 }
             }
         };

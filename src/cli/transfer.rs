@@ -1,5 +1,6 @@
 //! `microblog db transfer --to URL`: copies every row of this database into another one, so a
-//! student who outgrows SQLite moves to PostgreSQL and loses nothing (not even their logins).
+//! student who outgrows SQLite moves to PostgreSQL and loses nothing (not even their logins, the
+//! mails not yet sent or the jobs not yet done).
 //!
 //! The target is migrated first and must be empty. Everything is copied in one transaction on
 //! the target: it ends with all of the data, or with none. Ids are kept, so links and follows
@@ -50,8 +51,15 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
     let target = Db::connect(&target_url)?;
     let copied = transfer(&source, &target)?;
     println!(
-        "copied {} users, {} posts, {} follows and {} logins into {target_url:?}",
-        copied.users, copied.posts, copied.follows, copied.login_sessions
+        "copied {} users, {} posts, {} follows, {} logins, {} mails, {} jobs and {} reset links \
+         into {target_url:?}",
+        copied.users,
+        copied.posts,
+        copied.follows,
+        copied.login_sessions,
+        copied.mails,
+        copied.jobs,
+        copied.password_resets
     );
     Ok(())
 }
@@ -102,6 +110,30 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
             |after| bulk::login_sessions_after(&mut from, after, PAGE),
             |rows| bulk::insert_login_session_rows(to, rows),
             |s| s.id,
+        )?;
+        copy_table(
+            "reset links",
+            expected.password_resets,
+            0,
+            |after| bulk::reset_links_after(&mut from, after, PAGE),
+            |rows| bulk::insert_reset_link_rows(to, rows),
+            |r| r.user_id,
+        )?;
+        copy_table(
+            "mails",
+            expected.mails,
+            0,
+            |after| bulk::mails_after(&mut from, after, PAGE),
+            |rows| bulk::insert_mail_rows(to, rows),
+            |m| m.id,
+        )?;
+        copy_table(
+            "jobs",
+            expected.jobs,
+            0,
+            |after| bulk::jobs_after(&mut from, after, PAGE),
+            |rows| bulk::insert_job_rows(to, rows),
+            |j| j.id,
         )?;
         bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())

@@ -8,11 +8,15 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
+use chrono::NaiveDateTime;
+
 use crate::db::{DbConn, on_backend};
+use crate::models::job::JobRow;
 use crate::models::login_session::LoginSession;
+use crate::models::mail::MailRow;
 use crate::models::post::{NewPost, Post};
 use crate::models::user::{NewUser, User};
-use crate::schema::{followers, login_sessions, posts, users};
+use crate::schema::{followers, jobs, login_sessions, mails, password_resets, posts, users};
 
 /// How many rows each table holds.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,6 +25,9 @@ pub struct Counts {
     pub posts: i64,
     pub follows: i64,
     pub login_sessions: i64,
+    pub mails: i64,
+    pub jobs: i64,
+    pub password_resets: i64,
 }
 
 pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
@@ -29,7 +36,20 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
         posts: posts::table.count().get_result(conn)?,
         follows: followers::table.count().get_result(conn)?,
         login_sessions: login_sessions::table.count().get_result(conn)?,
+        mails: mails::table.count().get_result(conn)?,
+        jobs: jobs::table.count().get_result(conn)?,
+        password_resets: password_resets::table.count().get_result(conn)?,
     })
+}
+
+/// A password reset link's row, whole (the app itself only ever reads parts of it).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = password_resets)]
+pub struct ResetLinkRow {
+    pub user_id: i32,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
 }
 
 /// Inserts many new users in one statement.
@@ -121,6 +141,40 @@ pub fn login_sessions_after(
         .load(conn)
 }
 
+/// Up to `limit` mails with an id above `after`, in id order.
+pub fn mails_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<MailRow>> {
+    mails::table
+        .filter(mails::id.gt(after))
+        .order(mails::id)
+        .limit(limit)
+        .select(MailRow::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` jobs with an id above `after`, in id order.
+pub fn jobs_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<JobRow>> {
+    jobs::table
+        .filter(jobs::id.gt(after))
+        .order(jobs::id)
+        .limit(limit)
+        .select(JobRow::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` reset links of users with an id above `after`, in user order.
+pub fn reset_links_after(
+    conn: &mut DbConn,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<ResetLinkRow>> {
+    password_resets::table
+        .filter(password_resets::user_id.gt(after))
+        .order(password_resets::user_id)
+        .limit(limit)
+        .select(ResetLinkRow::as_select())
+        .load(conn)
+}
+
 /// Inserts whole user rows, ids included.
 pub fn insert_user_rows(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
     on_backend!(conn, c => diesel::insert_into(users::table).values(rows).execute(c))
@@ -136,11 +190,26 @@ pub fn insert_login_session_rows(conn: &mut DbConn, rows: &[LoginSession]) -> Qu
     on_backend!(conn, c => diesel::insert_into(login_sessions::table).values(rows).execute(c))
 }
 
+/// Inserts whole mail rows, ids included.
+pub fn insert_mail_rows(conn: &mut DbConn, rows: &[MailRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(mails::table).values(rows).execute(c))
+}
+
+/// Inserts whole job rows, ids included.
+pub fn insert_job_rows(conn: &mut DbConn, rows: &[JobRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(jobs::table).values(rows).execute(c))
+}
+
+/// Inserts whole reset link rows.
+pub fn insert_reset_link_rows(conn: &mut DbConn, rows: &[ResetLinkRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(password_resets::table).values(rows).execute(c))
+}
+
 /// After rows were inserted with their ids, moves PostgreSQL's id sequences past them so the
 /// next insert gets a new id. SQLite's AUTOINCREMENT keeps track by itself.
 pub fn reset_id_sequences(conn: &mut DbConn) -> QueryResult<()> {
     if let DbConn::Postgresql(pg) = conn {
-        for table in ["users", "posts", "login_sessions"] {
+        for table in ["users", "posts", "login_sessions", "mails", "jobs"] {
             pg.batch_execute(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                  COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"

@@ -16,7 +16,7 @@ pub const LOGGED: &str = "logged";
 /// Refused by the mail server for good.
 pub const FAILED: &str = "failed";
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = mails)]
 pub struct MailRow {
     pub id: i32,

@@ -357,6 +357,31 @@ async fn a_mail_queued_while_the_mail_server_is_down_arrives_once_it_is_up() {
 }
 
 #[actix_web::test]
+async fn a_mail_the_server_refuses_for_good_fails_at_once_with_the_reason_kept() {
+    let smtp = SmtpServer::refusing();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    app.wait_for_jobs().await;
+
+    let mut conn = app.database().get().unwrap();
+    let mail = &microblog::models::mail::newest(&mut conn, 1).unwrap()[0];
+    assert_eq!(mail.status, "failed");
+    let failed: Vec<_> = microblog::models::bulk::jobs_after(&mut conn, 0, 10)
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == "send_mail")
+        .collect();
+    assert_eq!(failed[0].state, "failed");
+    assert_eq!(failed[0].attempts, 1, "no retry");
+    assert!(
+        failed[0].last_error.as_deref().unwrap().contains("550"),
+        "{failed:?}"
+    );
+}
+
+#[actix_web::test]
 async fn two_instances_on_one_database_send_each_mail_once() {
     let smtp = SmtpServer::start();
     let database = TestDatabase::fresh();

@@ -103,6 +103,16 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     john.submit("/index", "/index", &[("post", "moving house")])
         .await;
     susan.submit("/user/john", "/follow/john", &[]).await;
+    // With no mail server, the reset mail stays in the outbox (logged), with its job done.
+    old_site
+        .browser()
+        .submit(
+            "/auth/reset_password_request",
+            "/auth/reset_password_request",
+            &[("email", "john@example.com")],
+        )
+        .await;
+    old_site.wait_for_jobs().await;
     old_site.stop().await;
 
     // The target is a second fresh database of the same kind as the test backend.
@@ -126,7 +136,9 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("copied 2 users, 1 posts, 1 follows and 2 logins"),
+        stdout.contains(
+            "copied 2 users, 1 posts, 1 follows, 2 logins, 1 mails, 2 jobs and 1 reset links"
+        ),
         "{stdout}"
     );
 
@@ -143,6 +155,18 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
         index.body.contains("moving house"),
         "the followed timeline came along"
     );
+    // John's reset link, from the copied outbox, works on the new site.
+    let outbox =
+        microblog::models::mail::newest(&mut new_site.database().get().unwrap(), 1).unwrap();
+    let path = outbox[0]
+        .text_body
+        .split_whitespace()
+        .find_map(|word| {
+            word.find("/auth/reset_password/")
+                .map(|i| word[i..].to_owned())
+        })
+        .expect("a reset link in the mail");
+    assert_eq!(new_site.browser().get(&path).await.status, 200);
     // New rows get new ids after the copied ones.
     let mut ann = new_site.register("ann").await;
     assert_eq!(

@@ -102,6 +102,8 @@ pub struct SmtpServer {
 enum Behaviour {
     Answer,
     Hang,
+    /// Refuses every recipient for good (550).
+    Refuse,
 }
 
 impl SmtpServer {
@@ -123,6 +125,11 @@ impl SmtpServer {
         Self::listen(TcpListener::bind("127.0.0.1:0").unwrap(), Behaviour::Hang)
     }
 
+    /// A server that refuses every recipient, as for an address that does not exist.
+    pub fn refusing() -> Self {
+        Self::listen(TcpListener::bind("127.0.0.1:0").unwrap(), Behaviour::Refuse)
+    }
+
     fn listen(listener: TcpListener, behaviour: Behaviour) -> Self {
         let port = listener.local_addr().unwrap().port();
         let inbox = Arc::new(Mutex::new(Vec::new()));
@@ -136,7 +143,7 @@ impl SmtpServer {
                 }
                 let kept = kept.clone();
                 std::thread::spawn(move || {
-                    let _ = converse(stream, &kept);
+                    let _ = converse(stream, &kept, behaviour == Behaviour::Refuse);
                 });
             }
         });
@@ -176,7 +183,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn converse(stream: TcpStream, inbox: &Mutex<Vec<Received>>) -> std::io::Result<()> {
+fn converse(stream: TcpStream, inbox: &Mutex<Vec<Received>>, refuse: bool) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     writer.write_all(b"220 test ESMTP\r\n")?;
@@ -197,6 +204,8 @@ fn converse(stream: TcpStream, inbox: &Mutex<Vec<Received>>) -> std::io::Result<
         } else if upper.starts_with("MAIL FROM:") {
             current.mail_from = line[10..].trim().to_owned();
             writer.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("RCPT TO:") && refuse {
+            writer.write_all(b"550 no such mailbox\r\n")?;
         } else if upper.starts_with("RCPT TO:") {
             current.rcpt_to.push(line[8..].trim().to_owned());
             writer.write_all(b"250 ok\r\n")?;
