@@ -271,6 +271,15 @@ impl Config {
         if preferred_url_scheme != "http" && preferred_url_scheme != "https" {
             bail!("PREFERRED_URL_SCHEME must be http or https (got {preferred_url_scheme:?})");
         }
+        if let Some(name) = get("SERVER_NAME")
+            && (name.contains("://")
+                || name.contains('/')
+                || name.chars().any(|c| c.is_whitespace() || c == '@'))
+        {
+            bail!(
+                "SERVER_NAME is the site's host[:port] only, e.g. microblog.example.com (got {name:?})"
+            );
+        }
         let session_protection = match get("SESSION_PROTECTION")
             .unwrap_or_else(|| "basic".to_owned())
             .to_ascii_lowercase()

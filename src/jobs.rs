@@ -11,8 +11,8 @@
 //!   worker (or the same app, restarted) claims the job again after at most [`LEASE`].
 //! - **One worker at a time.** On PostgreSQL a claim locks the row with `FOR UPDATE SKIP LOCKED`,
 //!   so several instances on one database never take the same job; on SQLite the claim is one
-//!   conditional update (SQLite has a single writer). A worker whose lease was lost can no longer
-//!   complete or fail the job.
+//!   conditional update (SQLite has a single writer). Every later change names the claim (worker
+//!   and attempt), so a run whose lease was lost can no longer renew, complete or fail the job.
 //! - **At least once.** A job can run again after a crash in the middle, so each job's effects
 //!   are idempotent: a mail is marked sent and not sent again; work that only writes to the
 //!   database completes its job in the same transaction ([`Lease::complete`]).
@@ -38,7 +38,9 @@ use crate::error::{AppError, chain};
 use crate::models::{self, job};
 
 /// How long a claim lasts without renewal: how soon the job of a dead worker runs again.
-pub const LEASE: Duration = Duration::from_secs(15);
+/// Several times [`RENEW_EVERY`], so a renewal held up (a busy pool, a locked SQLite) does not
+/// lose a lease that is in use.
+pub const LEASE: Duration = Duration::from_secs(30);
 /// How often a running job's lease is moved on.
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// How often a worker looks for due jobs when nobody wakes it (jobs queued by other instances,
@@ -67,7 +69,7 @@ impl Job {
         }
     }
 
-    /// Attempts before the job is left `failed`. A mail is tried for about fourteen hours.
+    /// Attempts before the job is left `failed`. A mail is tried for about thirteen hours.
     fn max_attempts(&self) -> i32 {
         match self {
             Self::SendMail { .. } => 25,
@@ -107,6 +109,7 @@ pub struct Permanent(pub anyhow::Error);
 pub struct Lease {
     pub job_id: i32,
     worker: Arc<str>,
+    attempt: i32,
 }
 
 impl Lease {
@@ -114,7 +117,7 @@ impl Lease {
     /// completion commit together (and a second run finds nothing to do). Fails, rolling the
     /// transaction back, if the lease was lost to another worker.
     pub fn complete(&self, conn: &mut DbConn) -> QueryResult<()> {
-        if job::complete(conn, self.job_id, &self.worker, models::now())? {
+        if job::complete(conn, self.job_id, &self.worker, self.attempt, models::now())? {
             Ok(())
         } else {
             Err(diesel::result::Error::RollbackTransaction)
@@ -217,21 +220,23 @@ impl Jobs {
         let lease = Lease {
             job_id: row.id,
             worker: self.worker.clone(),
+            attempt: row.attempts,
         };
         let outcome = match serde_json::from_str::<Job>(&row.payload) {
             Ok(job) => {
-                let renewing = actix_web::rt::spawn(self.clone().renew(row.id));
-                let outcome = perform(job, lease).await;
-                renewing.abort();
-                outcome
+                // Stopped when this is dropped, even if `perform` panics.
+                let _renewing = AbortOnDrop(actix_web::rt::spawn(
+                    self.clone().renew(row.id, row.attempts),
+                ));
+                perform(job, lease).await
             }
             Err(e) => Err(Permanent(anyhow::anyhow!("unreadable job: {e}")).into()),
         };
-        let (id, worker) = (row.id, self.worker.clone());
+        let (id, worker, attempt) = (row.id, self.worker.clone(), row.attempts);
         let recorded = match outcome {
             Ok(()) => {
                 self.db
-                    .run(move |conn| job::complete(conn, id, &worker, models::now()))
+                    .run(move |conn| job::complete(conn, id, &worker, attempt, models::now()))
                     .await
             }
             Err(error) => {
@@ -252,7 +257,8 @@ impl Jobs {
                 self.db
                     .run(move |conn| {
                         let now = models::now();
-                        job::fail(conn, id, &worker, &text, retry_in.map(|w| now + w), now)
+                        let retry_at = retry_in.map(|w| now + w);
+                        job::fail(conn, id, &worker, attempt, &text, retry_at, now)
                     })
                     .await
             }
@@ -263,14 +269,15 @@ impl Jobs {
         }
     }
 
-    /// Moves the lease of job `id` on every [`RENEW_EVERY`] until aborted or the lease is lost.
-    async fn renew(self, id: i32) {
+    /// Moves the lease of job `id` (claimed at `attempt`) on every [`RENEW_EVERY`] until aborted
+    /// or the lease is lost.
+    async fn renew(self, id: i32, attempt: i32) {
         loop {
             actix_web::rt::time::sleep(RENEW_EVERY).await;
             let worker = self.worker.clone();
             let renewed = self
                 .db
-                .run(move |conn| job::renew(conn, id, &worker, models::now() + lease()))
+                .run(move |conn| job::renew(conn, id, &worker, attempt, models::now() + lease()))
                 .await;
             match renewed {
                 Ok(true) => {}
@@ -285,7 +292,16 @@ impl Jobs {
 }
 
 fn lease() -> TimeDelta {
-    TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::seconds(15))
+    TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::seconds(30))
+}
+
+/// A spawned task that is aborted when this is dropped.
+struct AbortOnDrop(actix_web::rt::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The wait after failed attempt `attempt` (1, 2, ...): 1 s, 2 s, 4 s, ... at most an hour.
@@ -440,8 +456,44 @@ mod tests {
         let stale = Lease {
             job_id: claimed.id,
             worker: dead.worker.clone(),
+            attempt: claimed.attempts,
         };
         let result = db.run(move |conn| stale.complete(conn)).await;
         assert!(result.is_err());
+    }
+
+    #[actix_web::test]
+    async fn a_run_whose_lease_ran_out_cannot_touch_the_claim_that_followed_even_on_one_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir);
+        let jobs = Jobs::new(db.clone());
+        jobs.enqueue(mail_job(1)).await.unwrap();
+        let first = jobs.claim().await.unwrap().expect("a due job");
+        let expire = || {
+            db.run(|conn| {
+                use crate::schema::jobs::dsl::*;
+                use diesel::prelude::*;
+                diesel::update(jobs)
+                    .set(locked_until.eq(models::now() - TimeDelta::seconds(1)))
+                    .execute(conn)
+            })
+        };
+        expire().await.unwrap();
+        let second = jobs.claim().await.unwrap().expect("claimed again");
+        assert_eq!((first.id, second.attempts), (second.id, 2));
+
+        let stale = Lease {
+            job_id: first.id,
+            worker: jobs.worker.clone(),
+            attempt: first.attempts,
+        };
+        assert!(db.run(move |conn| stale.complete(conn)).await.is_err());
+        let current = Lease {
+            job_id: second.id,
+            worker: jobs.worker.clone(),
+            attempt: second.attempts,
+        };
+        db.run(move |conn| current.complete(conn)).await.unwrap();
+        assert_eq!(rows(&db).await[0].state, job::DONE);
     }
 }

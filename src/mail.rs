@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use diesel::QueryResult;
+use diesel::{Connection, QueryResult};
 use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -24,7 +24,8 @@ use crate::error::chain;
 use crate::jobs::{self, Job, Jobs, Permanent};
 use crate::models::{self, mail};
 
-/// How long one SMTP conversation may take before it is given up (and tried again later).
+/// How long the mail server may take to accept the connection, or to answer any one command,
+/// before the attempt is given up (and tried again later).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many failure reports per [`REPORT_WINDOW`]: an error on every request must not
 /// fill the outbox (and the admins' inbox) with one mail each.
@@ -76,9 +77,14 @@ impl Mailer {
         })
     }
 
-    /// Flask's `send_email`: writes `mail` and the job that delivers it, in the caller's
-    /// transaction. Call [`Jobs::wake`] after the commit to have it sent at once.
+    /// Flask's `send_email`: writes `mail` and the job that delivers it, together (inside the
+    /// caller's transaction, if there is one). Call [`Jobs::wake`] after the commit to have it
+    /// sent at once.
     pub fn queue(&self, conn: &mut DbConn, mail: &Mail) -> QueryResult<i32> {
+        conn.transaction(|conn| self.queue_now(conn, mail))
+    }
+
+    fn queue_now(&self, conn: &mut DbConn, mail: &Mail) -> QueryResult<i32> {
         let id = mail::insert(
             conn,
             &mail::NewMail {

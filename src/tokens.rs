@@ -1,6 +1,8 @@
 //! Secrets handed to a browser or a mailbox (a login, a password reset link): 32 random bytes,
-//! hex-encoded. Only their SHA-256 is stored, so a copy of the database gives no working login
-//! and no working link; a plain hash is enough because the token is random, not a password.
+//! hex-encoded. Only their SHA-256 is looked up, so the table of logins or of links gives no
+//! working login or link; a plain hash is enough because the token is random, not a password.
+//! (The reset mail itself, link included, stays in the outbox, and the link works there until it
+//! is used or expires.)
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};

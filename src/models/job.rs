@@ -117,20 +117,28 @@ pub fn claim(
     }
 }
 
-/// This worker's running job, by id: what every change to a claimed job is limited to, so a
-/// worker that lost its lease (and the job to another) changes nothing.
+/// This claim of a running job: the worker and the attempt it claimed. Every change to a claimed
+/// job is limited to it, so a run whose lease was lost (and the job claimed again, by another
+/// worker or by this one) changes nothing.
 macro_rules! held {
-    ($id:expr, $worker:expr) => {
+    ($id:expr, $worker:expr, $attempt:expr) => {
         jobs::table
             .find($id)
             .filter(jobs::state.eq(RUNNING))
             .filter(jobs::locked_by.eq($worker))
+            .filter(jobs::attempts.eq($attempt))
     };
 }
 
 /// Moves the lease on; false when the job is no longer this worker's.
-pub fn renew(conn: &mut DbConn, id: i32, worker: &str, until: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(held!(id, worker))
+pub fn renew(
+    conn: &mut DbConn,
+    id: i32,
+    worker: &str,
+    attempt: i32,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(held!(id, worker, attempt))
         .set(jobs::locked_until.eq(until))
         .execute(conn)?;
     Ok(n == 1)
@@ -138,8 +146,14 @@ pub fn renew(conn: &mut DbConn, id: i32, worker: &str, until: NaiveDateTime) -> 
 
 /// Marks the job done; false when it was not this worker's running job (already done by the
 /// job itself, inside its own transaction, or lost with the lease).
-pub fn complete(conn: &mut DbConn, id: i32, worker: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(held!(id, worker))
+pub fn complete(
+    conn: &mut DbConn,
+    id: i32,
+    worker: &str,
+    attempt: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(held!(id, worker, attempt))
         .set((
             jobs::state.eq(DONE),
             jobs::locked_by.eq(None::<String>),
@@ -156,6 +170,7 @@ pub fn fail(
     conn: &mut DbConn,
     id: i32,
     worker: &str,
+    attempt: i32,
     error: &str,
     retry_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
@@ -164,7 +179,7 @@ pub fn fail(
         Some(at) => (QUEUED, at, None),
         None => (FAILED, now, Some(now)),
     };
-    let n = diesel::update(held!(id, worker))
+    let n = diesel::update(held!(id, worker, attempt))
         .set((
             jobs::state.eq(state),
             jobs::run_at.eq(run_at),
