@@ -18,7 +18,7 @@ use actix_web::web;
 
 use chrono::TimeDelta;
 
-use crate::error::chain;
+use crate::error::{AppError, chain};
 use crate::models::{self, job, login_session, user};
 use crate::state::State;
 use crate::tasks;
@@ -30,32 +30,32 @@ const KEEP_DONE_JOBS: TimeDelta = TimeDelta::days(1);
 
 /// Runs every task once (tests can call it instead of waiting a minute).
 pub async fn run_once(state: &State) {
-    if let Err(e) = state.activity.flush(&state.db).await {
-        tracing::warn!(error = %chain(&e), "could not record activity");
-    }
+    logged(state.activity.flush(&state.db).await, "record activity");
     let now = models::now();
-    let expired = state
-        .db
-        .run(move |conn| login_session::delete_expired(conn, now))
-        .await;
-    if let Err(e) = expired {
-        tracing::warn!(error = %chain(&e), "could not delete expired logins");
-    }
-    let links = state
-        .db
-        .run(move |conn| user::delete_expired_reset_links(conn, now))
-        .await;
-    if let Err(e) = links {
-        tracing::warn!(error = %chain(&e), "could not delete expired reset links");
-    }
-    let done = state
-        .db
-        .run(move |conn| job::delete_done(conn, now - KEEP_DONE_JOBS))
-        .await;
-    if let Err(e) = done {
-        tracing::warn!(error = %chain(&e), "could not delete finished jobs");
-    }
+    let db = &state.db;
+    logged(
+        db.run(move |conn| login_session::delete_expired(conn, now))
+            .await,
+        "delete expired logins",
+    );
+    logged(
+        db.run(move |conn| user::delete_expired_reset_links(conn, now))
+            .await,
+        "delete expired reset links",
+    );
+    logged(
+        db.run(move |conn| job::delete_done(conn, now - KEEP_DONE_JOBS))
+            .await,
+        "delete finished jobs",
+    );
     state.throttle.forget_idle();
+}
+
+/// A task that failed is logged, and tried again at the next round.
+fn logged<T>(result: Result<T, AppError>, task: &str) {
+    if let Err(e) = result {
+        tracing::warn!(error = %chain(&e), "could not {task}");
+    }
 }
 
 /// The job runner of this instance, until the task running it is dropped.
@@ -80,7 +80,5 @@ pub async fn run(state: web::Data<State>) {
 
 /// What must not be lost when the server stops: the activity noted since the last round.
 pub async fn at_stop(state: &State) {
-    if let Err(e) = state.activity.flush(&state.db).await {
-        tracing::warn!(error = %chain(&e), "could not record activity");
-    }
+    logged(state.activity.flush(&state.db).await, "record activity");
 }

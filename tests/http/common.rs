@@ -174,6 +174,22 @@ pub fn pending_jobs(db: &Db) -> Vec<microblog::models::job::JobRow> {
     microblog::models::job::pending(&mut db.get().expect("connection")).expect("jobs")
 }
 
+/// Waits until one of the pending jobs of `db` is as `wanted` says (panics after 30 s).
+pub async fn wait_for_job(db: &Db, wanted: impl Fn(&microblog::models::job::JobRow) -> bool) {
+    let started = Instant::now();
+    loop {
+        let pending = pending_jobs(db);
+        if pending.iter().any(&wanted) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no such job among {pending:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until `db` holds no queued or running job (panics after 30 s).
 pub async fn wait_for_jobs(db: &Db) {
     let started = Instant::now();
@@ -479,6 +495,20 @@ impl Browser {
             fields.push(("remember_me", "y"));
         }
         self.submit("/auth/login", "/auth/login", &fields).await
+    }
+
+    /// Changes the logged-in user's password from [`PASSWORD`] to `new` through the form.
+    pub async fn change_password(&mut self, new: &str) -> Response {
+        self.submit(
+            "/auth/change_password",
+            "/auth/change_password",
+            &[
+                ("old_password", PASSWORD),
+                ("password", new),
+                ("password2", new),
+            ],
+        )
+        .await
     }
 
     /// Opens a page and returns its flashed messages' texts.

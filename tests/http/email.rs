@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::common::{
-    Browser, PASSWORD, Server, TestApp, TestDatabase, flashes_of, microblog_command, pending_jobs,
-    spawn_app_with, wait_for_jobs,
+    Browser, PASSWORD, Server, TestApp, TestDatabase, flashes_of, microblog_command,
+    spawn_app_with, wait_for_job, wait_for_jobs,
 };
 use crate::smtp::{Received, SmtpServer, free_port};
 
@@ -186,17 +186,7 @@ async fn a_newer_request_a_password_change_and_time_each_kill_a_link() {
     // A password changed by its owner kills a live link too.
     request_reset(&mut app.browser(), "susan@example.com").await;
     let third = reset_path(&smtp.wait_for(3, MAIL_WAIT).await[2], &app.address);
-    let changed = susan
-        .submit(
-            "/auth/change_password",
-            "/auth/change_password",
-            &[
-                ("old_password", PASSWORD),
-                ("password", NEW_PASSWORD),
-                ("password2", NEW_PASSWORD),
-            ],
-        )
-        .await;
+    let changed = susan.change_password(NEW_PASSWORD).await;
     assert_eq!(changed.location(), Some("/index"));
     assert_eq!(app.browser().get(&third).await.location(), Some("/index"));
 }
@@ -333,15 +323,7 @@ async fn a_mail_queued_while_the_mail_server_is_down_arrives_once_it_is_up() {
     request_reset(&mut app.browser(), "susan@example.com").await;
     // Wait for a failed attempt to be recorded.
     let db = app.database();
-    let started = std::time::Instant::now();
-    loop {
-        let jobs = pending_jobs(&db);
-        if jobs.iter().any(|j| j.last_error.is_some()) {
-            break;
-        }
-        assert!(started.elapsed() < MAIL_WAIT, "no failed attempt: {jobs:?}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_job(&db, |job| job.last_error.is_some()).await;
     let smtp = SmtpServer::start_on(port);
 
     let mail = smtp.wait_for(1, MAIL_WAIT).await.remove(0);
@@ -442,21 +424,7 @@ async fn a_mail_whose_server_was_killed_before_sending_arrives_after_a_restart()
     let db =
         microblog::db::Db::connect(&microblog::config::DatabaseUrl::parse(&database.url).unwrap())
             .unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        let jobs = pending_jobs(&db);
-        if jobs
-            .iter()
-            .any(|j| j.kind == "send_mail" && j.state == "running")
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < MAIL_WAIT,
-            "the mail was not claimed: {jobs:?}"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_job(&db, |job| job.kind == "send_mail" && job.state == "running").await;
     doomed.child.kill().unwrap();
     doomed.child.wait().unwrap();
     assert!(hanging.messages().is_empty());

@@ -126,17 +126,7 @@ async fn a_password_change_ends_the_other_sessions_but_not_this_one() {
     let mut phone = app.browser();
     phone.login("susan", PASSWORD, true).await;
 
-    let res = laptop
-        .submit(
-            "/auth/change_password",
-            "/auth/change_password",
-            &[
-                ("old_password", PASSWORD),
-                ("password", NEW_PASSWORD),
-                ("password2", NEW_PASSWORD),
-            ],
-        )
-        .await;
+    let res = laptop.change_password(NEW_PASSWORD).await;
     assert_eq!(res.status, 302, "{}", res.body);
 
     assert_eq!(laptop.get("/index").await.status, 200);

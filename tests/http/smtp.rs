@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One message as the server received it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Received {
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
@@ -187,11 +187,7 @@ fn converse(stream: TcpStream, inbox: &Mutex<Vec<Received>>, refuse: bool) -> st
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     writer.write_all(b"220 test ESMTP\r\n")?;
-    let mut current = Received {
-        mail_from: String::new(),
-        rcpt_to: Vec::new(),
-        data: String::new(),
-    };
+    let mut current = Received::default();
     let mut line = String::new();
     loop {
         line.clear();
@@ -222,14 +218,7 @@ fn converse(stream: TcpStream, inbox: &Mutex<Vec<Received>>, refuse: bool) -> st
                 let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                 current.data.push_str(unstuffed);
             }
-            inbox.lock().unwrap().push(std::mem::replace(
-                &mut current,
-                Received {
-                    mail_from: String::new(),
-                    rcpt_to: Vec::new(),
-                    data: String::new(),
-                },
-            ));
+            inbox.lock().unwrap().push(std::mem::take(&mut current));
             writer.write_all(b"250 queued\r\n")?;
         } else if upper.starts_with("QUIT") {
             writer.write_all(b"221 bye\r\n")?;

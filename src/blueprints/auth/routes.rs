@@ -347,6 +347,12 @@ pub async fn reset_password_request_submit(
     Ok(redirect(login::LOGIN_VIEW))
 }
 
+/// The answer to a link that is not live: home, with a flash saying why.
+fn dead_link(page: &Page) -> HttpResponse {
+    page.flash(RESET_LINK_DEAD);
+    redirect("/index")
+}
+
 /// The user whose live reset link holds `token`.
 async fn reset_link_owner(state: &State, token: &str) -> Result<Option<User>, AppError> {
     if token.len() > LONGEST_TOKEN {
@@ -370,8 +376,7 @@ pub async fn reset_password(
         return Ok(redirect("/index"));
     }
     if reset_link_owner(&state, &token).await?.is_none() {
-        page.flash(RESET_LINK_DEAD);
-        return Ok(redirect("/index"));
+        return Ok(dead_link(&page));
     }
     let form = FormView::new(RESET_PASSWORD_FIELDS);
     page.render(
@@ -393,8 +398,7 @@ pub async fn reset_password_submit(
         return Ok(redirect("/index"));
     }
     let Some(owner) = reset_link_owner(&state, &token).await? else {
-        page.flash(RESET_LINK_DEAD);
-        return Ok(redirect("/index"));
+        return Ok(dead_link(&page));
     };
     let new = match input.parse(&owner.username, &owner.email) {
         Ok(new) => new,
@@ -414,8 +418,7 @@ pub async fn reset_password_submit(
         .await?;
     if reset.is_none() {
         // Used or replaced while the password was being hashed.
-        page.flash(RESET_LINK_DEAD);
-        return Ok(redirect("/index"));
+        return Ok(dead_link(&page));
     }
     page.flash("Your password has been reset.");
     Ok(redirect(login::LOGIN_VIEW))
