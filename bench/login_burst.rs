@@ -219,6 +219,7 @@ fn main() -> anyhow::Result<()> {
                         body: &body,
                         timestamp: models::now(),
                         user_id: reader.id,
+                        language: Some("en"),
                     },
                 )?;
             }

@@ -66,6 +66,7 @@ pub fn create_app(
         // cannot name it, so the two parts they need are registered on their own as well.
         .app_data(state.login.clone())
         .app_data(state.templates.clone())
+        .app_data(state.languages.clone())
         .app_data(state)
         .app_data(web::PayloadConfig::new(limits::MAX_BODY))
         .app_data(web::JsonConfig::default().limit(limits::MAX_BODY))

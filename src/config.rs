@@ -99,6 +99,37 @@ impl fmt::Debug for MailConfig {
     }
 }
 
+/// The translation service of chapter 14, when one is configured.
+#[derive(Clone)]
+pub enum TranslatorConfig {
+    /// Microsoft Translator (`MS_TRANSLATOR_KEY`, `MS_TRANSLATOR_REGION`, `MS_TRANSLATOR_URL`).
+    Microsoft {
+        key: String,
+        region: Option<String>,
+        url: String,
+    },
+    /// LibreTranslate (`LIBRETRANSLATE_URL`, `LIBRETRANSLATE_KEY`).
+    Libre { url: String, key: Option<String> },
+}
+
+impl fmt::Debug for TranslatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Microsoft { region, url, .. } => f
+                .debug_struct("Microsoft")
+                .field("key", &"***")
+                .field("region", region)
+                .field("url", url)
+                .finish(),
+            Self::Libre { url, key } => f
+                .debug_struct("Libre")
+                .field("url", url)
+                .field("key", &key.as_ref().map(|_| "***"))
+                .finish(),
+        }
+    }
+}
+
 /// Where the secret key came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SecretFrom {
@@ -131,6 +162,9 @@ pub struct Config {
     pub password_reset_timeout: i64,
     pub posts_per_page: i64,
     pub languages: Vec<String>,
+    /// Microsoft Translator when `MS_TRANSLATOR_KEY` is set, else LibreTranslate when
+    /// `LIBRETRANSLATE_URL` is, else none.
+    pub translator: Option<TranslatorConfig>,
     pub host: String,
     pub port: u16,
     pub bcrypt_cost: u32,
@@ -162,6 +196,7 @@ impl fmt::Debug for Config {
             .field("password_reset_timeout", &self.password_reset_timeout)
             .field("posts_per_page", &self.posts_per_page)
             .field("languages", &self.languages)
+            .field("translator", &self.translator)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("bcrypt_cost", &self.bcrypt_cost)
@@ -174,6 +209,14 @@ impl fmt::Debug for Config {
             .field("forwarded_allow_ips", &self.forwarded_allow_ips)
             .finish()
     }
+}
+
+/// `url` when it is an http(s) URL, for the setting `name`.
+fn web_url(name: &str, url: String) -> anyhow::Result<String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        bail!("{name} must be an http:// or https:// URL (got {url:?})");
+    }
+    Ok(url)
 }
 
 /// The secret key the tutorial prints in `config.py`: public, so never accepted.
@@ -280,6 +323,22 @@ impl Config {
                 "SERVER_NAME is the site's host[:port] only, e.g. microblog.example.com (got {name:?})"
             );
         }
+        let translator = match (get("MS_TRANSLATOR_KEY"), get("LIBRETRANSLATE_URL")) {
+            (Some(key), _) => Some(TranslatorConfig::Microsoft {
+                key,
+                region: get("MS_TRANSLATOR_REGION"),
+                url: web_url(
+                    "MS_TRANSLATOR_URL",
+                    get("MS_TRANSLATOR_URL")
+                        .unwrap_or_else(|| crate::translate::MICROSOFT_URL.to_owned()),
+                )?,
+            }),
+            (None, Some(url)) => Some(TranslatorConfig::Libre {
+                url: web_url("LIBRETRANSLATE_URL", url)?,
+                key: get("LIBRETRANSLATE_KEY"),
+            }),
+            (None, None) => None,
+        };
         let session_protection = match get("SESSION_PROTECTION")
             .unwrap_or_else(|| "basic".to_owned())
             .to_ascii_lowercase()
@@ -308,6 +367,7 @@ impl Config {
                     langs
                 }
             },
+            translator,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: u16::try_from(number("PORT", 5000)?).context("PORT is not a port")?,
             bcrypt_cost: bcrypt_cost as u32,

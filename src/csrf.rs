@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
 use crate::form::parse_urlencoded;
+use crate::i18n::Message;
 
 const KEY: &str = "_csrf_token";
 const FIELD: &str = "csrf_token";
@@ -52,6 +53,15 @@ fn is_valid(req: &HttpRequest, submitted: Option<&str>) -> bool {
     }
 }
 
+/// The header in which JavaScript sends the token (Flask-WTF's name for it).
+pub const HEADER: &str = "X-CSRFToken";
+
+/// Whether a request made by our JavaScript carries the session's token in [`HEADER`].
+pub fn header_is_valid(req: &HttpRequest) -> bool {
+    let submitted = req.headers().get(HEADER).and_then(|v| v.to_str().ok());
+    is_valid(req, submitted)
+}
+
 /// A urlencoded form whose `csrf_token` matched the session's. `T` lists the other fields as
 /// `String`s (`#[serde(default)]`); unknown fields such as `submit` are ignored.
 pub struct CsrfForm<T>(pub T);
@@ -71,15 +81,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .position(|(name, _)| name == FIELD)
                 .map(|i| pairs.swap_remove(i).1);
             if !is_valid(&req, submitted.as_deref()) {
-                return Err(AppError::bad_request(
-                    "The CSRF token is missing or invalid. Reload the page and try again.",
-                )
-                .into());
+                return Err(AppError::bad_request(Message::new("error-csrf")).into());
             }
             let form = T::deserialize(MapDeserializer::<_, serde::de::value::Error>::new(
                 pairs.into_iter(),
             ))
-            .map_err(|e| AppError::bad_request(format!("The form is malformed: {e}.")))?;
+            .map_err(|e| {
+                AppError::bad_request(
+                    Message::new("error-form-malformed").with("detail", e.to_string()),
+                )
+            })?;
             Ok(Self(form))
         })
     }

@@ -1,21 +1,27 @@
 //! Values the app accepts from forms, parsed once ("parse, don't validate"): a `Username` is a
 //! username that fits the rules, so no code past the form has to check it again.
-//! The messages are WTForms' own, so pages read as they do in the Flask app.
+//! The messages are WTForms' own (in English), so pages read as they do in the Flask app.
 
-pub const REQUIRED: &str = "This field is required.";
+use crate::i18n::Message;
 
-fn length_message(min: usize, max: usize) -> String {
-    format!("Field must be between {min} and {max} characters long.")
+/// WTForms' `DataRequired`.
+pub const REQUIRED: Message = Message::new("form-required");
+
+/// WTForms' `Length(max=...)`.
+pub fn too_long(max: usize) -> Message {
+    Message::new("form-too-long").with("max", max as i64)
 }
 
 /// Checks the length in characters (as Python's `len` counts), after `required`.
-fn required_within(value: &str, min: usize, max: usize) -> Result<(), String> {
+fn required_within(value: &str, min: usize, max: usize) -> Result<(), Message> {
     let len = value.chars().count();
     if value.trim().is_empty() {
-        return Err(REQUIRED.to_owned());
+        return Err(REQUIRED);
     }
     if len < min || len > max {
-        return Err(length_message(min, max));
+        return Err(Message::new("form-length")
+            .with("min", min as i64)
+            .with("max", max as i64));
     }
     Ok(())
 }
@@ -28,14 +34,12 @@ pub struct Username(String);
 impl Username {
     pub const MAX: usize = 64;
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, Message> {
         let name = raw.trim();
         required_within(name, 1, Self::MAX)?;
         let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
         if !name.chars().all(allowed) {
-            return Err(
-                "Usernames may use only letters, numbers, dots, dashes and underscores.".to_owned(),
-            );
+            return Err(Message::new("form-username-characters"));
         }
         Ok(Self(name.to_owned()))
     }
@@ -52,16 +56,13 @@ pub struct Email(String);
 impl Email {
     pub const MAX: usize = 120;
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, Message> {
         let email = raw.trim();
         if email.is_empty() {
-            return Err(REQUIRED.to_owned());
+            return Err(REQUIRED);
         }
         if email.chars().count() > Self::MAX {
-            return Err(format!(
-                "Field cannot be longer than {} characters.",
-                Self::MAX
-            ));
+            return Err(too_long(Self::MAX));
         }
         let valid = match email.split_once('@') {
             Some((local, domain)) => {
@@ -76,7 +77,7 @@ impl Email {
             None => false,
         };
         if !valid {
-            return Err("Invalid email address.".to_owned());
+            return Err(Message::new("form-invalid-email"));
         }
         Ok(Self(email.to_owned()))
     }
@@ -93,7 +94,7 @@ pub struct PostBody(String);
 impl PostBody {
     pub const MAX: usize = 140;
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, Message> {
         required_within(raw, 1, Self::MAX)?;
         Ok(Self(raw.trim().to_owned()))
     }
@@ -121,18 +122,18 @@ impl NewPassword {
         password2: &str,
         username: &str,
         email: &str,
-    ) -> Result<Self, (Vec<String>, Vec<String>)> {
+    ) -> Result<Self, (Vec<Message>, Vec<Message>)> {
         let mut first = Vec::new();
         let mut second = Vec::new();
         if password.is_empty() {
-            first.push(REQUIRED.to_owned());
+            first.push(REQUIRED);
         } else {
             first = crate::password::check_rules(password, username, email);
         }
         if password2.is_empty() {
-            second.push(REQUIRED.to_owned());
+            second.push(REQUIRED);
         } else if password2 != password {
-            second.push("Field must be equal to password.".to_owned());
+            second.push(Message::new("form-passwords-differ"));
         }
         if first.is_empty() && second.is_empty() {
             Ok(Self(password.to_owned()))

@@ -12,9 +12,9 @@ pub enum AppError {
     Redirect(String),
     #[error("Not Found")]
     NotFound,
-    /// A request we refuse, with the reason shown to the client.
+    /// A request we refuse, with the reason shown to the client (in its language on pages).
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(crate::i18n::Message),
     #[error("database query failed")]
     Database(#[from] diesel::result::Error),
     #[error("no database connection available")]
@@ -28,8 +28,8 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn bad_request(reason: impl Into<String>) -> Self {
-        Self::BadRequest(reason.into())
+    pub fn bad_request(reason: crate::i18n::Message) -> Self {
+        Self::BadRequest(reason)
     }
 }
 

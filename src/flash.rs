@@ -8,6 +8,9 @@
 
 use actix_session::SessionExt;
 use actix_web::HttpRequest;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Message;
 
 const KEY: &str = "_flashes";
 /// The longest message kept, in characters.
@@ -16,11 +19,35 @@ pub const MAX_CHARS: usize = 200;
 /// rest of the session, the cookie stays near 2.5 KiB at most.
 pub const BUDGET: usize = 1_500;
 
-/// Queues a message for the next rendered page.
-pub fn flash(req: &HttpRequest, message: impl Into<String>) {
+/// Flask's flash categories, shown in different colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Something the user asked for was done.
+    Success,
+    /// Something the user should know.
+    Info,
+    /// Something went wrong or was refused.
+    Error,
+}
+
+/// A message waiting in the session, already in the words of the language it was made in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flashed {
+    pub kind: Kind,
+    pub text: String,
+}
+
+/// Queues a message for the next rendered page, in this request's language (as Flask's
+/// `flash(_('...'))` translates when it flashes).
+pub fn flash(req: &HttpRequest, kind: Kind, message: Message) {
+    let text = message.text(&crate::i18n::for_request(req));
     let session = req.get_session();
-    let mut messages: Vec<String> = session.get(KEY).ok().flatten().unwrap_or_default();
-    messages.push(shorten(message.into()));
+    let mut messages: Vec<Flashed> = session.get(KEY).ok().flatten().unwrap_or_default();
+    messages.push(Flashed {
+        kind,
+        text: shorten(text),
+    });
     while messages.len() > 1 && json_size(&messages) > BUDGET {
         messages.remove(0);
     }
@@ -43,12 +70,12 @@ fn shorten(message: String) -> String {
     short
 }
 
-fn json_size(messages: &[String]) -> usize {
+fn json_size(messages: &[Flashed]) -> usize {
     serde_json::to_string(messages).map_or(usize::MAX, |json| json.len())
 }
 
 /// Takes the queued messages out of the session (Flask: `get_flashed_messages()`).
-pub fn take(req: &HttpRequest) -> Vec<String> {
+pub fn take(req: &HttpRequest) -> Vec<Flashed> {
     let session = req.get_session();
     // `remove` marks the session changed even for a missing key, which would re-encrypt and
     // re-send the cookie with every page; most pages have no message.
@@ -56,7 +83,7 @@ pub fn take(req: &HttpRequest) -> Vec<String> {
         return Vec::new();
     }
     session
-        .remove_as::<Vec<String>>(KEY)
+        .remove_as::<Vec<Flashed>>(KEY)
         .and_then(Result::ok)
         .unwrap_or_default()
 }
@@ -81,7 +108,10 @@ mod tests {
     #[test]
     fn the_longest_messages_escaped_as_json_fit_the_budget() {
         // A control character is six bytes in JSON (`\u0001`), the worst case.
-        let worst = vec![shorten("\u{1}".repeat(5_000))];
+        let worst = vec![Flashed {
+            kind: Kind::Success,
+            text: shorten("\u{1}".repeat(5_000)),
+        }];
         assert!(json_size(&worst) <= BUDGET, "{}", json_size(&worst));
     }
 }

@@ -8,6 +8,7 @@ use percent_encoding::percent_decode;
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::i18n::Message;
 
 /// Decodes `a=1&b=2` into pairs. Unlike lossy decoders it refuses bytes that are not UTF-8.
 pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, AppError> {
@@ -29,11 +30,9 @@ fn decode(raw: &[u8]) -> Result<String, AppError> {
         .collect();
     let bytes: Vec<u8> = percent_decode(&spaced).collect();
     let text = String::from_utf8(bytes)
-        .map_err(|_| AppError::bad_request("The form data is not valid UTF-8."))?;
+        .map_err(|_| AppError::bad_request(Message::new("error-form-utf8")))?;
     if text.contains('\0') {
-        return Err(AppError::bad_request(
-            "The form data must not contain NUL characters.",
-        ));
+        return Err(AppError::bad_request(Message::new("error-form-nul")));
     }
     Ok(text)
 }
@@ -42,7 +41,8 @@ fn decode(raw: &[u8]) -> Result<String, AppError> {
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Field {
     pub value: String,
-    pub errors: Vec<String>,
+    /// Put into words in the language of the page that shows them.
+    pub errors: Vec<Message>,
 }
 
 /// A form as templates see it: `form.username.value`, `form.username.errors`.
@@ -63,8 +63,8 @@ impl FormView {
     }
 
     /// Adds an error message next to a field.
-    pub fn error(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_default().errors.push(message.into());
+    pub fn error(&mut self, field: &'static str, message: Message) {
+        self.0.entry(field).or_default().errors.push(message);
     }
 
     pub fn is_valid(&self) -> bool {

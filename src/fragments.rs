@@ -2,9 +2,10 @@
 //! `_post.html`, rendered once and kept, so a page that shows it again copies it instead of
 //! rendering it again.
 //!
-//! A post's HTML depends only on its row as the feed query reads it (id, body, time, author's
-//! name and e-mail) and on the template, which is fixed while the app runs. So a kept fragment
-//! is stored with the row it was made from and used only when the row just read is the same:
+//! A post's HTML depends only on the reader's language ("said", the Translate link) and on its
+//! row as the feed query reads it (id, body, language, time, author's name and e-mail), and on
+//! the template, which is fixed while the app runs. So fragments are kept by language and post,
+//! each with the row it was made from, and used only when the row just read is the same:
 //! a renamed author or an edited post misses and is rendered afresh, there is nothing to
 //! invalidate, and instances sharing one database never show each other's stale HTML.
 
@@ -13,6 +14,8 @@ use std::sync::Mutex;
 
 use actix_web::web;
 use serde::Serialize;
+
+use fluent_templates::LanguageIdentifier;
 
 use crate::error::AppError;
 use crate::models::post::PostWithAuthor;
@@ -23,11 +26,11 @@ use crate::render::Templates;
 /// than tracking the least recently used, and pages read again right away cost one render.
 const CAPACITY: usize = 2048;
 
-/// The rendered `_post.html` of recently shown posts, by post id.
+/// The rendered `_post.html` of recently shown posts, by language and post id.
 pub struct Fragments {
     templates: web::Data<Templates>,
     capacity: usize,
-    posts: Mutex<HashMap<i32, Kept>>,
+    posts: Mutex<HashMap<(LanguageIdentifier, i32), Kept>>,
 }
 
 struct Kept {
@@ -63,18 +66,19 @@ impl Fragments {
         self.lock().len()
     }
 
-    /// `_post.html` for each row, in order: kept when the row is unchanged, otherwise rendered
-    /// from `view(row)` and kept. A page's template prints each with `{{ post }}`.
+    /// `_post.html` in `lang` for each row, in order: kept when the row is unchanged, otherwise
+    /// rendered from `view(row)` and kept. A page's template prints each with `{{ post }}`.
     pub fn posts<V: Serialize>(
         &self,
         rows: Vec<PostWithAuthor>,
+        lang: &LanguageIdentifier,
         view: impl Fn(&PostWithAuthor) -> V,
     ) -> Result<Vec<tera::Value>, AppError> {
         let mut shown: Vec<Option<tera::Value>> = {
             let kept = self.lock();
             rows.iter()
                 .map(|row| {
-                    kept.get(&row.id)
+                    kept.get(&(lang.clone(), row.id))
                         .filter(|k| k.row == *row)
                         .map(|k| k.html.clone())
                 })
@@ -85,9 +89,9 @@ impl Fragments {
         let mut fresh = Vec::new();
         for (row, slot) in rows.into_iter().zip(&mut shown) {
             if slot.is_none() {
-                let html = self
-                    .templates
-                    .render("_post.html", &OnePost { post: view(&row) })?;
+                let html =
+                    self.templates
+                        .render("_post.html", lang, &OnePost { post: view(&row) })?;
                 let html = tera::Value::safe_string(&html);
                 *slot = Some(html.clone());
                 fresh.push(Kept { row, html });
@@ -100,14 +104,19 @@ impl Fragments {
             }
             // A page longer than the whole cache keeps only its last posts.
             let skip = fresh.len().saturating_sub(self.capacity);
-            kept.extend(fresh.into_iter().skip(skip).map(|k| (k.row.id, k)));
+            kept.extend(
+                fresh
+                    .into_iter()
+                    .skip(skip)
+                    .map(|k| ((lang.clone(), k.row.id), k)),
+            );
         }
         Ok(shown.into_iter().flatten().collect())
     }
 
     /// The kept posts. A worker that panicked while holding the lock cannot have left an
     /// entry half-written (each is inserted whole), so the lock is taken back after a panic.
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Kept>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(LanguageIdentifier, i32), Kept>> {
         self.posts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -57,8 +57,14 @@ const MAX_BACKOFF_SECS: i64 = 3600;
 pub enum Job {
     /// Deliver one mail of the outbox (`mails`).
     SendMail { mail_id: i32 },
-    /// Mail a password reset link to `email` if it is a user's; links start with `site`.
-    PasswordReset { email: String, site: String },
+    /// Mail a password reset link to `email` if it is a user's; links start with `site`; the
+    /// mail is written in `lang`, the language of the page that asked.
+    PasswordReset {
+        email: String,
+        site: String,
+        #[serde(default = "crate::i18n::english_tag")]
+        lang: String,
+    },
 }
 
 impl Job {

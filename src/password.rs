@@ -17,6 +17,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::i18n::Message;
 
 /// Longest password accepted; longer ones are a form error.
 pub const MAX_LEN: usize = 1000;
@@ -149,26 +150,22 @@ impl Hasher {
 
 /// Django's validators: long enough, not all digits, not common, not the username or e-mail.
 /// Returns the messages to show next to the password field.
-pub fn check_rules(password: &str, username: &str, email: &str) -> Vec<String> {
+pub fn check_rules(password: &str, username: &str, email: &str) -> Vec<Message> {
     let mut errors = Vec::new();
     let len = password.chars().count();
     if len < MIN_LEN {
-        errors.push(format!(
-            "This password is too short. It must contain at least {MIN_LEN} characters."
-        ));
+        errors.push(Message::new("password-too-short").with("min", MIN_LEN as i64));
     }
     if len > MAX_LEN {
-        errors.push(format!(
-            "This password is too long. It must contain at most {MAX_LEN} characters."
-        ));
+        errors.push(Message::new("password-too-long").with("max", MAX_LEN as i64));
         return errors;
     }
     if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
-        errors.push("This password is entirely numeric.".to_owned());
+        errors.push(Message::new("password-numeric"));
     }
     let lowered = password.to_lowercase();
     if COMMON_PASSWORDS.contains(&lowered.as_str()) {
-        errors.push("This password is too common.".to_owned());
+        errors.push(Message::new("password-common"));
     }
     let local_part = email.split('@').next().unwrap_or_default();
     let too_similar = [username, local_part].iter().any(|attr| {
@@ -176,7 +173,7 @@ pub fn check_rules(password: &str, username: &str, email: &str) -> Vec<String> {
         attr.chars().count() >= 3 && (lowered.contains(&attr) || attr.contains(&lowered))
     });
     if too_similar {
-        errors.push("The password is too similar to the username or e-mail address.".to_owned());
+        errors.push(Message::new("password-similar"));
     }
     errors
 }

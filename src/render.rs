@@ -9,7 +9,9 @@ use serde::Serialize;
 use crate::assets::TemplateFiles;
 use crate::error::AppError;
 use crate::form::FormView;
+use crate::i18n::{LanguageChoice, Languages, Message};
 use crate::models::user::AuthUser;
+use fluent_templates::LanguageIdentifier;
 
 /// All templates, parsed once at start.
 pub struct Templates(tera::Tera);
@@ -25,6 +27,8 @@ impl Templates {
         }
         let mut tera = tera::Tera::new();
         // `{{ name | urlencode }}`: a value inside a URL (Jinja's filter of the same name).
+        // `{{ "nav-home" | t }}`: Flask-Babel's `_()` (src/i18n.rs).
+        tera.register_filter("t", crate::i18n::filter);
         tera.register_filter(
             "urlencode",
             |value: &str, _: tera::Kwargs, _: &tera::State| crate::urls::encode_component(value),
@@ -35,9 +39,18 @@ impl Templates {
         Ok(Self(tera))
     }
 
-    pub fn render<T: Serialize>(&self, name: &str, context: &T) -> Result<String, AppError> {
-        let context = tera::Context::from_serialize(context)?;
-        Ok(self.0.render(name, &context)?)
+    /// Renders `name` in `lang`: its `t` filters and the messages in `context` are put into
+    /// words in that language.
+    pub fn render<T: Serialize>(
+        &self,
+        name: &str,
+        lang: &LanguageIdentifier,
+        context: &T,
+    ) -> Result<String, AppError> {
+        crate::i18n::rendering_in(lang, || {
+            let context = tera::Context::from_serialize(context)?;
+            Ok(self.0.render(name, &context)?)
+        })
     }
 }
 
@@ -46,9 +59,15 @@ impl Templates {
 pub struct Base<'a> {
     /// `null` for an anonymous visitor (Tera treats undefined variables as errors).
     pub current_user: Option<&'a AuthUser>,
-    pub flashes: Vec<String>,
+    pub flashes: Vec<crate::flash::Flashed>,
     pub csrf_token: String,
-    pub title: &'a str,
+    /// The page's title, in its language.
+    pub title: String,
+    /// The page's language (`<html lang>`), and the site's languages for the language menu.
+    pub lang: String,
+    pub languages: Vec<LanguageChoice>,
+    /// The path and query of this page, where the language menu comes back to.
+    pub here: String,
 }
 
 #[derive(Serialize)]
@@ -59,14 +78,43 @@ struct Full<'a, T: Serialize> {
     context: &'a T,
 }
 
-/// Renders `template` with the base context and the page's own values.
+impl<'a> Base<'a> {
+    /// The base context of a page of `req`, titled `title` (none: "Welcome to Microblog").
+    pub fn of(
+        req: &HttpRequest,
+        user: Option<&'a AuthUser>,
+        flashes: Vec<crate::flash::Flashed>,
+        title: Option<&Message>,
+    ) -> Self {
+        let lang = crate::i18n::for_request(req);
+        let languages = req
+            .app_data::<actix_web::web::Data<Languages>>()
+            .map(|l| l.choices().to_vec())
+            .unwrap_or_default();
+        Self {
+            current_user: user,
+            flashes,
+            csrf_token: crate::csrf::token(req),
+            title: title.map(|t| t.text(&lang)).unwrap_or_default(),
+            lang: lang.to_string(),
+            languages,
+            here: match req.query_string() {
+                "" => req.path().to_owned(),
+                q => format!("{}?{q}", req.path()),
+            },
+        }
+    }
+}
+
+/// Renders `template` with the base context and the page's own values, in the page's language.
 pub fn render_page<T: Serialize>(
     templates: &Templates,
     base: Base<'_>,
     template: &str,
     context: &T,
 ) -> Result<String, AppError> {
-    templates.render(template, &Full { base, context })
+    let lang: LanguageIdentifier = base.lang.parse().unwrap_or_else(|_| crate::i18n::english());
+    templates.render(template, &lang, &Full { base, context })
 }
 
 /// The page a handler answers with (Flask's `render_template` with its `current_user` and
@@ -92,15 +140,20 @@ impl Page {
     }
 
     /// Flask's `flash()`: a message for the next page shown.
-    pub fn flash(&self, message: impl Into<String>) {
-        crate::flash::flash(&self.req, message);
+    pub fn flash(&self, kind: crate::flash::Kind, message: Message) {
+        crate::flash::flash(&self.req, kind, message);
+    }
+
+    /// Flask-Babel's `get_locale()` for this page.
+    pub fn lang(&self) -> LanguageIdentifier {
+        crate::i18n::for_request(&self.req)
     }
 
     /// Renders with status 200.
     pub fn render<T: Serialize>(
         &self,
         template: &str,
-        title: &str,
+        title: Message,
         context: &T,
     ) -> Result<HttpResponse, AppError> {
         self.render_status(StatusCode::OK, template, title, context)
@@ -111,12 +164,12 @@ impl Page {
         &self,
         status: StatusCode,
         template: &str,
-        title: &str,
+        title: Message,
         context: &T,
     ) -> Result<HttpResponse, AppError> {
         // Flashes are taken only now: a handler that redirects leaves them for the next page.
         let flashes = crate::flash::take(&self.req);
-        self.respond(status, template, title, flashes, context)
+        self.respond(status, template, Some(&title), flashes, context)
     }
 
     /// Renders a piece of a page fetched by JavaScript (no layout). Waiting flash messages stay
@@ -126,27 +179,22 @@ impl Page {
         template: &str,
         context: &T,
     ) -> Result<HttpResponse, AppError> {
-        self.respond(StatusCode::OK, template, "", Vec::new(), context)
+        self.respond(StatusCode::OK, template, None, Vec::new(), context)
     }
 
     fn respond<T: Serialize>(
         &self,
         status: StatusCode,
         template: &str,
-        title: &str,
-        flashes: Vec<String>,
+        title: Option<&Message>,
+        flashes: Vec<crate::flash::Flashed>,
         context: &T,
     ) -> Result<HttpResponse, AppError> {
         let templates = self
             .req
             .app_data::<actix_web::web::Data<Templates>>()
             .context("Templates are not registered")?;
-        let base = Base {
-            current_user: self.user.as_ref(),
-            flashes,
-            csrf_token: crate::csrf::token(&self.req),
-            title,
-        };
+        let base = Base::of(&self.req, self.user.as_ref(), flashes, title);
         let html = render_page(templates, base, template, context)?;
         Ok(HttpResponse::build(status)
             .content_type(mime::TEXT_HTML_UTF_8)

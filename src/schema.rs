@@ -67,6 +67,7 @@ diesel::table! {
         body -> Text,
         timestamp -> Timestamp,
         user_id -> Integer,
+        language -> Nullable<Text>,
     }
 }
 

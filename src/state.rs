@@ -8,12 +8,14 @@ use crate::activity::ActivityTracker;
 use crate::config::Config;
 use crate::db::Db;
 use crate::fragments::Fragments;
+use crate::i18n::Languages;
 use crate::jobs::Jobs;
 use crate::login::LoginManager;
 use crate::mail::Mailer;
 use crate::password::Hasher;
 use crate::render::Templates;
 use crate::throttle::LoginThrottle;
+use crate::translate::Translator;
 
 pub struct State {
     pub config: Config,
@@ -30,6 +32,10 @@ pub struct State {
     pub jobs: Jobs,
     /// Mail through the outbox.
     pub mailer: Mailer,
+    /// The translation service of the Translate links.
+    pub translator: Translator,
+    /// Also in the app's data on its own: every page finds its language with it.
+    pub languages: web::Data<Languages>,
     /// Also in the app's data on its own: the login extractors find it there.
     pub login: web::Data<LoginManager>,
     /// Also in the app's data on its own: `Page` renders with it.
@@ -38,7 +44,7 @@ pub struct State {
 
 impl State {
     /// Connects to the database (applying migrations), loads the templates, and checks the mail
-    /// settings.
+    /// settings and the languages.
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url)?;
         let templates = web::Data::new(Templates::load()?);
@@ -51,6 +57,8 @@ impl State {
             activity,
             jobs: Jobs::new(db.clone()),
             mailer: Mailer::new(&config)?,
+            translator: Translator::new(config.translator.clone()),
+            languages: web::Data::new(Languages::parse(&config.languages)?),
             templates,
             db,
             config,

@@ -11,8 +11,8 @@ use crate::state::State;
 pub async fn perform(state: web::Data<State>, job: Job, lease: Lease) -> anyhow::Result<()> {
     match job {
         Job::SendMail { mail_id } => state.mailer.deliver(&state.db, mail_id).await,
-        Job::PasswordReset { email, site } => {
-            email::send_password_reset_email(&state, &lease, email, site).await
+        Job::PasswordReset { email, site, lang } => {
+            email::send_password_reset_email(&state, &lease, email, site, &lang).await
         }
     }
 }

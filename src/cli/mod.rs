@@ -4,6 +4,7 @@
 mod mail;
 mod seed;
 mod transfer;
+pub mod translate;
 
 use std::path::PathBuf;
 
@@ -50,6 +51,20 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The translation files, `locales/<lang>/main.ftl` (Flask's `flask translate`); run in the
+    /// project folder.
+    Translate {
+        #[command(subcommand)]
+        command: TranslateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TranslateCommand {
+    /// Start a language: locales/<lang>/main.ftl with every English message to translate.
+    Init { lang: String },
+    /// List the messages each language is missing or has unused; fails when any is missing.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +93,21 @@ enum DbCommand {
 impl Cli {
     /// Reads the config (environment and `.env`) and runs the command.
     pub fn run(self) -> anyhow::Result<()> {
+        // Work on the source tree, with no settings or database.
+        if let Some(Command::Translate { command }) = &self.command {
+            let root = std::env::current_dir()?;
+            return match command {
+                TranslateCommand::Init { lang } => {
+                    let path = translate::init(&root, lang)?;
+                    println!(
+                        "wrote {}: translate it, add {lang} to LANGUAGES, and rebuild",
+                        path.display()
+                    );
+                    Ok(())
+                }
+                TranslateCommand::Check => translate::run_check(&root),
+            };
+        }
         let config = Config::from_env(&self.instance_path)?;
         match self.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config),
@@ -106,6 +136,7 @@ impl Cli {
             Command::Mail {
                 command: MailCommand::Show { id },
             } => mail::show(&config, id),
+            Command::Translate { .. } => unreachable!("handled above"),
         }
     }
 }

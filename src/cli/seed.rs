@@ -225,6 +225,8 @@ fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
                         body,
                         timestamp: *timestamp,
                         user_id: *user_id,
+                        // The sentences are made of English words.
+                        language: Some("en"),
                     })
                     .collect();
                 bulk::insert_posts(conn, &rows)?;

@@ -21,7 +21,8 @@ use super::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::flash::flash;
+use crate::flash::{Kind, flash};
+use crate::i18n::Message;
 use crate::models::login_session;
 use crate::models::user::AuthUser;
 use crate::render::Page;
@@ -161,8 +162,8 @@ impl LoginRequired {
 
 /// Flask-Login's `unauthorized()`: flash, then send the visitor to `view?next=<this path and
 /// query>`. A POST has no page to come back to, so it gets no `next`.
-fn unauthorized(req: &HttpRequest, view: &str, message: &str) -> AppError {
-    flash(req, message);
+fn unauthorized(req: &HttpRequest, view: &str, message: Message) -> AppError {
+    flash(req, Kind::Info, message);
     let location = if req.method() == actix_web::http::Method::GET {
         let target = match req.query_string() {
             "" => req.path().to_owned(),

@@ -36,6 +36,7 @@ use crate::activity::ActivityTracker;
 use crate::config::{Config, SessionProtection};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::i18n::Message;
 use crate::models;
 use crate::models::login_session::{self, NewLoginSession};
 use crate::models::user::{AuthUser, User};
@@ -47,9 +48,9 @@ pub const LOGIN_VIEW: &str = "/auth/login";
 /// Flask-Login's `refresh_view`: where a login that is not fresh confirms the password.
 pub const REFRESH_VIEW: &str = "/auth/reauthenticate";
 /// Flask-Login's `login_message`.
-pub const LOGIN_MESSAGE: &str = "Please log in to access this page.";
+pub const LOGIN_MESSAGE: Message = Message::new("flash-login-required");
 /// Flask-Login's `needs_refresh_message`.
-pub const REFRESH_MESSAGE: &str = "Please reauthenticate to access this page.";
+pub const REFRESH_MESSAGE: Message = Message::new("flash-reauthenticate");
 /// A login without "remember me" ends after this long unused.
 pub const IDLE_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 

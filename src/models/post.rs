@@ -15,6 +15,7 @@ pub struct Post {
     pub body: String,
     pub timestamp: NaiveDateTime,
     pub user_id: i32,
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -23,6 +24,8 @@ pub struct NewPost<'a> {
     pub body: &'a str,
     pub timestamp: NaiveDateTime,
     pub user_id: i32,
+    /// ISO 639-1, as `crate::translate::detect_language` found it.
+    pub language: Option<&'a str>,
 }
 
 /// A post as pages show it: with its author's name and e-mail (for the avatar).
@@ -31,6 +34,7 @@ pub struct PostWithAuthor {
     pub id: i32,
     pub body: String,
     pub timestamp: NaiveDateTime,
+    pub language: Option<String>,
     pub author: String,
     pub author_email: String,
 }
@@ -88,6 +92,7 @@ fn rows(
                     posts::id,
                     posts::body,
                     posts::timestamp,
+                    posts::language,
                     users::username,
                     users::email,
                 ))

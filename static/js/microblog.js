@@ -1,12 +1,12 @@
 // Our JavaScript: no framework, no CDN. Pages work without it; it only makes them nicer.
 'use strict';
 
-// Chapter 12 (Flask-Moment's part): dates as "3 minutes ago", in the reader's language and time
-// zone, with the full date on hover. The server writes a readable UTC date inside each
-// <time datetime="..."> element, which is what a reader without JavaScript sees.
+// Chapter 12 (Flask-Moment's part): dates as "3 minutes ago", in the page's language and the
+// reader's time zone, with the full date on hover. The server writes a readable UTC date inside
+// each <time datetime="..."> element, which is what a reader without JavaScript sees.
 (function () {
-  // The reader's own language, as their browser reports it.
-  const lang = (navigator.languages && navigator.languages[0]) || navigator.language || 'en';
+  // The page's language (<html lang>, chapter 13): the browser's Intl names the units in it.
+  const lang = document.documentElement.lang || 'en';
   const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
   const full = new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short' });
   const units = [
@@ -89,3 +89,65 @@
     }, { once: true });
   });
 })();
+
+// Chapter 14: the Translate link under a post in another language. It POSTs the post's text to
+// /translate (JSON, with the page's CSRF token in a header) and puts the answer in its place.
+// The words it writes itself come from <body data-text-...>, in the page's language.
+(function () {
+  const body = document.body;
+  const failed = body.dataset.textTranslateFailed || 'Error: Could not contact server.';
+  const translating = body.dataset.textTranslating || '…';
+
+  document.addEventListener('click', async function (event) {
+    const link = event.target.closest && event.target.closest('a.translate-link');
+    if (!link) return;
+    event.preventDefault();
+    const post = document.getElementById('post-' + link.dataset.post + '-body');
+    if (!post) return;
+    const place = link.parentNode;
+    const spinner = document.createElement('span');
+    spinner.className = 'spinner-border spinner-border-sm';
+    spinner.setAttribute('role', 'status');
+    const label = document.createElement('span');
+    label.className = 'visually-hidden';
+    label.textContent = translating;
+    spinner.appendChild(label);
+    place.replaceChildren(spinner);
+    let text;
+    try {
+      const response = await fetch('/translate', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: {
+          'Content-Type': 'application/json',
+          'Accept': 'application/json',
+          'X-CSRFToken': body.dataset.csrfToken || '',
+        },
+        body: JSON.stringify({
+          text: post.textContent,
+          source_language: link.dataset.from,
+          dest_language: link.dataset.to,
+        }),
+      });
+      const answer = await response.json();
+      text = response.ok ? answer.text : (answer.message || failed);
+    } catch (e) {
+      text = failed;
+    }
+    const translation = document.createElement('span');
+    translation.className = 'translation';
+    translation.textContent = text;
+    place.replaceChildren(translation);
+  });
+})();
+
+// Avatars come from Gravatar. Where it cannot be reached (an offline classroom), each one would
+// be a broken image: show the site's own placeholder instead. Error events do not bubble, so the
+// listener catches them on their way down.
+document.addEventListener('error', function (event) {
+  const img = event.target;
+  if (img.tagName === 'IMG' && img.classList.contains('avatar') && !img.dataset.placeholder) {
+    img.dataset.placeholder = 'yes';
+    img.src = '/static/img/avatar.svg';
+  }
+}, true);

@@ -331,6 +331,8 @@ pub struct Browser {
     pub forwarded_for: Option<String>,
     /// Sent as `Host` instead of the server's address (a forged one, in tests).
     pub host: Option<String>,
+    /// Sent as `Accept-Language` (none by default, as from `curl`).
+    pub accept_language: Option<String>,
 }
 
 impl Browser {
@@ -346,7 +348,16 @@ impl Browser {
             user_agent: BROWSER.to_owned(),
             forwarded_for: None,
             host: None,
+            accept_language: None,
         }
+    }
+
+    /// Another connection of the same browser: the same cookies, so the same login.
+    pub fn clone_session(&self) -> Self {
+        let mut other = Self::at(&self.base);
+        other.cookies = self.cookies.clone();
+        other.user_agent = self.user_agent.clone();
+        other
     }
 
     pub fn cookie_header(&self) -> String {
@@ -359,6 +370,17 @@ impl Browser {
 
     /// Sends a request with the jar's cookies and stores what the response sets.
     async fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Response {
+        self.send_with(method, path, body, &[]).await
+    }
+
+    /// Sends a request with extra headers (overriding the usual ones of the same name).
+    async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+        extra: &[(&str, &str)],
+    ) -> Response {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self
             .client
@@ -373,6 +395,12 @@ impl Browser {
         }
         if let Some(host) = &self.host {
             req = req.insert_header((header::HOST, host.as_str()));
+        }
+        if let Some(langs) = &self.accept_language {
+            req = req.insert_header((header::ACCEPT_LANGUAGE, langs.as_str()));
+        }
+        for (name, value) in extra {
+            req = req.insert_header((*name, *value));
         }
         let mut res = match body {
             Some((content_type, bytes)) => req
@@ -431,6 +459,18 @@ impl Browser {
             Some(("application/x-www-form-urlencoded", body)),
         )
         .await
+    }
+
+    /// POSTs `body` as `content_type` with extra headers, as a page's JavaScript does.
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        self.send_with("POST", path, Some((content_type, body)), headers)
+            .await
     }
 
     /// Posts fields as a urlencoded form, exactly as given (no CSRF token added).

@@ -178,7 +178,7 @@ async fn the_sessions_page_lists_each_login_and_can_end_another_one() {
 
     let page = laptop.get("/auth/sessions").await;
     assert_eq!(page.status, 200);
-    assert_eq!(page.body.matches("class=\"login-session\"").count(), 2);
+    assert_eq!(page.body.matches("class=\"login-session ").count(), 2);
     assert!(page.body.contains("PhoneBrowser/2.0"));
     let phone_row = page.body.find("PhoneBrowser/2.0").unwrap();
     let id_start = page.body[..phone_row].rfind("id=\"session-").unwrap() + "id=\"session-".len();

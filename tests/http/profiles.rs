@@ -94,7 +94,7 @@ async fn following_shows_their_posts_on_index_and_unfollowing_hides_them() {
     assert_eq!(res.location(), Some("/user/john"));
     let profile = susan.get("/user/john").await.body;
     assert!(crate::common::flashes_of(&profile).contains(&"You are following john!".to_owned()));
-    assert!(profile.contains("<span class=\"followers-count\">1</span> followers"));
+    assert!(profile.contains("<span class=\"followers-count\">1</span> follower,"));
     assert!(profile.contains("action=\"/unfollow/john\""));
     let index = susan.get("/index").await.body;
     assert!(index.contains("news from john"), "{index}");
@@ -227,7 +227,7 @@ async fn concurrent_follow_clicks_make_one_follow_and_no_error() {
     }
     let body = susan.get("/user/john").await.body;
     assert!(
-        body.contains("<span class=\"followers-count\">1</span> followers"),
+        body.contains("<span class=\"followers-count\">1</span> follower,"),
         "{body}"
     );
 }

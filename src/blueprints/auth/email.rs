@@ -2,6 +2,7 @@
 
 use chrono::TimeDelta;
 use diesel::Connection;
+use fluent_templates::LanguageIdentifier;
 use serde::Serialize;
 
 use crate::jobs::Lease;
@@ -15,6 +16,8 @@ struct ResetMailContext<'a> {
     username: &'a str,
     link: &'a str,
     minutes: i64,
+    /// `<html lang>` of the HTML part.
+    lang: String,
 }
 
 /// Flask's `send_password_reset_email(user)`, run as a job so the request that asked answers in
@@ -26,7 +29,9 @@ pub async fn send_password_reset_email(
     lease: &Lease,
     email: String,
     site: String,
+    lang: &str,
 ) -> anyhow::Result<()> {
+    let lang: LanguageIdentifier = lang.parse().unwrap_or_else(|_| crate::i18n::english());
     let (token, token_hash) = new_token();
     let link = format!("{site}/auth/reset_password/{token}");
     let timeout = state.config.password_reset_timeout;
@@ -47,12 +52,13 @@ pub async fn send_password_reset_email(
                     username: &found.username,
                     link: &link,
                     minutes: (timeout + 59) / 60,
+                    lang: lang.to_string(),
                 };
                 let mail = Mail {
                     to: vec![found.email.clone()],
-                    subject: "[Microblog] Reset Your Password".to_owned(),
-                    text: templates.render("email/reset_password.txt", &context)?,
-                    html: Some(templates.render("email/reset_password.html", &context)?),
+                    subject: crate::i18n::text(&lang, "email-reset-subject"),
+                    text: templates.render("email/reset_password.txt", &lang, &context)?,
+                    html: Some(templates.render("email/reset_password.html", &lang, &context)?),
                 };
                 mailer.queue(conn, &mail)?;
                 Ok(true)

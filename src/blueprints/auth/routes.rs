@@ -12,8 +12,9 @@ use super::forms::{
 use crate::csrf::{CsrfForm, NoFields};
 use crate::domain::NewPassword;
 use crate::error::AppError;
-use crate::flash::flash;
+use crate::flash::{Kind, flash};
 use crate::form::FormView;
+use crate::i18n::Message;
 use crate::jobs::Job;
 use crate::login::{self, CurrentUser, FreshUser};
 use crate::models::{self, login_session, user, user::NewUser, user::User};
@@ -23,14 +24,22 @@ use crate::state::State;
 use crate::tokens::token_hash;
 use crate::urls::{self, next_param, with_next};
 
-const TRY_LATER: &str = "Too many attempts. Please wait a minute and try again.";
+const TRY_LATER: Message = Message::new("form-try-later");
+
+fn sign_in() -> Message {
+    Message::new("title-sign-in")
+}
+
+fn register_title() -> Message {
+    Message::new("title-register")
+}
 
 /// A password form shown again after too many attempts: 429, with `Retry-After`.
 fn too_many_attempts(
     page: &Page,
     wait: std::time::Duration,
     template: &str,
-    title: &str,
+    title: Message,
     form: FormView,
 ) -> Result<HttpResponse, AppError> {
     let mut res = page.render_status(
@@ -57,7 +66,7 @@ pub async fn login(page: Page) -> Result<HttpResponse, AppError> {
         return Ok(redirect("/index"));
     }
     let form = FormView::new(LOGIN_FIELDS);
-    page.render("auth/login.html", "Sign In", &FormContext { form })
+    page.render("auth/login.html", sign_in(), &FormContext { form })
 }
 
 /// Flask: auth.login (chapter 5), POST: check the password, then `login_user`.
@@ -71,17 +80,14 @@ pub async fn login_submit(
     }
     let credentials = match input.parse() {
         Ok(credentials) => credentials,
-        Err(form) => return page.render("auth/login.html", "Sign In", &FormContext { form }),
+        Err(form) => return page.render("auth/login.html", sign_in(), &FormContext { form }),
     };
     let attempt = match state.throttle.begin(page.request(), &credentials.username) {
         Ok(attempt) => attempt,
         Err(wait) => {
             let mut form = FormView::new(LOGIN_FIELDS).value("username", &credentials.username);
-            form.error(
-                "username",
-                "Too many login attempts. Please wait a minute and try again.",
-            );
-            return too_many_attempts(&page, wait, "auth/login.html", "Sign In", form);
+            form.error("username", Message::new("form-too-many-logins"));
+            return too_many_attempts(&page, wait, "auth/login.html", sign_in(), form);
         }
     };
 
@@ -95,7 +101,7 @@ pub async fn login_submit(
     let valid = state.hasher.verify(&credentials.password, stored).await?;
     let (Some(found), true) = (found, valid) else {
         attempt.failed();
-        page.flash("Invalid username or password");
+        page.flash(Kind::Error, Message::new("flash-invalid-login"));
         let back = match next_param(page.request()) {
             Some(next) => with_next(login::LOGIN_VIEW, &next),
             None => login::LOGIN_VIEW.to_owned(),
@@ -122,7 +128,11 @@ pub async fn register(page: Page) -> Result<HttpResponse, AppError> {
         return Ok(redirect("/index"));
     }
     let form = FormView::new(REGISTER_FIELDS);
-    page.render("auth/register.html", "Register", &FormContext { form })
+    page.render(
+        "auth/register.html",
+        register_title(),
+        &FormContext { form },
+    )
 }
 
 /// Flask: auth.register (chapter 5), POST.
@@ -134,8 +144,13 @@ pub async fn register_submit(
     if page.user().is_some() {
         return Ok(redirect("/index"));
     }
-    let show_again =
-        |form: FormView| page.render("auth/register.html", "Register", &FormContext { form });
+    let show_again = |form: FormView| {
+        page.render(
+            "auth/register.html",
+            register_title(),
+            &FormContext { form },
+        )
+    };
     // Uniqueness is checked even when other fields are wrong, so every message shows at once.
     let (name, email) = (
         input.username.trim().to_owned(),
@@ -147,10 +162,10 @@ pub async fn register_submit(
         .await?;
     let (mut form, registration) = input.parse();
     if name_taken {
-        form.error("username", "Please use a different username.");
+        form.error("username", Message::new("form-username-taken"));
     }
     if email_taken {
-        form.error("email", "Please use a different email address.");
+        form.error("email", Message::new("form-email-taken"));
     }
     let Some(registration) = registration.filter(|_| form.is_valid()) else {
         return show_again(form);
@@ -170,10 +185,10 @@ pub async fn register_submit(
         })
         .await?;
     if created.is_none() {
-        form.error("username", "Please use a different username.");
+        form.error("username", Message::new("form-username-taken"));
         return show_again(form);
     }
-    page.flash("Congratulations, you are now a registered user!");
+    page.flash(Kind::Success, Message::new("flash-registered"));
     Ok(redirect(login::LOGIN_VIEW))
 }
 
@@ -182,7 +197,7 @@ pub async fn reauthenticate(page: Page, _user: CurrentUser) -> Result<HttpRespon
     let form = FormView::new(&["password"]);
     page.render(
         "auth/reauthenticate.html",
-        "Confirm your password",
+        Message::new("title-reauthenticate"),
         &FormContext { form },
     )
 }
@@ -194,20 +209,20 @@ pub async fn reauthenticate_submit(
     CsrfForm(input): CsrfForm<PasswordInput>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let title = "Confirm your password";
+    let title = || Message::new("title-reauthenticate");
     let mut form = FormView::new(&["password"]);
     let attempt = match state.throttle.begin(page.request(), &user.username) {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("password", TRY_LATER);
-            return too_many_attempts(&page, wait, "auth/reauthenticate.html", title, form);
+            return too_many_attempts(&page, wait, "auth/reauthenticate.html", title(), form);
         }
     };
     let stored = Some(user.password_hash.clone());
     if !state.hasher.verify(&input.password, stored).await? {
         attempt.failed();
-        form.error("password", "Invalid password.");
-        return page.render("auth/reauthenticate.html", title, &FormContext { form });
+        form.error("password", Message::new("form-invalid-password"));
+        return page.render("auth/reauthenticate.html", title(), &FormContext { form });
     }
     login::confirm_login(page.request(), &user).await?;
     let mut res = next_or_index(&page);
@@ -220,7 +235,7 @@ pub async fn change_password(page: Page, _user: CurrentUser) -> Result<HttpRespo
     let form = FormView::new(CHANGE_PASSWORD_FIELDS);
     page.render(
         "auth/change_password.html",
-        "Change password",
+        Message::new("title-change-password"),
         &FormContext { form },
     )
 }
@@ -232,19 +247,19 @@ pub async fn change_password_submit(
     CsrfForm(input): CsrfForm<ChangePasswordInput>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let title = "Change password";
+    let title = || Message::new("title-change-password");
     let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
     let attempt = match state.throttle.begin(page.request(), &user.username) {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("old_password", TRY_LATER);
-            return too_many_attempts(&page, wait, "auth/change_password.html", title, form);
+            return too_many_attempts(&page, wait, "auth/change_password.html", title(), form);
         }
     };
     let stored = Some(user.password_hash.clone());
     let old_ok = state.hasher.verify(&input.old_password, stored).await?;
     if !old_ok {
-        form.error("old_password", "Invalid password.");
+        form.error("old_password", Message::new("form-invalid-password"));
     }
     let new = NewPassword::parse(
         &input.password,
@@ -259,7 +274,8 @@ pub async fn change_password_submit(
     let new = match new {
         Ok(new) if old_ok => new,
         _ => {
-            let mut res = page.render("auth/change_password.html", title, &FormContext { form })?;
+            let mut res =
+                page.render("auth/change_password.html", title(), &FormContext { form })?;
             if old_ok {
                 attempt.succeeded(&mut res);
             } else {
@@ -274,14 +290,12 @@ pub async fn change_password_submit(
         .db
         .run(move |conn| user::set_password(conn, user_id, &hash, Some(keep)))
         .await?;
-    page.flash("Your password has been changed. Your other sessions were logged out.");
+    page.flash(Kind::Success, Message::new("flash-password-changed"));
     let mut res = redirect("/index");
     attempt.succeeded(&mut res);
     Ok(res)
 }
 
-const RESET_LINK_DEAD: &str = "That password reset link is no longer valid: it was used, a newer \
-                               one was sent, or it expired. You can ask for a new one.";
 /// Reset tokens are 64 characters; anything much longer is not worth a query.
 const LONGEST_TOKEN: usize = 128;
 
@@ -293,7 +307,7 @@ pub async fn reset_password_request(page: Page) -> Result<HttpResponse, AppError
     let form = FormView::new(RESET_PASSWORD_REQUEST_FIELDS);
     page.render(
         "auth/reset_password_request.html",
-        "Reset Password",
+        Message::new("title-reset-password-request"),
         &FormContext { form },
     )
 }
@@ -309,10 +323,11 @@ pub async fn reset_password_request_submit(
     if page.user().is_some() {
         return Ok(redirect("/index"));
     }
-    let (template, title) = ("auth/reset_password_request.html", "Reset Password");
+    let template = "auth/reset_password_request.html";
+    let title = || Message::new("title-reset-password-request");
     let email = match input.parse() {
         Ok(email) => email,
-        Err(form) => return page.render(template, title, &FormContext { form }),
+        Err(form) => return page.render(template, title(), &FormContext { form }),
     };
     let Some(site) = urls::site(&state.config, page.request()) else {
         tracing::warn!(
@@ -320,9 +335,7 @@ pub async fn reset_password_request_submit(
             "a password reset was asked for under a host name this site does not serve; \
              set SERVER_NAME (or ALLOWED_HOSTS) to the site's public name"
         );
-        return Err(AppError::bad_request(
-            "This site does not answer to that host name, so it cannot mail a link to itself.",
-        ));
+        return Err(AppError::bad_request(Message::new("error-unknown-host")));
     };
     let attempt = match state
         .throttle
@@ -333,23 +346,24 @@ pub async fn reset_password_request_submit(
             let mut form =
                 FormView::new(RESET_PASSWORD_REQUEST_FIELDS).value("email", email.as_str());
             form.error("email", TRY_LATER);
-            return too_many_attempts(&page, wait, template, title, form);
+            return too_many_attempts(&page, wait, template, title(), form);
         }
     };
     // Every request counts, as a wrong password does: each may send a mail.
     attempt.failed();
     let email = email.as_str().to_owned();
+    let lang = page.lang().to_string();
     state
         .jobs
-        .enqueue(Job::PasswordReset { email, site })
+        .enqueue(Job::PasswordReset { email, site, lang })
         .await?;
-    page.flash("Check your email for the instructions to reset your password");
+    page.flash(Kind::Info, Message::new("flash-check-email"));
     Ok(redirect(login::LOGIN_VIEW))
 }
 
 /// The answer to a link that is not live: home, with a flash saying why.
 fn dead_link(page: &Page) -> HttpResponse {
-    page.flash(RESET_LINK_DEAD);
+    page.flash(Kind::Error, Message::new("flash-reset-link-dead"));
     redirect("/index")
 }
 
@@ -381,7 +395,7 @@ pub async fn reset_password(
     let form = FormView::new(RESET_PASSWORD_FIELDS);
     page.render(
         "auth/reset_password.html",
-        "Reset Your Password",
+        Message::new("title-reset-password"),
         &FormContext { form },
     )
 }
@@ -405,7 +419,7 @@ pub async fn reset_password_submit(
         Err(form) => {
             return page.render(
                 "auth/reset_password.html",
-                "Reset Your Password",
+                Message::new("title-reset-password"),
                 &FormContext { form },
             );
         }
@@ -420,7 +434,7 @@ pub async fn reset_password_submit(
         // Used or replaced while the password was being hashed.
         return Ok(dead_link(&page));
     }
-    page.flash("Your password has been reset.");
+    page.flash(Kind::Success, Message::new("flash-password-reset"));
     Ok(redirect(login::LOGIN_VIEW))
 }
 
@@ -430,6 +444,9 @@ struct SessionView {
     id: i32,
     created_at: Moment,
     last_used: Moment,
+    /// "Chrome on Linux", or the `User-Agent` itself when it is not one we know.
+    browser: String,
+    /// The whole `User-Agent`, shown on hover.
     user_agent: String,
     remember: bool,
     current: bool,
@@ -451,6 +468,7 @@ pub async fn sessions(
         .db
         .run(move |conn| login_session::list_for_user(conn, user_id, models::now()))
         .await?;
+    let lang = page.lang();
     let sessions = rows
         .into_iter()
         .map(|row| SessionView {
@@ -461,18 +479,26 @@ pub async fn sessions(
                 .last_used(row.id)
                 .unwrap_or(row.last_used)
                 .into(),
-            user_agent: if row.user_agent.is_empty() {
-                "Unknown browser".to_owned()
-            } else {
-                row.user_agent
+            browser: match crate::user_agent::describe(&row.user_agent) {
+                Some((browser, "")) => browser.to_owned(),
+                Some((browser, system)) => Message::new("sessions-browser-on")
+                    .with("browser", browser)
+                    .with("system", system)
+                    .text(&lang),
+                None if row.user_agent.is_empty() => {
+                    crate::i18n::text(&lang, "sessions-unknown-browser")
+                }
+                // Shown as it came, cut to a line.
+                None => row.user_agent.chars().take(60).collect(),
             },
+            user_agent: row.user_agent,
             remember: row.remember,
             current: row.id == user.login_session_id,
         })
         .collect();
     page.render(
         "auth/sessions.html",
-        "Your sessions",
+        Message::new("title-sessions"),
         &SessionsContext { sessions },
     )
 }
@@ -487,7 +513,7 @@ pub async fn session_logout(
 ) -> Result<HttpResponse, AppError> {
     let id: i32 = path
         .parse()
-        .map_err(|_| AppError::bad_request("That is not a session number."))?;
+        .map_err(|_| AppError::bad_request(Message::new("error-not-a-session")))?;
     if id == user.login_session_id {
         login::logout_user(&req).await?;
         return Ok(redirect("/index"));
@@ -500,7 +526,11 @@ pub async fn session_logout(
     if deleted == 0 {
         return Err(AppError::NotFound);
     }
-    flash(&req, "That session has been logged out.");
+    flash(
+        &req,
+        Kind::Success,
+        Message::new("flash-session-logged-out"),
+    );
     Ok(redirect("/auth/sessions"))
 }
 
@@ -517,6 +547,10 @@ pub async fn sessions_logout_all(
         .run(move |conn| login_session::delete_all_for_user(conn, user_id, None))
         .await?;
     login::logout_user(&req).await?;
-    flash(&req, "You have been logged out everywhere.");
+    flash(
+        &req,
+        Kind::Success,
+        Message::new("flash-logged-out-everywhere"),
+    );
     Ok(redirect(login::LOGIN_VIEW))
 }

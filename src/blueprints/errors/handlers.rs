@@ -9,9 +9,11 @@ use actix_web::{HttpRequest, web};
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::i18n::Message;
 use crate::login::{MaybeUser, cached_user};
 use crate::render::{Base, render_page};
 use crate::state::State;
+use fluent_templates::LanguageIdentifier;
 
 /// Flask: errors.not_found_error (chapter 7), for every URL no route matches. Loads the user
 /// first, so the 404 page's navbar shows who is logged in.
@@ -84,14 +86,19 @@ fn dress_error<B: MessageBody + 'static>(
     }
 
     let status = res.status();
-    let reason = status.canonical_reason().unwrap_or("Error");
+    let lang = crate::i18n::for_request(res.request());
+    let reason = status_text(status, &lang);
     let message = if status.is_server_error() {
         None
     } else {
         res.response()
             .error()
-            .map(ToString::to_string)
-            .filter(|m| !m.is_empty() && m != reason)
+            .map(|e| match e.as_error::<AppError>() {
+                // Our own reasons are messages, in the reader's language.
+                Some(AppError::BadRequest(m)) => m.text(&lang),
+                _ => e.to_string(),
+            })
+            .filter(|m| !m.is_empty() && m.as_str() != status.canonical_reason().unwrap_or(""))
     };
     if status.is_server_error()
         && let Some(state) = res.request().app_data::<web::Data<State>>()
@@ -109,8 +116,9 @@ fn dress_error<B: MessageBody + 'static>(
 
     let req = res.request().clone();
     let (content_type, body) = if wants_json(&req) {
+        // Programs read `error`: it stays the status's English name, as Flask writes it.
         let json = ErrorJson {
-            error: reason,
+            error: status.canonical_reason().unwrap_or("Error"),
             message,
         };
         let body = serde_json::to_string(&json).unwrap_or_else(|_| "{}".to_owned());
@@ -118,7 +126,7 @@ fn dress_error<B: MessageBody + 'static>(
     } else {
         (
             mime::TEXT_HTML_UTF_8.to_string(),
-            error_html(&req, status, reason, message),
+            error_html(&req, status, &reason, message),
         )
     };
     let (req, mut response) = res.into_parts();
@@ -128,6 +136,25 @@ fn dress_error<B: MessageBody + 'static>(
     let response = response.set_body(BoxBody::new(body));
     let res = ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body));
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// The headline of an error page: the status's name, in `lang` for those a visitor meets.
+fn status_text(status: StatusCode, lang: &LanguageIdentifier) -> String {
+    let id = match status.as_u16() {
+        400 => "status-400",
+        403 => "status-403",
+        404 => "status-404",
+        405 => "status-405",
+        413 => "status-413",
+        415 => "status-415",
+        422 => "status-422",
+        429 => "status-429",
+        431 => "status-431",
+        500 => "status-500",
+        503 => "status-503",
+        _ => return status.canonical_reason().unwrap_or("Error").to_owned(),
+    };
+    crate::i18n::text(lang, id)
 }
 
 /// The error page in the site layout; plain text if even that cannot be rendered.
@@ -146,13 +173,9 @@ fn error_html(
         500 => "errors/500.html",
         _ => "errors/error.html",
     };
-    let base = Base {
-        current_user: user.as_ref(),
-        // Messages waiting to be flashed stay for the next real page.
-        flashes: Vec::new(),
-        csrf_token: String::new(),
-        title: reason,
-    };
+    // Messages waiting to be flashed stay for the next real page.
+    let title = Message::new("title-error").with("reason", reason);
+    let base = Base::of(req, user.as_ref(), Vec::new(), Some(&title));
     let context = ErrorContext {
         code: status.as_u16(),
         reason,

@@ -50,10 +50,7 @@ impl EditProfileInput {
         let username = Username::parse(&self.username).map_err(|e| view.error("username", e));
         let about_me = self.about_me.trim();
         if about_me.chars().count() > ABOUT_ME_MAX {
-            view.error(
-                "about_me",
-                format!("Field cannot be longer than {ABOUT_ME_MAX} characters."),
-            );
+            view.error("about_me", crate::domain::too_long(ABOUT_ME_MAX));
         }
         let change = match username {
             Ok(username) if view.is_valid() => Some(ProfileChange {

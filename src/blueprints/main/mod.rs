@@ -24,6 +24,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(routes::edit_profile_submit)),
         )
         .service(web::resource("/health").route(web::get().to(routes::health)))
+        .service(web::resource("/language").route(web::post().to(routes::set_language)))
+        .service(web::resource("/translate").route(web::post().to(routes::translate_text)))
         .service(web::resource("/follow/{username}").route(web::post().to(routes::follow)))
         .service(web::resource("/unfollow/{username}").route(web::post().to(routes::unfollow)));
 }

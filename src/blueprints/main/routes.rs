@@ -7,8 +7,9 @@ use super::forms::{EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput
 use super::views::{self, PopupContext, PostsContext, ProfileView, UserContext};
 use crate::csrf::{CsrfForm, NoFields};
 use crate::error::AppError;
-use crate::flash::flash;
+use crate::flash::{Kind, flash};
 use crate::form::FormView;
+use crate::i18n::Message;
 use crate::login::{CurrentUser, LoginRequired};
 use crate::models::post::{self, Feed, NewPost};
 use crate::models::{self, user};
@@ -62,11 +63,12 @@ pub async fn index_submit(
                     body: body.as_str(),
                     timestamp: models::now(),
                     user_id,
+                    language: crate::translate::detect_language(body.as_str()),
                 },
             )
         })
         .await?;
-    page.flash("Your post is now live!");
+    page.flash(Kind::Success, Message::new("flash-post-live"));
     Ok(redirect("/index"))
 }
 
@@ -80,13 +82,13 @@ pub async fn explore(
     let (page, everyone) = login
         .read(move |conn, _| post::page(conn, Feed::Everyone, number, per_page))
         .await?;
-    let (posts, pagination) = views::posts(everyone, "/explore", &state.fragments)?;
+    let (posts, pagination) = views::posts(&page, everyone, "/explore", &state.fragments)?;
     let context = PostsContext {
         form: None,
         posts,
         pagination,
     };
-    page.render("index.html", "Explore", &context)
+    page.render("index.html", Message::new("title-explore"), &context)
 }
 
 /// Flask: main.user (chapter 6): the profile and the user's posts, paginated; with the login
@@ -110,14 +112,14 @@ pub async fn user(
         .await?;
     let (profile, posts) = found.ok_or(AppError::NotFound)?;
     let profile = ProfileView::new(profile, &state.activity);
-    let (posts, pagination) = views::posts(posts, &profile.url, &state.fragments)?;
-    let title = profile.username.clone();
+    let (posts, pagination) = views::posts(&page, posts, &profile.url, &state.fragments)?;
+    let title = Message::new("title-user").with("username", profile.username.as_str());
     let context = UserContext {
         user: profile,
         posts,
         pagination,
     };
-    page.render("user.html", &title, &context)
+    page.render("user.html", title, &context)
 }
 
 /// Flask: main.user_popup (chapter 20): the hover card, an HTML fragment without the layout.
@@ -142,7 +144,11 @@ pub async fn edit_profile(login: LoginRequired) -> Result<HttpResponse, AppError
     let form = FormView::new(EDIT_PROFILE_FIELDS)
         .value("username", &stored.username)
         .value("about_me", stored.about_me.as_deref().unwrap_or_default());
-    page.render("edit_profile.html", "Edit Profile", &FormContext { form })
+    page.render(
+        "edit_profile.html",
+        Message::new("title-edit-profile"),
+        &FormContext { form },
+    )
 }
 
 /// Flask: main.edit_profile (chapter 6), POST. The username stays unique; keeping your own is
@@ -153,8 +159,13 @@ pub async fn edit_profile_submit(
     CsrfForm(input): CsrfForm<EditProfileInput>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let show_again =
-        |form: FormView| page.render("edit_profile.html", "Edit Profile", &FormContext { form });
+    let show_again = |form: FormView| {
+        page.render(
+            "edit_profile.html",
+            Message::new("title-edit-profile"),
+            &FormContext { form },
+        )
+    };
     let (mut form, change) = input.parse();
     let Some(change) = change else {
         return show_again(form);
@@ -172,10 +183,10 @@ pub async fn edit_profile_submit(
         })
         .await?;
     if !saved {
-        form.error("username", "Please use a different username.");
+        form.error("username", Message::new("form-username-taken"));
         return show_again(form);
     }
-    page.flash("Your changes have been saved.");
+    page.flash(Kind::Success, Message::new("flash-changes-saved"));
     Ok(redirect("/edit_profile"))
 }
 
@@ -215,13 +226,18 @@ async fn change_following(
         .run(move |conn| user::find_by_username(conn, &name))
         .await?
     else {
-        flash(req, format!("User {username} not found."));
+        let message = Message::new("flash-user-not-found").with("username", username);
+        flash(req, Kind::Error, message);
         return Ok(redirect("/index"));
     };
     let back = user_url(&target.username);
     if target.id == me {
-        let verb = if follow { "follow" } else { "unfollow" };
-        flash(req, format!("You cannot {verb} yourself!"));
+        let id = if follow {
+            "flash-cannot-follow-self"
+        } else {
+            "flash-cannot-unfollow-self"
+        };
+        flash(req, Kind::Error, Message::new(id));
         return Ok(redirect(&back));
     }
     let target_id = target.id;
@@ -230,15 +246,132 @@ async fn change_following(
             .db
             .run(move |conn| user::follow(conn, me, target_id))
             .await?;
-        flash(req, format!("You are following {username}!"));
+        let message = Message::new("flash-following").with("username", username);
+        flash(req, Kind::Success, message);
     } else {
         state
             .db
             .run(move |conn| user::unfollow(conn, me, target_id))
             .await?;
-        flash(req, format!("You are not following {username}."));
+        let message = Message::new("flash-not-following").with("username", username);
+        flash(req, Kind::Success, message);
     }
     Ok(redirect(&back))
+}
+
+/// The language menu (port addition, chapter 13): `lang` becomes this browser's language, kept
+/// in a cookie for a year, and the visitor goes back to the page (`next`) they were on. It
+/// changes nothing but that browser's own preference, so it needs no login and no CSRF token:
+/// it works on every page, error pages and first visits included.
+pub async fn set_language(
+    body: web::Bytes,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let pairs = crate::form::parse_urlencoded(&body)?;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let asked = field("lang").unwrap_or_default();
+    let Some(lang) = state.languages.find(asked) else {
+        return Err(AppError::bad_request(
+            Message::new("error-unknown-language").with("lang", asked),
+        ));
+    };
+    let cookie = actix_web::cookie::Cookie::build(crate::i18n::COOKIE, lang.to_string())
+        .path("/")
+        .http_only(true)
+        .secure(state.config.session_cookie_secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish();
+    let back = crate::urls::safe_next(field("next")).unwrap_or_else(|| "/index".to_owned());
+    let mut res = redirect(&back);
+    res.add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("setting the language cookie: {e}")))?;
+    Ok(res)
+}
+
+/// The most characters `/translate` accepts: a post is at most 140, a message alike.
+pub const MAX_TRANSLATE_CHARS: usize = 1_000;
+
+/// What the Translate link sends (Flask's `request.get_json()` in `translate_text`).
+#[derive(serde::Deserialize)]
+struct TranslateRequest {
+    text: String,
+    source_language: String,
+    dest_language: String,
+}
+
+/// `en`, `es`, `zh-Hans`, `pt-BR`: a language tag short enough to pass to a service.
+fn is_language_code(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let first = parts.next().unwrap_or_default();
+    code.len() <= 20
+        && (2..=3).contains(&first.len())
+        && first.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Flask: main.translate_text (chapter 14): POST JSON `{text, source_language,
+/// dest_language}`, answer `{"text": ...}`. Only for a logged-in user, only JSON, and only with
+/// the page's CSRF token in the `X-CSRFToken` header: another site cannot make a visitor's
+/// browser spend the site's translation budget. A service that is missing, failing or slow
+/// answers with an error text the page shows in place of the translation.
+pub async fn translate_text(
+    req: HttpRequest,
+    CurrentUser(_me): CurrentUser,
+    body: web::Bytes,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let lang = crate::i18n::for_request(&req);
+    let is_json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == mime::APPLICATION_JSON.essence_str());
+    if !is_json {
+        return Err(AppError::bad_request(Message::new("error-translate-json")));
+    }
+    if !crate::csrf::header_is_valid(&req) {
+        return Err(AppError::bad_request(Message::new("error-translate-csrf")));
+    }
+    let asked: TranslateRequest = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request(Message::new("error-translate-body").with("detail", e.to_string()))
+    })?;
+    let text = asked.text.trim();
+    if text.is_empty() {
+        return Err(AppError::bad_request(Message::new("error-translate-empty")));
+    }
+    if text.chars().count() > MAX_TRANSLATE_CHARS {
+        return Err(AppError::bad_request(
+            Message::new("error-translate-too-long").with("max", MAX_TRANSLATE_CHARS as i64),
+        ));
+    }
+    let source = asked.source_language.trim();
+    if !source.is_empty() && !is_language_code(source) {
+        let message = Message::new("error-translate-language").with("field", "source_language");
+        return Err(AppError::bad_request(message));
+    }
+    let dest = asked.dest_language.trim();
+    if !is_language_code(dest) {
+        let message = Message::new("error-translate-language").with("field", "dest_language");
+        return Err(AppError::bad_request(message));
+    }
+    let answer = match state.translator.translate(text, source, dest).await {
+        Ok(translated) => translated,
+        Err(crate::translate::Failure::NotConfigured) => {
+            crate::i18n::text(&lang, "translate-not-configured")
+        }
+        Err(e @ crate::translate::Failure::Service(_)) => {
+            tracing::warn!(error = %e, "translation failed");
+            crate::i18n::text(&lang, "translate-failed")
+        }
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "text": answer })))
 }
 
 /// `/health` (port addition, chapters 17-19): for load balancers and process managers. 200 when

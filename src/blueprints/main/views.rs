@@ -3,12 +3,14 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use fluent_templates::LanguageIdentifier;
 use serde::Serialize;
 
 use crate::activity::ActivityTracker;
 use crate::error::AppError;
 use crate::form::FormView;
 use crate::fragments::Fragments;
+use crate::i18n::Message;
 use crate::models::post::PostWithAuthor;
 use crate::models::user::{self, avatar_url};
 use crate::moment::Moment;
@@ -16,7 +18,7 @@ use crate::pagination::{Paginated, Pagination};
 use crate::render::Page;
 use crate::urls::user_url;
 
-/// A post as `_post.html` shows it.
+/// A post as `_post.html` shows it to a reader of `lang`.
 #[derive(Serialize)]
 pub struct PostView {
     id: i32,
@@ -25,10 +27,18 @@ pub struct PostView {
     author_url: String,
     avatar: String,
     timestamp: Moment,
+    /// The post's language when it is not the reader's: the Translate link is shown.
+    translate_from: Option<String>,
+    translate_to: String,
 }
 
 impl PostView {
-    pub fn new(p: &PostWithAuthor) -> Self {
+    pub fn new(p: &PostWithAuthor, lang: &LanguageIdentifier) -> Self {
+        let translate_from = p
+            .language
+            .as_deref()
+            .filter(|l| !l.is_empty() && *l != lang.language.as_str())
+            .map(str::to_owned);
         Self {
             id: p.id,
             body: p.body.clone(),
@@ -36,6 +46,8 @@ impl PostView {
             author_url: user_url(&p.author),
             avatar: avatar_url(&p.author_email, 36),
             timestamp: p.timestamp.into(),
+            translate_from,
+            translate_to: lang.language.as_str().to_owned(),
         }
     }
 }
@@ -43,12 +55,14 @@ impl PostView {
 /// A page of posts: each post's `_post.html` ([`Fragments`]) and the links around the page,
 /// which is at `url`.
 pub fn posts(
+    page: &Page,
     rows: Paginated<PostWithAuthor>,
     url: &str,
     fragments: &Fragments,
 ) -> Result<(Vec<tera::Value>, Pagination), AppError> {
     let pagination = rows.links(url);
-    let posts = fragments.posts(rows.items, PostView::new)?;
+    let lang = page.lang();
+    let posts = fragments.posts(rows.items, &lang, |row| PostView::new(row, &lang))?;
     Ok((posts, pagination))
 }
 
@@ -69,13 +83,13 @@ pub fn render_index(
     form: FormView,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (posts, pagination) = posts(timeline, "/index", fragments)?;
+    let (posts, pagination) = posts(page, timeline, "/index", fragments)?;
     let context = PostsContext {
         form: Some(form),
         posts,
         pagination,
     };
-    page.render_status(status, "index.html", "Home", &context)
+    page.render_status(status, "index.html", Message::new("title-home"), &context)
 }
 
 /// A user as the profile page and the popup show them.
@@ -151,6 +165,7 @@ mod tests {
         PostWithAuthor {
             id,
             body: body.to_owned(),
+            language: Some("es".to_owned()),
             timestamp: NaiveDate::from_ymd_opt(2026, 11, 22)
                 .and_then(|d| d.and_hms_opt(13, 5, 0))
                 .expect("a valid time"),
@@ -169,22 +184,41 @@ mod tests {
     fn kept_posts_follow_their_rows_and_stay_within_capacity() {
         let templates = web::Data::new(Templates::load().expect("templates"));
         let fragments = Fragments::with_capacity(templates, 3);
+        let (en, es) = (crate::i18n::english(), "es".parse().expect("es"));
         let first = vec![row(1, "a <b>", "susan"), row(2, "two", "john")];
 
         let shown = texts(
             &fragments
-                .posts(first.clone(), PostView::new)
+                .posts(first.clone(), &en, |r| PostView::new(r, &en))
                 .expect("render"),
         );
         assert!(shown[0].contains("a &lt;b&gt;") && shown[0].contains(">susan</a>"));
         assert!(shown[0].contains("id=\"post-1\"") && shown[1].contains("id=\"post-2\""));
         assert_eq!(
-            texts(&fragments.posts(first, PostView::new).expect("again")),
+            texts(
+                &fragments
+                    .posts(first.clone(), &en, |r| PostView::new(r, &en))
+                    .expect("again")
+            ),
             shown
         );
 
+        // Readers of the post's own language get no Translate link, others do; each language
+        // is kept apart.
+        assert!(shown[0].contains("translate-link"));
+        let in_spanish = texts(
+            &fragments
+                .posts(first, &es, |r| PostView::new(r, &es))
+                .expect("in Spanish"),
+        );
+        assert!(!in_spanish[0].contains("translate-link") && in_spanish[0].contains("dijo"));
+
         let renamed = vec![row(1, "a <b>", "José"), row(2, "two, edited", "john")];
-        let again = texts(&fragments.posts(renamed, PostView::new).expect("renamed"));
+        let again = texts(
+            &fragments
+                .posts(renamed, &en, |r| PostView::new(r, &en))
+                .expect("renamed"),
+        );
         assert!(again[0].contains(">José</a>") && again[0].contains("href=\"/user/Jos%C3%A9\""));
         assert!(!again[0].contains("susan"));
         assert!(again[1].contains("two, edited"));
@@ -192,7 +226,11 @@ mod tests {
         let long: Vec<_> = (10..15)
             .map(|id| row(id, &format!("post {id}"), "ann"))
             .collect();
-        let shown = texts(&fragments.posts(long, PostView::new).expect("long page"));
+        let shown = texts(
+            &fragments
+                .posts(long, &en, |r| PostView::new(r, &en))
+                .expect("long page"),
+        );
         assert_eq!(shown.len(), 5);
         for (id, html) in (10..15).zip(&shown) {
             assert!(html.contains(&format!("post {id}")));

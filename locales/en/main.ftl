@@ -1,0 +1,203 @@
+# The site's words in English, the language every other file translates from.
+# A message is `id = text`; `{ $name }` is filled in by the code. `microblog translate check`
+# lists what another language is missing.
+
+language-name = English
+
+## The layout (base.html)
+
+site-name = Microblog
+title-welcome = Welcome to Microblog
+title-page = { $title } - Microblog
+nav-toggle = Toggle navigation
+nav-home = Home
+nav-explore = Explore
+nav-profile = Profile
+nav-sessions = Sessions
+nav-logout = Logout
+nav-login = Login
+language-menu = Language
+
+## Page titles
+
+title-home = Home
+title-explore = Explore
+title-user = { $username }
+title-edit-profile = Edit Profile
+title-sign-in = Sign In
+title-register = Register
+title-reauthenticate = Confirm your password
+title-change-password = Change password
+title-reset-password-request = Reset Password
+title-reset-password = Reset Your Password
+title-sessions = Your sessions
+title-error = { $reason }
+
+## Posts (index.html, user.html, _post.html, _pagination.html)
+
+index-greeting = Hi, { $username }!
+index-say-something = Say something
+button-submit = Submit
+index-empty = Nothing here yet. Write your first post above, or find people to follow among everyone's posts:
+index-empty-link = Explore
+explore-empty = No posts here yet.
+user-no-posts = No posts yet.
+post-said = said
+post-translate = Translate
+pagination-label = Post navigation
+pagination-newer = Newer posts
+pagination-older = Older posts
+
+## Profiles (user.html, user_popup.html, _follow_form.html, edit_profile.html)
+
+user-avatar-alt = Avatar of { $username }
+user-heading = User: { $username }
+user-last-seen = Last seen on:
+# The number is shown before the word.
+user-followers =
+    { $count ->
+        [one] follower
+       *[other] followers
+    }
+# As in "3 following": the users this one follows.
+user-following = following
+user-edit-profile = Edit your profile
+button-follow = Follow
+button-unfollow = Unfollow
+field-username = Username
+field-about-me = About me
+edit-profile-change-password = Change your password
+edit-profile-sessions = Where you are logged in
+
+## Logins (auth/*.html)
+
+field-password = Password
+field-remember-me = Remember Me
+button-sign-in = Sign In
+login-new-user = New User?
+login-register-link = Click to Register!
+login-forgot = Forgot Your Password?
+login-reset-link = Click to Reset It
+field-email = Email
+field-password2 = Repeat Password
+password-hint = At least 8 characters, not only digits, not a common password, and not like your username.
+button-register = Register
+field-old-password = Current password
+field-new-password = New password
+field-new-password2 = Repeat new password
+button-change-password = Change password
+change-password-note = Changing your password logs you out in every other browser.
+reauthenticate-intro = You were logged in by "remember me" or from another browser. Type your password to go on.
+button-confirm = Confirm
+reset-password-note = Choosing it logs you out in every browser.
+button-reset-password = Reset Password
+button-request-reset = Request Password Reset
+reset-request-note = If the address is that of an account, a link to choose a new password is mailed to it.
+
+## Where you are logged in (auth/sessions.html)
+
+sessions-intro = You are logged in in these browsers. Log out of any you do not recognise, and if one is not yours:
+sessions-logged-in = Logged in
+sessions-last-used = Last used
+sessions-remember = Remember me
+sessions-this-browser = this browser
+sessions-yes = yes
+sessions-no = no
+button-log-out = Log out
+button-log-out-everywhere = Log out everywhere
+sessions-unknown-browser = Unknown browser
+# A browser as people name it: "Chrome on Linux".
+sessions-browser-on = { $browser } on { $system }
+
+## Error pages
+
+error-not-found = The page you asked for is not here.
+error-back = Back
+error-500-heading = An unexpected error has occurred
+error-500-text = The administrator has been notified. Sorry for the inconvenience!
+status-400 = Bad Request
+status-403 = Forbidden
+status-404 = Not Found
+status-405 = Method Not Allowed
+status-413 = Payload Too Large
+status-415 = Unsupported Media Type
+status-422 = Unprocessable Entity
+status-429 = Too Many Requests
+status-431 = Request Header Fields Too Large
+status-500 = Internal Server Error
+status-503 = Service Unavailable
+error-csrf = The CSRF token is missing or invalid. Reload the page and try again.
+error-form-malformed = The form is malformed: { $detail }.
+error-form-utf8 = The form data is not valid UTF-8.
+error-form-nul = The form data must not contain NUL characters.
+error-unknown-host = This site does not answer to that host name, so it cannot mail a link to itself.
+error-not-a-session = That is not a session number.
+error-unknown-language = This site is not available in { $lang }.
+
+## Form errors
+
+form-required = This field is required.
+form-length = Field must be between { $min } and { $max } characters long.
+form-too-long = Field cannot be longer than { $max } characters.
+form-username-characters = Usernames may use only letters, numbers, dots, dashes and underscores.
+form-invalid-email = Invalid email address.
+form-passwords-differ = Field must be equal to password.
+form-username-taken = Please use a different username.
+form-email-taken = Please use a different email address.
+form-invalid-password = Invalid password.
+form-try-later = Too many attempts. Please wait a minute and try again.
+form-too-many-logins = Too many login attempts. Please wait a minute and try again.
+password-too-short = This password is too short. It must contain at least { $min } characters.
+password-too-long = This password is too long. It must contain at most { $max } characters.
+password-numeric = This password is entirely numeric.
+password-common = This password is too common.
+password-similar = The password is too similar to the username or e-mail address.
+
+## Flash messages
+
+flash-login-required = Please log in to access this page.
+flash-reauthenticate = Please reauthenticate to access this page.
+flash-invalid-login = Invalid username or password
+flash-registered = Congratulations, you are now a registered user!
+flash-password-changed = Your password has been changed. Your other sessions were logged out.
+flash-check-email = Check your email for the instructions to reset your password
+flash-reset-link-dead = That password reset link is no longer valid: it was used, a newer one was sent, or it expired. You can ask for a new one.
+flash-password-reset = Your password has been reset.
+flash-session-logged-out = That session has been logged out.
+flash-logged-out-everywhere = You have been logged out everywhere.
+flash-post-live = Your post is now live!
+flash-changes-saved = Your changes have been saved.
+flash-user-not-found = User { $username } not found.
+flash-cannot-follow-self = You cannot follow yourself!
+flash-cannot-unfollow-self = You cannot unfollow yourself!
+flash-following = You are following { $username }!
+flash-not-following = You are not following { $username }.
+
+## The password reset mail (email/reset_password.*)
+
+email-reset-subject = [Microblog] Reset Your Password
+email-dear = Dear { $username },
+email-reset-asked = Someone (we hope you) asked to reset the password of your Microblog account.
+email-reset-open = To choose a new password, open this link:
+email-reset-click = To choose a new password, click here:
+email-reset-expiry =
+    { $minutes ->
+        [one] The link works once, for 1 minute.
+       *[other] The link works once, for { $minutes } minutes.
+    }
+email-reset-ignore = If you did not ask for it, ignore this mail: your password stays as it is.
+email-sincerely = Sincerely,
+email-team = The Microblog Team
+
+## Translations of posts (POST /translate and the Translate link)
+
+translate-not-configured = Error: the translation service is not configured.
+translate-failed = Error: the translation service failed.
+translate-unreachable = Error: Could not contact server.
+translate-translating = Translating…
+error-translate-json = Send the text as JSON (Content-Type: application/json).
+error-translate-body = The request must be JSON with text, source_language and dest_language: { $detail }
+error-translate-empty = There is no text to translate.
+error-translate-too-long = The text is too long to translate (at most { $max } characters).
+error-translate-language = { $field } is not a language code.
+error-translate-csrf = The request lacks this page's CSRF token (the X-CSRFToken header).

@@ -1,0 +1,198 @@
+# The site's words in Spanish (español). Each id is the one of locales/en/main.ftl.
+
+language-name = Español
+
+## The layout (base.html)
+
+site-name = Microblog
+title-welcome = Bienvenido a Microblog
+title-page = { $title } - Microblog
+nav-toggle = Mostrar u ocultar la navegación
+nav-home = Inicio
+nav-explore = Explorar
+nav-profile = Perfil
+nav-sessions = Sesiones
+nav-logout = Salir
+nav-login = Ingresar
+language-menu = Idioma
+
+## Page titles
+
+title-home = Inicio
+title-explore = Explorar
+title-user = { $username }
+title-edit-profile = Editar perfil
+title-sign-in = Ingresar
+title-register = Registrarse
+title-reauthenticate = Confirma tu contraseña
+title-change-password = Cambiar la contraseña
+title-reset-password-request = Restablecer la contraseña
+title-reset-password = Restablece tu contraseña
+title-sessions = Tus sesiones
+title-error = { $reason }
+
+## Posts (index.html, user.html, _post.html, _pagination.html)
+
+index-greeting = ¡Hola, { $username }!
+index-say-something = Di algo
+button-submit = Enviar
+index-empty = Aquí no hay nada todavía. Escribe tu primer artículo arriba, o busca a quién seguir entre los artículos de todos:
+index-empty-link = Explorar
+explore-empty = Todavía no hay artículos.
+user-no-posts = Todavía no hay artículos.
+post-said = dijo
+post-translate = Traducir
+pagination-label = Navegación entre artículos
+pagination-newer = Artículos siguientes
+pagination-older = Artículos anteriores
+
+## Profiles (user.html, user_popup.html, _follow_form.html, edit_profile.html)
+
+user-avatar-alt = Avatar de { $username }
+user-heading = Usuario: { $username }
+user-last-seen = Última visita:
+user-followers =
+    { $count ->
+        [one] seguidor
+       *[other] seguidores
+    }
+user-following = siguiendo
+user-edit-profile = Editar tu perfil
+button-follow = Seguir
+button-unfollow = Dejar de seguir
+field-username = Nombre de usuario
+field-about-me = Acerca de mí
+edit-profile-change-password = Cambiar tu contraseña
+edit-profile-sessions = Dónde has ingresado
+
+## Logins (auth/*.html)
+
+field-password = Contraseña
+field-remember-me = Recordarme
+button-sign-in = Ingresar
+login-new-user = ¿Usuario nuevo?
+login-register-link = ¡Regístrate aquí!
+login-forgot = ¿Te olvidaste tu contraseña?
+login-reset-link = Restablécela aquí
+field-email = Correo electrónico
+field-password2 = Repetir la contraseña
+password-hint = Al menos 8 caracteres, no solo dígitos, no una contraseña común y que no se parezca a tu nombre de usuario.
+button-register = Registrarse
+field-old-password = Contraseña actual
+field-new-password = Contraseña nueva
+field-new-password2 = Repetir la contraseña nueva
+button-change-password = Cambiar la contraseña
+change-password-note = Al cambiar tu contraseña se cierran tus sesiones en todos los demás navegadores.
+reauthenticate-intro = Ingresaste con "recordarme" o desde otro navegador. Escribe tu contraseña para continuar.
+button-confirm = Confirmar
+reset-password-note = Al elegirla se cierran tus sesiones en todos los navegadores.
+button-reset-password = Restablecer la contraseña
+button-request-reset = Pedir un enlace para restablecerla
+reset-request-note = Si la dirección es la de una cuenta, se le envía un enlace para elegir una contraseña nueva.
+
+## Where you are logged in (auth/sessions.html)
+
+sessions-intro = Has ingresado en estos navegadores. Cierra la sesión de los que no reconozcas y, si alguno no es tuyo:
+sessions-logged-in = Ingresó
+sessions-last-used = Último uso
+sessions-remember = Recordarme
+sessions-this-browser = este navegador
+sessions-yes = sí
+sessions-no = no
+button-log-out = Cerrar la sesión
+button-log-out-everywhere = Cerrar todas las sesiones
+sessions-unknown-browser = Navegador desconocido
+sessions-browser-on = { $browser } en { $system }
+
+## Error pages
+
+error-not-found = La página que buscas no está aquí.
+error-back = Volver
+error-500-heading = Ha ocurrido un error inesperado
+error-500-text = Se ha avisado al administrador. ¡Disculpa las molestias!
+status-400 = Solicitud incorrecta
+status-403 = Prohibido
+status-404 = No encontrado
+status-405 = Método no permitido
+status-413 = Solicitud demasiado grande
+status-415 = Tipo de contenido no admitido
+status-422 = Entidad no procesable
+status-429 = Demasiadas solicitudes
+status-431 = Encabezados de la solicitud demasiado grandes
+status-500 = Error interno del servidor
+status-503 = Servicio no disponible
+error-csrf = Falta el token CSRF o no es válido. Vuelve a cargar la página e inténtalo otra vez.
+error-form-malformed = El formulario está mal formado: { $detail }.
+error-form-utf8 = Los datos del formulario no son UTF-8 válido.
+error-form-nul = Los datos del formulario no deben contener caracteres NUL.
+error-unknown-host = Este sitio no responde a ese nombre de host, así que no puede enviar un enlace hacia sí mismo.
+error-not-a-session = Ese no es un número de sesión.
+error-unknown-language = Este sitio no está disponible en { $lang }.
+
+## Form errors
+
+form-required = Este campo es obligatorio.
+form-length = El campo debe tener entre { $min } y { $max } caracteres.
+form-too-long = El campo no puede tener más de { $max } caracteres.
+form-username-characters = Los nombres de usuario solo pueden tener letras, números, puntos, guiones y guiones bajos.
+form-invalid-email = Dirección de correo electrónico no válida.
+form-passwords-differ = El campo debe ser igual a la contraseña.
+form-username-taken = Por favor usa un nombre de usuario diferente.
+form-email-taken = Por favor usa una dirección de correo electrónico diferente.
+form-invalid-password = Contraseña incorrecta.
+form-try-later = Demasiados intentos. Espera un minuto y vuelve a intentarlo.
+form-too-many-logins = Demasiados intentos de ingreso. Espera un minuto y vuelve a intentarlo.
+password-too-short = Esta contraseña es demasiado corta. Debe tener al menos { $min } caracteres.
+password-too-long = Esta contraseña es demasiado larga. Debe tener como mucho { $max } caracteres.
+password-numeric = Esta contraseña es completamente numérica.
+password-common = Esta contraseña es demasiado común.
+password-similar = La contraseña se parece demasiado al nombre de usuario o a la dirección de correo.
+
+## Flash messages
+
+flash-login-required = Por favor ingresa para acceder a esta página.
+flash-reauthenticate = Por favor confirma tu contraseña para acceder a esta página.
+flash-invalid-login = Nombre de usuario o contraseña incorrectos
+flash-registered = ¡Felicitaciones, ya eres un usuario registrado!
+flash-password-changed = Tu contraseña ha cambiado. Se cerraron tus otras sesiones.
+flash-check-email = Busca en tu correo las instrucciones para restablecer tu contraseña
+flash-reset-link-dead = Ese enlace para restablecer la contraseña ya no es válido: ya se usó, se envió uno más nuevo o caducó. Puedes pedir otro.
+flash-password-reset = Tu contraseña ha sido restablecida.
+flash-session-logged-out = Se cerró esa sesión.
+flash-logged-out-everywhere = Se cerraron todas tus sesiones.
+flash-post-live = ¡Tu artículo ha sido publicado!
+flash-changes-saved = Tus cambios han sido guardados.
+flash-user-not-found = El usuario { $username } no existe.
+flash-cannot-follow-self = ¡No te puedes seguir a ti mismo!
+flash-cannot-unfollow-self = ¡No te puedes dejar de seguir a ti mismo!
+flash-following = ¡Ahora estás siguiendo a { $username }!
+flash-not-following = Ya no sigues a { $username }.
+
+## The password reset mail (email/reset_password.*)
+
+email-reset-subject = [Microblog] Restablece tu contraseña
+email-dear = Hola { $username }:
+email-reset-asked = Alguien (esperamos que tú) pidió restablecer la contraseña de tu cuenta de Microblog.
+email-reset-open = Para elegir una contraseña nueva, abre este enlace:
+email-reset-click = Para elegir una contraseña nueva, haz clic aquí:
+email-reset-expiry =
+    { $minutes ->
+        [one] El enlace funciona una vez, durante 1 minuto.
+       *[other] El enlace funciona una vez, durante { $minutes } minutos.
+    }
+email-reset-ignore = Si no lo pediste, ignora este correo: tu contraseña sigue igual.
+email-sincerely = Atentamente,
+email-team = El equipo de Microblog
+
+## Translations of posts (POST /translate and the Translate link)
+
+translate-not-configured = Error: el servicio de traducciones no está configurado.
+translate-failed = Error: el servicio de traducciones falló.
+translate-unreachable = Error: no se pudo contactar al servidor.
+translate-translating = Traduciendo…
+error-translate-json = Envía el texto como JSON (Content-Type: application/json).
+error-translate-body = La solicitud debe ser JSON con text, source_language y dest_language: { $detail }
+error-translate-empty = No hay texto para traducir.
+error-translate-too-long = El texto es demasiado largo para traducirlo (como mucho { $max } caracteres).
+error-translate-language = { $field } no es un código de idioma.
+error-translate-csrf = A la solicitud le falta el token CSRF de esta página (el encabezado X-CSRFToken).
