@@ -79,12 +79,14 @@ struct Full<'a, T: Serialize> {
 }
 
 impl<'a> Base<'a> {
-    /// The base context of a page of `req`, titled `title` (none: "Welcome to Microblog").
+    /// The base context of a page of `req`, titled `title` (none: "Welcome to Microblog"), its
+    /// forms carrying `csrf_token`.
     pub fn of(
         req: &HttpRequest,
         user: Option<&'a AuthUser>,
         flashes: Vec<crate::flash::Flashed>,
         title: Option<&Message>,
+        csrf_token: String,
     ) -> Self {
         let lang = crate::i18n::for_request(req);
         let languages = req
@@ -94,7 +96,7 @@ impl<'a> Base<'a> {
         Self {
             current_user: user,
             flashes,
-            csrf_token: crate::csrf::token(req),
+            csrf_token,
             title: title.map(|t| t.text(&lang)).unwrap_or_default(),
             lang: lang.to_string(),
             languages,
@@ -194,10 +196,14 @@ impl Page {
             .req
             .app_data::<actix_web::web::Data<Templates>>()
             .context("Templates are not registered")?;
-        let base = Base::of(&self.req, self.user.as_ref(), flashes, title);
+        let csrf_token = crate::csrf::token(&self.req);
+        let base = Base::of(&self.req, self.user.as_ref(), flashes, title, csrf_token);
         let html = render_page(templates, base, template, context)?;
         Ok(HttpResponse::build(status)
             .content_type(mime::TEXT_HTML_UTF_8)
+            // The page's words depend on these: a shared cache must not give a Spanish page to
+            // a browser that asks for English.
+            .insert_header((header::VARY, "Accept-Language, Cookie"))
             .body(html))
     }
 }

@@ -6,7 +6,9 @@
 //! than [`TIMEOUT`], and it waits on the network without holding a worker thread, so other pages
 //! never wait for it.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::json;
@@ -40,14 +42,50 @@ pub enum Failure {
     Service(String),
 }
 
-/// The configured service, if any.
+/// Translations one user may ask for at once; after that, one more every [`REFILL`]. A
+/// translation costs the site money (Microsoft) or a class's server its time (LibreTranslate):
+/// a reader clicks a few links, a script does not get to spend the budget.
+pub const BURST: f64 = 30.0;
+pub const REFILL: Duration = Duration::from_secs(2);
+/// Users whose counts are kept before idle ones are forgotten.
+const KEPT_USERS: usize = 10_000;
+
+/// The configured service, if any, and what each user has used of it.
 pub struct Translator {
     config: Option<TranslatorConfig>,
+    /// Per user id: translations still allowed, as of when.
+    allowance: Mutex<HashMap<i32, (f64, Instant)>>,
 }
 
 impl Translator {
     pub fn new(config: Option<TranslatorConfig>) -> Self {
-        Self { config }
+        Self {
+            config,
+            allowance: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one translation from `user`'s allowance, or says how long until one is left.
+    pub fn allow(&self, user: i32) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut all = self
+            .allowance
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let refill = |(left, at): (f64, Instant)| {
+            let earned = now.saturating_duration_since(at).as_secs_f64() / REFILL.as_secs_f64();
+            (left + earned).min(BURST)
+        };
+        if all.len() >= KEPT_USERS {
+            all.retain(|_, kept| refill(*kept) < BURST);
+        }
+        let left = all.get(&user).copied().map_or(BURST, refill);
+        if left < 1.0 {
+            all.insert(user, (left, now));
+            return Err(REFILL.mul_f64(1.0 - left));
+        }
+        all.insert(user, (left - 1.0, now));
+        Ok(())
     }
 
     /// Flask's `translate(text, source_language, dest_language)`. `source` may be empty
@@ -189,7 +227,18 @@ fn query_string(pairs: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::detect_language;
+    use super::{BURST, Translator, detect_language};
+
+    #[test]
+    fn each_user_has_an_allowance_of_translations() {
+        let translator = Translator::new(None);
+        for _ in 0..BURST as usize {
+            assert!(translator.allow(1).is_ok());
+        }
+        let wait = translator.allow(1).expect_err("the allowance is used up");
+        assert!(wait <= super::REFILL, "{wait:?}");
+        assert!(translator.allow(2).is_ok(), "another user has their own");
+    }
 
     #[test]
     fn languages_are_detected_when_the_guess_is_reliable() {

@@ -252,12 +252,19 @@ pub fn init(root: &Path, lang: &str) -> anyhow::Result<PathBuf> {
     for entry in english.body {
         match entry {
             Entry::Message(mut message) => {
-                message.comment = None;
+                out.push('\n');
+                // The note for translators stays a note; the message is commented out.
+                if let Some(comment) = message.comment.take() {
+                    for line in comment.content {
+                        out.push_str("# ");
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                }
                 let one = Resource {
                     body: vec![Entry::Message(message)],
                 };
                 let text = fluent_syntax::serializer::serialize(&one);
-                out.push('\n');
                 for line in text.lines() {
                     out.push_str("# ");
                     out.push_str(line);
@@ -321,6 +328,10 @@ mod tests {
         let path = init(root, "fr").expect("init");
         let written = fs::read_to_string(&path).unwrap();
         assert!(written.contains("# nav-home = Home"), "{written}");
+        assert!(
+            written.contains("\n# Before a number.\n# user-followers ="),
+            "{written}"
+        );
         assert!(written.contains("#        *[other] followers"), "{written}");
         assert!(init(root, "fr").is_err(), "init does not overwrite");
 

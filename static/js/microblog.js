@@ -129,6 +129,11 @@
           dest_language: link.dataset.to,
         }),
       });
+      if (response.redirected) {
+        // The login has ended: the server sent us to the login page. Go there.
+        window.location.assign(response.url);
+        return;
+      }
       const answer = await response.json();
       text = response.ok ? answer.text : (answer.message || failed);
     } catch (e) {
@@ -144,10 +149,18 @@
 // Avatars come from Gravatar. Where it cannot be reached (an offline classroom), each one would
 // be a broken image: show the site's own placeholder instead. Error events do not bubble, so the
 // listener catches them on their way down.
-document.addEventListener('error', function (event) {
-  const img = event.target;
-  if (img.tagName === 'IMG' && img.classList.contains('avatar') && !img.dataset.placeholder) {
+(function () {
+  function placeholder(img) {
+    if (img.dataset.placeholder) return;
     img.dataset.placeholder = 'yes';
     img.src = '/static/img/avatar.svg';
   }
-}, true);
+  document.addEventListener('error', function (event) {
+    const img = event.target;
+    if (img.tagName === 'IMG' && img.classList.contains('avatar')) placeholder(img);
+  }, true);
+  // Those that failed before this script ran (offline, a lookup fails at once).
+  document.querySelectorAll('img.avatar').forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0) placeholder(img);
+  });
+})();

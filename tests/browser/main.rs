@@ -122,6 +122,17 @@ impl Person<'_> {
         self.click_and_wait(element).await;
     }
 
+    /// Clicks what `css` names when the click changes the page in place (JavaScript).
+    async fn press_without_navigation(&self, css: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     async fn click_and_wait(&self, element: fantoccini::elements::Element) {
         let old_page = self.c.find(Locator::Css("html")).await.unwrap();
         element.click().await.unwrap();
@@ -310,4 +321,87 @@ async fn hovering_a_username_shows_the_popup_and_logging_out_closes_index() {
             .contains("Please log in to access this page.")
     );
     chrome.close().await;
+}
+
+/// A LibreTranslate on a free port of this process that answers after a short wait (so the
+/// spinner can be seen), with the text upper-cased.
+fn slow_libretranslate() -> (String, actix_web::dev::ServerHandle) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/translate",
+            web::post().to(|body: web::Json<serde_json::Value>| async move {
+                actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+                let text = body["q"].as_str().unwrap_or("?").to_uppercase();
+                HttpResponse::Ok().json(serde_json::json!({ "translatedText": text }))
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (url, handle)
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn a_click_on_translate_shows_a_spinner_then_the_translation_and_the_menu_switches_language()
+{
+    let (translator, server) = slow_libretranslate();
+    let app = spawn_app_with(&[("LIBRETRANSLATE_URL", translator.as_str())]).await;
+    let mut juan = app.logged_in("juan", false).await;
+    let spanish = "Hoy hace muy buen tiempo en la ciudad y vamos a pasear por el parque.";
+    juan.submit("/index", "/index", &[("post", spanish)]).await;
+
+    let chrome = Chrome::start().await;
+    let c = chrome.client();
+    let me = Person {
+        c,
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+    me.open("/explore").await;
+    me.press_without_navigation("a.translate-link").await;
+    c.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("article.post .spinner-border"))
+        .await
+        .expect("a spinner while the service works");
+    let translation = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("article.post .translation"))
+        .await
+        .expect("the translation replaces the link");
+    assert_eq!(translation.text().await.unwrap(), spanish.to_uppercase());
+    assert!(c.find(Locator::Css("a.translate-link")).await.is_err());
+    me.snapshot("translated").await;
+
+    // The language menu: the same page in Spanish, its dates too, and no Translate link under a
+    // post in the reader's own language.
+    me.press("footer button[value=es]").await;
+    assert_eq!(me.path().await, "/explore");
+    let text = me.page_text().await;
+    assert!(text.contains("Explorar") && text.contains("dijo"), "{text}");
+    assert!(c.find(Locator::Css("a.translate-link")).await.is_err());
+    let when = me.text("article.post time").await;
+    assert!(when.contains("ahora") || when.contains("hace"), "{when}");
+    me.snapshot("spanish").await;
+
+    // Gravatar cannot be reached from here: the avatar falls back to the site's placeholder.
+    let avatar = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("img.avatar[data-placeholder]"))
+        .await
+        .expect("a placeholder avatar");
+    let src = avatar.attr("src").await.unwrap().unwrap_or_default();
+    assert!(src.ends_with("/static/img/avatar.svg"), "{src}");
+    chrome.close().await;
+    server.stop(false).await;
 }

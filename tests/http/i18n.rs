@@ -35,6 +35,13 @@ async fn a_browser_asking_for_spanish_gets_every_page_in_spanish() {
         assert!(index.body.contains(words), "{words}: {}", index.body);
     }
     assert!(!index.body.contains("Say something"));
+    // A shared cache keeps one copy per language.
+    assert!(
+        index
+            .header("vary")
+            .unwrap_or_default()
+            .contains("Accept-Language")
+    );
 
     // A form error and a flash, in Spanish.
     let token = index.csrf_token().unwrap();
@@ -73,6 +80,16 @@ async fn a_browser_asking_for_spanish_gets_every_page_in_spanish() {
     assert_eq!(missing.status, 404);
     assert!(missing.body.contains("No encontrado"), "{}", missing.body);
     assert!(missing.body.contains("<html lang=\"es\">"));
+    assert!(
+        missing.set_cookie("session").is_none(),
+        "a 404 starts no session"
+    );
+    assert!(
+        missing
+            .header("vary")
+            .unwrap_or_default()
+            .contains("Accept-Language")
+    );
     let redirected = visitor.get("/explore").await;
     assert_eq!(redirected.status, 302);
     assert_eq!(

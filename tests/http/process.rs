@@ -180,3 +180,71 @@ async fn oversized_request_heads_get_431_or_400_the_server_goes_on_and_logs_no_e
         "the malformed ones are noted: {output}"
     );
 }
+
+/// `microblog translate check` run in the project folder passes; in a project where Spanish
+/// lacks a message, it names it and exits with status 1; `translate init` starts a language.
+#[test]
+fn translate_check_fails_on_a_missing_message_and_init_starts_a_language() {
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ours = microblog_command(project, &[])
+        .args(["translate", "check"])
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&ours.stdout);
+    assert!(
+        ours.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert!(said.contains("es: 0 missing, 0 unused"), "{said}");
+
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path();
+    for dir in ["locales/en", "locales/es", "templates", "src"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::write(
+        root.join("locales/en/main.ftl"),
+        "nav-home = Home\nnav-explore = Explore\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("locales/es/main.ftl"),
+        "nav-home = Inicio\nnav-old = Viejo\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/base.html"),
+        r#"{{ "nav-home" | t }} {{ "nav-explore" | t }}"#,
+    )
+    .unwrap();
+    let check = microblog_command(root, &[])
+        .args(["translate", "check"])
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{said}");
+    assert!(said.contains("es: 1 missing, 1 unused"), "{said}");
+    assert!(
+        said.contains("missing: nav-explore") && said.contains("unused: nav-old"),
+        "{said}"
+    );
+
+    let init = microblog_command(root, &[])
+        .args(["translate", "init", "fr"])
+        .output()
+        .expect("run");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let french = std::fs::read_to_string(root.join("locales/fr/main.ftl")).unwrap();
+    assert!(french.contains("# nav-explore = Explore"), "{french}");
+    let again = microblog_command(root, &[])
+        .args(["translate", "init", "fr"])
+        .output()
+        .expect("run");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}

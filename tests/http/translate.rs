@@ -359,3 +359,34 @@ async fn bad_requests_get_a_reason_and_never_a_500() {
     assert!(service.seen().is_empty());
     assert_eq!(susan.get("/translate").await.status, 405);
 }
+
+#[actix_web::test]
+async fn each_user_has_an_allowance_of_translations() {
+    let service = FakeService::start(Behaviour::Libre);
+    let app = spawn_app_with(&[("LIBRETRANSLATE_URL", service.url.as_str())]).await;
+    let (mut susan, token) = user(&app).await;
+    for _ in 0..30 {
+        assert_eq!(
+            text_of(&translate(&mut susan, &token, hola()).await),
+            "HOLA, ¿CÓMO ESTÁS?"
+        );
+    }
+    let refused = translate(&mut susan, &token, hola()).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(refused.header("retry-after").is_some());
+    assert!(
+        refused.body.contains("many translations"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        service.seen().len(),
+        30,
+        "the refused one never reached the service"
+    );
+
+    // Another user's allowance is their own.
+    let mut john = app.logged_in("john", false).await;
+    let johns = john.get("/index").await.csrf_token().unwrap();
+    assert_eq!(translate(&mut john, &johns, hola()).await.status, 200);
+}

@@ -133,6 +133,11 @@ fn dress_error<B: MessageBody + 'static>(
     if let Ok(value) = header::HeaderValue::from_str(&content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
+    // In the visitor's language, as every page.
+    response.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept, Accept-Language, Cookie"),
+    );
     let response = response.set_body(BoxBody::new(body));
     let res = ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body));
     Ok(ErrorHandlerResponse::Response(res))
@@ -175,7 +180,9 @@ fn error_html(
     };
     // Messages waiting to be flashed stay for the next real page.
     let title = Message::new("title-error").with("reason", reason);
-    let base = Base::of(req, user.as_ref(), Vec::new(), Some(&title));
+    // No CSRF token: an error page has no form that needs one, and a visitor without a session
+    // gets no cookie for a 404.
+    let base = Base::of(req, user.as_ref(), Vec::new(), Some(&title), String::new());
     let context = ErrorContext {
         code: status.as_u16(),
         reason,

@@ -318,11 +318,12 @@ fn is_language_code(code: &str) -> bool {
 /// Flask: main.translate_text (chapter 14): POST JSON `{text, source_language,
 /// dest_language}`, answer `{"text": ...}`. Only for a logged-in user, only JSON, and only with
 /// the page's CSRF token in the `X-CSRFToken` header: another site cannot make a visitor's
-/// browser spend the site's translation budget. A service that is missing, failing or slow
+/// browser spend the site's translation budget; and each user has an allowance
+/// (`translate::BURST`), so no one user can either. A service that is missing, failing or slow
 /// answers with an error text the page shows in place of the translation.
 pub async fn translate_text(
     req: HttpRequest,
-    CurrentUser(_me): CurrentUser,
+    CurrentUser(me): CurrentUser,
     body: web::Bytes,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
@@ -360,6 +361,15 @@ pub async fn translate_text(
     if !is_language_code(dest) {
         let message = Message::new("error-translate-language").with("field", "dest_language");
         return Err(AppError::bad_request(message));
+    }
+    if let Err(wait) = state.translator.allow(me.id) {
+        let message = Message::new("error-translate-too-many").text(&lang);
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                wait.as_secs_f64().ceil().max(1.0).to_string(),
+            ))
+            .json(serde_json::json!({ "error": "Too Many Requests", "message": message })));
     }
     let answer = match state.translator.translate(text, source, dest).await {
         Ok(translated) => translated,
