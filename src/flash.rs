@@ -38,12 +38,36 @@ pub struct Flashed {
     pub text: String,
 }
 
+/// A message as the session holds it: sessions from before messages had a kind hold bare texts.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Flashed(Flashed),
+    Text(String),
+}
+
+/// The waiting messages, those of an older session as information.
+fn stored<E>(read: Result<Option<Vec<Stored>>, E>) -> Vec<Flashed> {
+    read.ok()
+        .flatten()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| match m {
+            Stored::Flashed(f) => f,
+            Stored::Text(text) => Flashed {
+                kind: Kind::Info,
+                text,
+            },
+        })
+        .collect()
+}
+
 /// Queues a message for the next rendered page, in this request's language (as Flask's
 /// `flash(_('...'))` translates when it flashes).
 pub fn flash(req: &HttpRequest, kind: Kind, message: Message) {
     let text = message.text(&crate::i18n::for_request(req));
     let session = req.get_session();
-    let mut messages: Vec<Flashed> = session.get(KEY).ok().flatten().unwrap_or_default();
+    let mut messages = stored(session.get::<Vec<Stored>>(KEY));
     messages.push(Flashed {
         kind,
         text: shorten(text),
@@ -82,10 +106,7 @@ pub fn take(req: &HttpRequest) -> Vec<Flashed> {
     if !session.contains_key(KEY) {
         return Vec::new();
     }
-    session
-        .remove_as::<Vec<Flashed>>(KEY)
-        .and_then(Result::ok)
-        .unwrap_or_default()
+    stored(session.remove_as::<Vec<Stored>>(KEY).transpose())
 }
 
 #[cfg(test)]
@@ -103,6 +124,22 @@ mod tests {
         assert_eq!(short.chars().count(), MAX_CHARS);
         assert!(short.starts_with("User éé") && short.ends_with("é not found."));
         assert!(short.contains('…'));
+    }
+
+    #[test]
+    fn messages_waiting_in_a_session_from_before_kinds_are_kept_as_information() {
+        let old: Result<Option<Vec<Stored>>, serde_json::Error> =
+            serde_json::from_str(r#"["Your post is now live!"]"#).map(Some);
+        assert_eq!(
+            stored(old),
+            [Flashed {
+                kind: Kind::Info,
+                text: "Your post is now live!".into()
+            }]
+        );
+        let new: Result<Option<Vec<Stored>>, serde_json::Error> =
+            serde_json::from_str(r#"[{"kind": "error", "text": "No."}]"#).map(Some);
+        assert_eq!(stored(new)[0].kind, Kind::Error);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //!   compile step: a changed file is picked up by the next `cargo build`).
 //! - `get_locale()` is [`for_request`]: the `lang` cookie set by the language menu, else the best
 //!   match between the browser's `Accept-Language` and `LANGUAGES`, else English.
-//! - `_()` is [`text`] in Rust and the `t` filter in templates (`{{ "nav-home" | t }}`,
-//!   `{{ "user-followers" | t(count=user.followers) }}`).
+//! - `_()` is the `t` filter in templates (`{{ "nav-home" | t }}`,
+//!   `{{ "user-followers" | t(count=user.followers) }}`), and `Message::new(id).text(&lang)` in
+//!   Rust.
 //! - `_l()`, the lazy string of forms and flashes, is [`Message`]: an id and its arguments,
 //!   turned into words only when a page is rendered, in that page's language.
 
@@ -89,7 +90,7 @@ impl Languages {
             .iter()
             .map(|l| LanguageChoice {
                 tag: l.to_string(),
-                name: text(l, "language-name"),
+                name: Message::new("language-name").text(l),
             })
             .collect();
         Ok(Self {
@@ -247,11 +248,6 @@ impl Serialize for Message {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.text(&current()))
     }
-}
-
-/// `_()`: the message `id` in `lang`, without arguments.
-pub fn text(lang: &LanguageIdentifier, id: &str) -> String {
-    lookup(lang, id, &[])
 }
 
 fn lookup(lang: &LanguageIdentifier, id: &str, args: &[(Cow<'static, str>, Arg)]) -> String {

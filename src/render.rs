@@ -100,9 +100,14 @@ impl<'a> Base<'a> {
             title: title.map(|t| t.text(&lang)).unwrap_or_default(),
             lang: lang.to_string(),
             languages,
-            here: match req.query_string() {
-                "" => req.path().to_owned(),
-                q => format!("{}?{q}", req.path()),
+            // Only a GET can be asked for again; after a POST the menu comes back home.
+            here: match (
+                req.method() == actix_web::http::Method::GET,
+                req.query_string(),
+            ) {
+                (false, _) => "/index".to_owned(),
+                (true, "") => req.path().to_owned(),
+                (true, q) => format!("{}?{q}", req.path()),
             },
         }
     }

@@ -30,7 +30,12 @@ pub fn detect_language(text: &str) -> Option<&'static str> {
     if !info.is_reliable() {
         return None;
     }
-    isolang::Language::from_639_3(info.lang().code())?.to_639_1()
+    // whatlang names Mandarin and Persian by codes that have no two-letter form of their own.
+    match info.lang() {
+        whatlang::Lang::Cmn => Some("zh"),
+        whatlang::Lang::Pes => Some("fa"),
+        lang => isolang::Language::from_639_3(lang.code())?.to_639_1(),
+    }
 }
 
 /// Why a translation did not come.
@@ -249,6 +254,17 @@ mod tests {
         assert_eq!(
             detect_language("The weather is lovely today, let us go for a walk in the park."),
             Some("en")
+        );
+        assert_eq!(
+            detect_language("今天天气很好，我们去公园散步吧。我很喜欢这个城市。"),
+            Some("zh")
+        );
+        assert_eq!(
+            detect_language(
+                "من هر روز صبح زود از خواب بیدار می‌شوم و قبل از رفتن به سر کار یک فنجان چای \
+                 می‌نوشم. دوستانم می‌گویند که این عادت خوبی است و من هم همین فکر را می‌کنم."
+            ),
+            Some("fa")
         );
         assert_eq!(detect_language("ok"), None);
         assert_eq!(detect_language("1234 !!"), None);

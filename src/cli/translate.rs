@@ -40,14 +40,16 @@ impl Report {
 fn ids(path: &Path) -> anyhow::Result<BTreeSet<String>> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let resource = parse(path, &text)?;
-    Ok(resource
-        .body
-        .iter()
-        .filter_map(|entry| match entry {
-            Entry::Message(m) => Some(m.id.name.to_owned()),
-            _ => None,
-        })
-        .collect())
+    let mut ids = BTreeSet::new();
+    for entry in &resource.body {
+        if let Entry::Message(m) = entry
+            && !ids.insert(m.id.name.to_owned())
+        {
+            // Fluent refuses a file with the same id twice: the app would not start.
+            bail!("{} defines {} twice", path.display(), m.id.name);
+        }
+    }
+    Ok(ids)
 }
 
 fn parse<'s>(path: &Path, text: &'s str) -> anyhow::Result<Resource<&'s str>> {
@@ -151,9 +153,11 @@ fn references(root: &Path) -> anyhow::Result<(BTreeSet<String>, BTreeSet<String>
     }
     for file in files(&root.join("src"), &["rs"])? {
         let text = fs::read_to_string(&file)?;
-        for (i, _) in text.match_indices("Message::new(\"") {
-            let rest = &text[i + "Message::new(\"".len()..];
-            if let Some(end) = rest.find('"')
+        for (i, _) in text.match_indices("Message::new(") {
+            // rustfmt may put the id on a line of its own.
+            let rest = text[i + "Message::new(".len()..].trim_start();
+            if let Some(rest) = rest.strip_prefix('"')
+                && let Some(end) = rest.find('"')
                 && looks_like_id(&rest[..end])
             {
                 named.insert(rest[..end].to_owned());
@@ -342,6 +346,14 @@ mod tests {
             vec!["nav-gone"]
         );
         assert!(!report.is_complete());
+
+        // An id twice in one file would stop the app from starting: check says so.
+        let twice = root.join("locales/de/main.ftl");
+        fs::create_dir_all(twice.parent().unwrap()).unwrap();
+        fs::write(&twice, "nav-home = Start\nnav-home = Anfang\n").unwrap();
+        let error = check(root).expect_err("a repeated id").to_string();
+        assert!(error.contains("defines nav-home twice"), "{error}");
+        fs::remove_file(&twice).unwrap();
 
         let translated = written.replace("# nav-home = Home", "nav-home = Accueil");
         fs::write(&path, translated).unwrap();

@@ -130,8 +130,10 @@
         }),
       });
       if (response.redirected) {
-        // The login has ended: the server sent us to the login page. Go there.
-        window.location.assign(response.url);
+        // The login has ended and the server sent us to the login page: go there, to come
+        // back to this page after logging in.
+        const here = window.location.pathname + window.location.search;
+        window.location.assign('/auth/login?next=' + encodeURIComponent(here));
         return;
       }
       const answer = await response.json();

@@ -56,7 +56,7 @@ pub async fn send_password_reset_email(
                 };
                 let mail = Mail {
                     to: vec![found.email.clone()],
-                    subject: crate::i18n::text(&lang, "email-reset-subject"),
+                    subject: crate::i18n::Message::new("email-reset-subject").text(&lang),
                     text: templates.render("email/reset_password.txt", &lang, &context)?,
                     html: Some(templates.render("email/reset_password.html", &lang, &context)?),
                 };

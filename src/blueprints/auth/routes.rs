@@ -486,7 +486,7 @@ pub async fn sessions(
                     .with("system", system)
                     .text(&lang),
                 None if row.user_agent.is_empty() => {
-                    crate::i18n::text(&lang, "sessions-unknown-browser")
+                    Message::new("sessions-unknown-browser").text(&lang)
                 }
                 // Shown as it came, cut to a line.
                 None => row.user_agent.chars().take(60).collect(),

@@ -145,21 +145,21 @@ fn dress_error<B: MessageBody + 'static>(
 
 /// The headline of an error page: the status's name, in `lang` for those a visitor meets.
 fn status_text(status: StatusCode, lang: &LanguageIdentifier) -> String {
-    let id = match status.as_u16() {
-        400 => "status-400",
-        403 => "status-403",
-        404 => "status-404",
-        405 => "status-405",
-        413 => "status-413",
-        415 => "status-415",
-        422 => "status-422",
-        429 => "status-429",
-        431 => "status-431",
-        500 => "status-500",
-        503 => "status-503",
+    let message = match status.as_u16() {
+        400 => Message::new("status-400"),
+        403 => Message::new("status-403"),
+        404 => Message::new("status-404"),
+        405 => Message::new("status-405"),
+        413 => Message::new("status-413"),
+        415 => Message::new("status-415"),
+        422 => Message::new("status-422"),
+        429 => Message::new("status-429"),
+        431 => Message::new("status-431"),
+        500 => Message::new("status-500"),
+        503 => Message::new("status-503"),
         _ => return status.canonical_reason().unwrap_or("Error").to_owned(),
     };
-    crate::i18n::text(lang, id)
+    message.text(lang)
 }
 
 /// The error page in the site layout; plain text if even that cannot be rendered.

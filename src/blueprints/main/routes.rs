@@ -276,8 +276,10 @@ pub async fn set_language(
     };
     let asked = field("lang").unwrap_or_default();
     let Some(lang) = state.languages.find(asked) else {
+        // Shown back cut short: the field could be a megabyte.
+        let shown: String = asked.chars().take(40).collect();
         return Err(AppError::bad_request(
-            Message::new("error-unknown-language").with("lang", asked),
+            Message::new("error-unknown-language").with("lang", shown),
         ));
     };
     let cookie = actix_web::cookie::Cookie::build(crate::i18n::COOKIE, lang.to_string())
@@ -374,11 +376,11 @@ pub async fn translate_text(
     let answer = match state.translator.translate(text, source, dest).await {
         Ok(translated) => translated,
         Err(crate::translate::Failure::NotConfigured) => {
-            crate::i18n::text(&lang, "translate-not-configured")
+            Message::new("translate-not-configured").text(&lang)
         }
         Err(e @ crate::translate::Failure::Service(_)) => {
             tracing::warn!(error = %e, "translation failed");
-            crate::i18n::text(&lang, "translate-failed")
+            Message::new("translate-failed").text(&lang)
         }
     };
     Ok(HttpResponse::Ok().json(serde_json::json!({ "text": answer })))
