@@ -26,6 +26,7 @@ pub mod pagination;
 pub mod password;
 pub mod render;
 pub mod schema;
+pub mod search;
 pub mod state;
 pub mod tasks;
 pub mod throttle;

@@ -69,6 +69,15 @@ impl<T> Paginated<T> {
         })
     }
 
+    /// No items: page 1 and nothing after it.
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            page: 1,
+            has_next: false,
+        }
+    }
+
     /// The links to the pages around this one, at `url` (which may carry a query of its own,
     /// such as a search's `?q=`).
     pub fn links(&self, url: &str) -> Pagination {

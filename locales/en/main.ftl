@@ -202,3 +202,13 @@ error-translate-too-long = The text is too long to translate (at most { $max } c
 error-translate-language = { $field } is not a language code.
 error-translate-too-many = You have asked for many translations in a short time. Please wait a little and try again.
 error-translate-csrf = The request lacks this page's CSRF token (the X-CSRFToken header).
+
+## Search (search.html, the navbar's box)
+
+title-search = Search
+search-placeholder = Search
+search-heading = Search Results
+search-button = Search
+search-none = No posts hold all of these words.
+search-too-long = The search is too long (at most { $max } characters).
+search-too-many-words = The search has too many words (at most { $max }).

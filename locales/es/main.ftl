@@ -197,3 +197,13 @@ error-translate-too-long = El texto es demasiado largo para traducirlo (como muc
 error-translate-language = { $field } no es un código de idioma.
 error-translate-too-many = Pediste muchas traducciones en poco tiempo. Espera un momento y vuelve a intentarlo.
 error-translate-csrf = A la solicitud le falta el token CSRF de esta página (el encabezado X-CSRFToken).
+
+## Search (search.html, the navbar's box)
+
+title-search = Buscar
+search-placeholder = Buscar
+search-heading = Resultados de la búsqueda
+search-button = Buscar
+search-none = Ningún artículo tiene todas estas palabras.
+search-too-long = La búsqueda es demasiado larga (como mucho { $max } caracteres).
+search-too-many-words = La búsqueda tiene demasiadas palabras (como mucho { $max }).

@@ -8,6 +8,7 @@ pub mod translate;
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::app::Application;
@@ -51,12 +52,23 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The search index (chapter 16).
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
     /// The translation files, `locales/<lang>/main.ftl` (Flask's `flask translate`); run in the
     /// project folder.
     Translate {
         #[command(subcommand)]
         command: TranslateCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Make the search index again from every post (the triggers keep it in step otherwise).
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -136,6 +148,9 @@ impl Cli {
             Command::Mail {
                 command: MailCommand::Show { id },
             } => mail::show(&config, id),
+            Command::Search {
+                command: SearchCommand::Reindex,
+            } => reindex(&config),
             Command::Translate { .. } => unreachable!("handled above"),
         }
     }
@@ -154,6 +169,25 @@ fn serve(config: Config) -> anyhow::Result<()> {
         );
         app.run_until_stopped().await
     })
+}
+
+/// `microblog search reindex` (Flask's `Post.reindex()`), with a progress bar.
+fn reindex(config: &Config) -> anyhow::Result<()> {
+    use diesel::prelude::*;
+    let db = Db::connect(&config.database_url)?;
+    let mut conn = db.get()?;
+    let total: i64 = crate::schema::posts::table
+        .count()
+        .get_result(&mut *conn)
+        .context("counting posts")?;
+    let bar = seed::progress_bar(usize::try_from(total).unwrap_or(0), "posts");
+    crate::search::reindex(&mut conn, |n| bar.inc(n)).context("reindexing")?;
+    bar.finish();
+    println!(
+        "indexed {total} posts for search in {:?}",
+        config.database_url
+    );
+    Ok(())
 }
 
 /// Flask-Migrate's `flask db upgrade`.

@@ -13,6 +13,7 @@ mod ops;
 mod posts;
 mod process;
 mod profiles;
+mod search;
 mod security;
 mod smtp;
 mod throttling;

@@ -155,6 +155,13 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
         index.body.contains("moving house"),
         "the followed timeline came along"
     );
+    // The search index came along too (the target's own triggers or column made it).
+    let found = susan_later.get("/search?q=house").await;
+    assert!(
+        found.body.contains("moving <mark>house</mark>"),
+        "{}",
+        found.body
+    );
     // John's reset link, from the copied outbox, works on the new site.
     let outbox =
         microblog::models::mail::newest(&mut new_site.database().get().unwrap(), 1).unwrap();

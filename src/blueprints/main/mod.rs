@@ -16,6 +16,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
     }
     cfg.service(web::resource("/explore").route(web::get().to(routes::explore)))
+        .service(web::resource("/search").route(web::get().to(routes::search)))
         .service(web::resource("/user/{username}").route(web::get().to(routes::user)))
         .service(web::resource("/user/{username}/popup").route(web::get().to(routes::user_popup)))
         .service(

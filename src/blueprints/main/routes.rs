@@ -13,7 +13,7 @@ use crate::i18n::Message;
 use crate::login::{CurrentUser, LoginRequired};
 use crate::models::post::{self, Feed, NewPost};
 use crate::models::{self, user};
-use crate::pagination::PageNumber;
+use crate::pagination::{PageNumber, Paginated};
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
 use crate::urls::user_url;
@@ -257,6 +257,63 @@ async fn change_following(
         flash(req, Kind::Success, message);
     }
     Ok(redirect(&back))
+}
+
+/// Flask: main.search (chapter 16): `GET /search?q=`, the posts holding every word, best
+/// first (`src/search.rs`), a page at a time with links that keep `q`. An empty `q` goes to
+/// `/explore`, as Flask's `if not g.search_form.validate()`.
+pub async fn search(
+    req: HttpRequest,
+    login: LoginRequired,
+    number: PageNumber,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let pairs = crate::form::parse_urlencoded(req.query_string().as_bytes())?;
+    let typed = pairs
+        .into_iter()
+        .find(|(name, _)| name == "q")
+        .map(|(_, q)| q.trim().to_owned())
+        .unwrap_or_default();
+    if typed.is_empty() {
+        login.read(|_, _| Ok(())).await?;
+        return Ok(redirect("/explore"));
+    }
+    let query = crate::search::Query::parse(&typed);
+    let per_page = state.config.posts_per_page;
+    let asked = query.clone();
+    let (page, found) = login
+        .read(move |conn, _| match &asked {
+            Ok(query) => Paginated::read(number, per_page, |limit, offset| {
+                crate::search::find(conn, query, limit, offset)
+            })
+            .map(Some),
+            Err(_) => Ok(None),
+        })
+        .await?;
+    let url = format!("/search?q={}", crate::urls::encode_component(&typed));
+    let (posts, pagination, error, status) = match (found, query) {
+        (Some(found), _) => {
+            let (posts, pagination) = views::search_results(&page, found, &url, &state.templates)?;
+            (posts, pagination, None, StatusCode::OK)
+        }
+        (None, Err(why)) => {
+            let none = Paginated::<()>::empty().links(&url);
+            (Vec::new(), none, Some(why), StatusCode::BAD_REQUEST)
+        }
+        (None, Ok(_)) => unreachable!("a query that parsed is searched"),
+    };
+    let context = views::SearchContext {
+        q: typed,
+        posts,
+        pagination,
+        error,
+    };
+    page.render_status(
+        status,
+        "search.html",
+        Message::new("title-search"),
+        &context,
+    )
 }
 
 /// The language menu (port addition, chapter 13): `lang` becomes this browser's language, kept

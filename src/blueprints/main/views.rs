@@ -15,7 +15,7 @@ use crate::models::post::PostWithAuthor;
 use crate::models::user::{self, avatar_url};
 use crate::moment::Moment;
 use crate::pagination::{Paginated, Pagination};
-use crate::render::Page;
+use crate::render::{Page, Templates};
 use crate::urls::user_url;
 
 /// A post as `_post.html` shows it to a reader of `lang`.
@@ -30,6 +30,8 @@ pub struct PostView {
     /// The post's language when it is not the reader's: the Translate link is shown.
     translate_from: Option<String>,
     translate_to: String,
+    /// Search results only: the body HTML-escaped with the matched words marked.
+    highlighted: Option<String>,
 }
 
 impl PostView {
@@ -48,8 +50,47 @@ impl PostView {
             timestamp: p.timestamp.into(),
             translate_from,
             translate_to: lang.language.as_str().to_owned(),
+            highlighted: None,
         }
     }
+}
+
+/// What `_post.html` is rendered with.
+#[derive(Serialize)]
+struct OnePost {
+    post: PostView,
+}
+
+/// Search results (chapter 16): each post's `_post.html` with its matched words marked. These
+/// are not kept (`Fragments`): the marks depend on the query.
+pub fn search_results(
+    page: &Page,
+    found: Paginated<crate::search::Found>,
+    url: &str,
+    templates: &Templates,
+) -> Result<(Vec<tera::Value>, Pagination), AppError> {
+    let pagination = found.links(url);
+    let lang = page.lang();
+    let posts = found
+        .items
+        .into_iter()
+        .map(|f| {
+            let mut post = PostView::new(&f.post, &lang);
+            post.highlighted = Some(f.highlighted);
+            let html = templates.render("_post.html", &lang, &OnePost { post })?;
+            Ok(tera::Value::safe_string(&html))
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok((posts, pagination))
+}
+
+/// `search.html`: the query, what was found, and why nothing could be (a query too long).
+#[derive(Serialize)]
+pub struct SearchContext {
+    pub q: String,
+    pub posts: Vec<tera::Value>,
+    pub pagination: Pagination,
+    pub error: Option<Message>,
 }
 
 /// A page of posts: each post's `_post.html` ([`Fragments`]) and the links around the page,

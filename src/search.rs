@@ -1,0 +1,398 @@
+//! Flask: `app/search.py` and the `SearchableMixin` of `app/models.py` (chapter 16), without
+//! Elasticsearch: the database is the search engine. SQLite's FTS5 (`posts_search`) and
+//! PostgreSQL's text search (`posts.search`, a generated column) are kept in step with the posts
+//! by the database itself, in the transaction that writes each post (the migrations
+//! `*_search`), so there is no `add_to_index` to forget and nothing to run beside the app.
+//!
+//! What a user types is never handed to the engine as a query language: [`Query::parse`] keeps
+//! only words and quoted phrases, and each is passed as a quoted literal.
+//!
+//! Results: every word must match. Among the [`WINDOW`] newest matching posts, the best
+//! matches come first: relevance (BM25 on SQLite, `ts_rank` on PostgreSQL) weighted by how new
+//! the post is within that window, from 1.5 for the newest down to 0.5. Past the window, the
+//! older matches follow newest first. So a common word answers in the time of 1,000 rows, not of
+//! every post that holds it.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Integer, Text};
+
+use crate::db::{DbConn, on_backend};
+use crate::i18n::Message;
+use crate::models::post::PostWithAuthor;
+use crate::schema::{posts, users};
+
+/// The newest matches that are ranked by relevance.
+pub const WINDOW: i64 = 1_000;
+/// The longest query, in characters.
+pub const MAX_CHARS: usize = 500;
+/// The most words and phrases a query may hold.
+pub const MAX_TERMS: usize = 16;
+
+/// Marks put around matched words by the engine, turned into `<mark>` by [`highlight_html`].
+/// Control characters: they cannot come from a search box.
+const START: char = '\u{1}';
+const STOP: char = '\u{2}';
+
+/// A search as the engines are given it: words and phrases, each of letters and digits only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// Each is one word, or several for a quoted phrase.
+    terms: Vec<Vec<String>>,
+}
+
+impl Query {
+    /// What someone typed: words, and `"quoted phrases"`. Everything that is not a letter or a
+    /// digit separates words (as both engines' tokenizers do), so `*`, `-`, `^`, `(`, `:`, a lone
+    /// `"` and the like are never operators; `AND`, `OR`, `NOT` and `NEAR` are words.
+    pub fn parse(typed: &str) -> Result<Self, Message> {
+        if typed.chars().count() > MAX_CHARS {
+            return Err(Message::new("search-too-long").with("max", MAX_CHARS as i64));
+        }
+        let words = |text: &str| -> Vec<String> {
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let mut terms = Vec::new();
+        // Between quotes (odd pieces) is a phrase; an unclosed quote runs to the end.
+        for (i, piece) in typed.split('"').enumerate() {
+            if i % 2 == 1 {
+                let phrase = words(piece);
+                if !phrase.is_empty() {
+                    terms.push(phrase);
+                }
+            } else {
+                terms.extend(words(piece).into_iter().map(|w| vec![w]));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        terms.retain(|t| seen.insert(t.clone()));
+        if terms.len() > MAX_TERMS {
+            return Err(Message::new("search-too-many-words").with("max", MAX_TERMS as i64));
+        }
+        Ok(Self { terms })
+    }
+
+    /// Whether nothing is left to look for (`"***"`).
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The query in both engines' syntax: each term a double-quoted string (FTS5 strings;
+    /// phrases for `websearch_to_tsquery`), joined by spaces, which both read as AND.
+    fn quoted(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| format!("\"{}\"", t.join(" ")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+}
+
+#[derive(QueryableByName)]
+struct Marked {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Text)]
+    marked: String,
+}
+
+/// A post found, with its body marked where it matched.
+#[derive(Debug)]
+pub struct Found {
+    pub post: PostWithAuthor,
+    /// The body, HTML-escaped, the matched words in `<mark>`.
+    pub highlighted: String,
+}
+
+/// Up to `limit` matches of `query` from `offset` on, best first (see the module's comment).
+pub fn find(conn: &mut DbConn, query: &Query, limit: i64, offset: i64) -> QueryResult<Vec<Found>> {
+    if query.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = query.quoted();
+    let ranked = ranked_window(conn, &text)?;
+    let mut ids: Vec<i32> = ranked
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .copied()
+        .collect();
+    let wanted = usize::try_from(limit).unwrap_or(0);
+    if ranked.len() as i64 == WINDOW
+        && ids.len() < wanted
+        && let Some(&oldest) = ranked.iter().min()
+    {
+        let skip = (offset - WINDOW).max(0);
+        let more = wanted - ids.len();
+        ids.extend(older(conn, &text, oldest, more as i64, skip)?);
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marked = marks(conn, &text, &ids)?;
+    let rows: Vec<PostWithAuthor> = posts::table
+        .inner_join(users::table)
+        .filter(posts::id.eq_any(&ids))
+        .select((
+            posts::id,
+            posts::body,
+            posts::timestamp,
+            posts::language,
+            users::username,
+            users::email,
+        ))
+        .load(conn)?;
+    let mut found: Vec<Found> = rows
+        .into_iter()
+        .map(|post| {
+            let highlighted = marked
+                .iter()
+                .find(|m| m.id == post.id)
+                .map_or_else(|| highlight_html(&post.body), |m| highlight_html(&m.marked));
+            Found { post, highlighted }
+        })
+        .collect();
+    found.sort_by_key(|f| ids.iter().position(|&id| id == f.post.id));
+    Ok(found)
+}
+
+/// The ids of the newest [`WINDOW`] matches, best first.
+fn ranked_window(conn: &mut DbConn, text: &str) -> QueryResult<Vec<i32>> {
+    let rows = on_backend!(conn, c => c.sql_ranked(text))?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The three queries, in each backend's SQL.
+trait Engine {
+    fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>>;
+    fn sql_older(&mut self, text: &str, before: i32, limit: i64, skip: i64)
+    -> QueryResult<Vec<Id>>;
+    fn sql_marks(&mut self, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>>;
+}
+
+impl Engine for diesel::SqliteConnection {
+    fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>> {
+        // bm25() is negative, lower is better: a heavier weight makes a new post's score lower.
+        diesel::sql_query(
+            "SELECT id FROM (
+                 SELECT id, score, row_number() OVER (ORDER BY id DESC) AS position FROM (
+                     SELECT rowid AS id, bm25(posts_search) AS score FROM posts_search
+                     WHERE posts_search MATCH ?1 ORDER BY rowid DESC LIMIT ?2))
+             ORDER BY score * (1.5 - position * 1.0 / ?2) ASC, id DESC",
+        )
+        .bind::<Text, _>(text)
+        .bind::<diesel::sql_types::BigInt, _>(WINDOW)
+        .load(self)
+    }
+
+    fn sql_older(
+        &mut self,
+        text: &str,
+        before: i32,
+        limit: i64,
+        skip: i64,
+    ) -> QueryResult<Vec<Id>> {
+        diesel::sql_query(
+            "SELECT rowid AS id FROM posts_search WHERE posts_search MATCH ?1 AND rowid < ?2
+             ORDER BY rowid DESC LIMIT ?3 OFFSET ?4",
+        )
+        .bind::<Text, _>(text)
+        .bind::<Integer, _>(before)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .bind::<diesel::sql_types::BigInt, _>(skip)
+        .load(self)
+    }
+
+    fn sql_marks(&mut self, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>> {
+        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
+        diesel::sql_query(
+            "SELECT rowid AS id, highlight(posts_search, 0, char(1), char(2)) AS marked
+             FROM posts_search
+             WHERE posts_search MATCH ?1 AND rowid IN (SELECT value FROM json_each(?2))",
+        )
+        .bind::<Text, _>(text)
+        .bind::<Text, _>(ids)
+        .load(self)
+    }
+}
+
+/// The query of a search on PostgreSQL: the words without accents, as the column holds them.
+const PG_QUERY: &str = "websearch_to_tsquery('english'::regconfig, microblog_unaccent($1))";
+
+impl Engine for diesel::PgConnection {
+    fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>> {
+        diesel::sql_query(format!(
+            "SELECT id FROM (
+                 SELECT id, relevance, row_number() OVER (ORDER BY id DESC) AS position FROM (
+                     SELECT p.id, ts_rank(p.search, query) AS relevance
+                     FROM posts p, {PG_QUERY} AS query
+                     WHERE p.search @@ query ORDER BY p.id DESC LIMIT $2) AS newest) AS ranked
+             ORDER BY relevance * (1.5 - position::float8 / $2) DESC, id DESC"
+        ))
+        .bind::<Text, _>(text)
+        .bind::<diesel::sql_types::BigInt, _>(WINDOW)
+        .load(self)
+    }
+
+    fn sql_older(
+        &mut self,
+        text: &str,
+        before: i32,
+        limit: i64,
+        skip: i64,
+    ) -> QueryResult<Vec<Id>> {
+        diesel::sql_query(format!(
+            "SELECT p.id FROM posts p, {PG_QUERY} AS query
+             WHERE p.search @@ query AND p.id < $2 ORDER BY p.id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind::<Text, _>(text)
+        .bind::<Integer, _>(before)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .bind::<diesel::sql_types::BigInt, _>(skip)
+        .load(self)
+    }
+
+    fn sql_marks(&mut self, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>> {
+        // ts_headline reads the text as written, so a word matched only without its accents
+        // ("cafe" for "café") is found but not marked.
+        diesel::sql_query(format!(
+            "SELECT p.id, ts_headline('english'::regconfig, p.body, query,
+                 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)) AS marked
+             FROM posts p, {PG_QUERY} AS query WHERE p.id = ANY($2)"
+        ))
+        .bind::<Text, _>(text)
+        .bind::<Array<Integer>, _>(ids)
+        .load(self)
+    }
+}
+
+fn older(
+    conn: &mut DbConn,
+    text: &str,
+    before: i32,
+    limit: i64,
+    skip: i64,
+) -> QueryResult<Vec<i32>> {
+    let rows = on_backend!(conn, c => c.sql_older(text, before, limit, skip))?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+fn marks(conn: &mut DbConn, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>> {
+    on_backend!(conn, c => c.sql_marks(text, ids))
+}
+
+/// `marked` HTML-escaped, with the engine's marks as `<mark>`...`</mark>`. A mark left open is
+/// closed, a stray closing one dropped.
+pub fn highlight_html(marked: &str) -> String {
+    let mut html = String::with_capacity(marked.len() + 32);
+    let mut open = false;
+    for c in marked.chars() {
+        match c {
+            START if !open => {
+                html.push_str("<mark>");
+                open = true;
+            }
+            STOP if open => {
+                html.push_str("</mark>");
+                open = false;
+            }
+            START | STOP => {}
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#x27;"),
+            c => html.push(c),
+        }
+    }
+    if open {
+        html.push_str("</mark>");
+    }
+    html
+}
+
+/// `microblog search reindex`: the index made again from the posts, `progress` told of each
+/// batch. On SQLite the FTS5 index is emptied and filled in one transaction; on PostgreSQL each
+/// post's column is computed again.
+pub fn reindex(conn: &mut DbConn, progress: impl Fn(u64)) -> QueryResult<()> {
+    const BATCH: i64 = 10_000;
+    let ids: Vec<i32> = posts::table.select(posts::id).order(posts::id).load(conn)?;
+    match conn {
+        DbConn::Sqlite(c) => c.transaction(|c| {
+            diesel::sql_query("INSERT INTO posts_search (posts_search) VALUES ('delete-all')")
+                .execute(c)?;
+            for chunk in ids.chunks(BATCH as usize) {
+                let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
+                diesel::sql_query(
+                    "INSERT INTO posts_search (rowid, body)
+                     SELECT id, body FROM posts WHERE id BETWEEN ?1 AND ?2",
+                )
+                .bind::<Integer, _>(first)
+                .bind::<Integer, _>(last)
+                .execute(c)?;
+                progress(chunk.len() as u64);
+            }
+            diesel::sql_query("INSERT INTO posts_search (posts_search) VALUES ('optimize')")
+                .execute(c)?;
+            Ok(())
+        }),
+        DbConn::Postgresql(c) => {
+            for chunk in ids.chunks(BATCH as usize) {
+                let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
+                // Writing a post computes its generated column again.
+                diesel::sql_query("UPDATE posts SET body = body WHERE id BETWEEN $1 AND $2")
+                    .bind::<Integer, _>(first)
+                    .bind::<Integer, _>(last)
+                    .execute(c)?;
+                progress(chunk.len() as u64);
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(typed: &str) -> String {
+        Query::parse(typed).unwrap().quoted()
+    }
+
+    #[test]
+    fn queries_keep_only_words_and_phrases() {
+        assert_eq!(terms("Hello World"), r#""hello" "world""#);
+        assert_eq!(
+            terms(r#"say "hello world" now"#),
+            r#""say" "hello world" "now""#
+        );
+        assert_eq!(terms(r#"a lone " quote"#), r#""a" "lone" "quote""#);
+        assert_eq!(
+            terms("NEAR(a b) AND -c OR ^d* NOT e:f"),
+            r#""near" "a" "b" "and" "c" "or" "d" "not" "e" "f""#
+        );
+        assert_eq!(terms("café don't"), r#""café" "don" "t""#);
+        assert!(Query::parse("*** ( ) \"\"").unwrap().is_empty());
+        assert!(Query::parse(&"a".repeat(MAX_CHARS + 1)).is_err());
+        let many: Vec<String> = (0..=MAX_TERMS).map(|i| format!("w{i}")).collect();
+        assert!(Query::parse(&many.join(" ")).is_err());
+        assert_eq!(terms("again again AGAIN"), r#""again""#);
+    }
+
+    #[test]
+    fn highlights_are_escaped_and_balanced() {
+        assert_eq!(
+            highlight_html("a \u{1}<b>\u{2} & \u{1}c"),
+            "a <mark>&lt;b&gt;</mark> &amp; <mark>c</mark>"
+        );
+        assert_eq!(highlight_html("\u{2}x\u{1}\u{1}y\u{2}"), "x<mark>y</mark>");
+    }
+}
