@@ -14,7 +14,8 @@
 //!
 //! `BENCH_LARGE_POSTS` (default 1000000) and `BENCH_SECONDS` (default 5) shorten a run;
 //! `BENCH_SOAK_SECONDS=600` adds ten minutes of steady mixed load at the end (zero 5xx, flat
-//! memory).
+//! memory). `BENCH_POSTGRES_URL=postgresql://user:pass@host/db` (a user who may create databases)
+//! adds the search phases on PostgreSQL, on a database of the large size made for the run.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -134,10 +135,15 @@ impl Process {
 }
 
 fn microblog(work: &Path, db: &Path, port: u16, cost: u32) -> Command {
+    microblog_on(work, &format!("sqlite:///{}", db.display()), port, cost)
+}
+
+/// The binary on any `DATABASE_URL`.
+fn microblog_on(work: &Path, url: &str, port: u16, cost: u32) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
     command
         .current_dir(work)
-        .env("DATABASE_URL", format!("sqlite:///{}", db.display()))
+        .env("DATABASE_URL", url)
         .env("SECRET_KEY", "benchmark-secret-key-0123456789abcdef")
         .env("PORT", port.to_string())
         .env("BCRYPT_COST", cost.to_string())
@@ -147,8 +153,12 @@ fn microblog(work: &Path, db: &Path, port: u16, cost: u32) -> Command {
 }
 
 fn seed(work: &Path, db: &Path, users: usize, posts: usize) -> anyhow::Result<Duration> {
+    seed_on(work, &format!("sqlite:///{}", db.display()), users, posts)
+}
+
+fn seed_on(work: &Path, url: &str, users: usize, posts: usize) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let status = microblog(work, db, 0, 12)
+    let status = microblog_on(work, url, 0, 12)
         .args([
             "seed",
             "--users",
@@ -546,8 +556,13 @@ impl Site {
 }
 
 async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site> {
+    open_site_on(work, &format!("sqlite:///{}", db.display()), cost, true).await
+}
+
+/// The site over `url`, its reader logged in; with `follow`, following ten authors of /explore.
+async fn open_site_on(work: &Path, url: &str, cost: u32, follow: bool) -> anyhow::Result<Site> {
     let port = free_port();
-    let server = Process::start(microblog(work, db, port, cost), port, "/auth/login").await?;
+    let server = Process::start(microblog_on(work, url, port, cost), port, "/auth/login").await?;
     let c = local();
     let base = server.base.clone();
     let mut jar = HashMap::new();
@@ -573,7 +588,7 @@ async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site> {
     let mut jar = login(&c, &base, "reader", READER_PASSWORD).await?;
     let mut authors = Vec::new();
     let mut page = 1;
-    while authors.len() < LOGIN_CLIENTS + 10 {
+    while follow && authors.len() < LOGIN_CLIENTS + 10 {
         let (_, body) = get(&c, &base, &format!("/explore?page={page}"), &mut jar).await?;
         for piece in body
             .split("class=\"user-popup post-author fw-semibold\" href=\"/user/")
@@ -587,7 +602,7 @@ async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site> {
         page += 1;
         anyhow::ensure!(page < 50, "not enough authors on /explore");
     }
-    for name in &authors[..10] {
+    for name in authors.iter().take(10) {
         let (status, _) = submit(
             &c,
             &base,
@@ -789,6 +804,221 @@ fn sqlite_count(db: &Path, table: &str) -> anyhow::Result<i64> {
     )
 }
 
+type Target = (String, String, bool, &'static str);
+
+/// A word the seed never writes, put into a few posts so that a search for it is a rare one.
+const RARE_WORD: &str = "zyzzyva";
+/// One of the seed's words: in about one post in eight.
+const COMMON_WORD: &str = "coffee";
+
+/// Chapter 16: a search for a rare word and for a very common one, page 1 and page 10, each
+/// under the benchmark's load, on the site's backend.
+async fn search_timing(
+    site: &Site,
+    backend: &str,
+    lines: &mut Vec<String>,
+    targets: &mut Vec<Target>,
+) -> anyhow::Result<()> {
+    let (token, cookies) = site.post_form().await?;
+    for i in 0..20 {
+        let res = local()
+            .post(format!("{}/index", site.server.base))
+            .insert_header((header::COOKIE, cookies.as_str()))
+            .send_form(&[
+                ("csrf_token", token.as_str()),
+                ("post", &format!("a {RARE_WORD} was seen, number {i}")),
+            ])
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::ensure!(res.status().as_u16() == 302, "posting failed");
+    }
+    for (word, kind) in [(RARE_WORD, "rare"), (COMMON_WORD, "common")] {
+        for page in [1, 10] {
+            let stats = site
+                .load_as_reader(&format!("/search?q={word}&page={page}"), &[])
+                .await;
+            lines.push(format!(
+                "| GET /search, a {kind} word, page {page}, {backend} | {} |",
+                stats.row()
+            ));
+            targets.push((
+                format!("/search p99, a {kind} word, page {page}, {backend}"),
+                format!("{:.1} ms", stats.p99.as_secs_f64() * 1e3),
+                stats.p99 <= Duration::from_millis(50) && stats.errors == 0 && stats.requests > 0,
+                "at most 50 ms",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// POST /index throughput on a fresh site over `url`.
+async fn post_throughput(work: &Path, url: &str) -> anyhow::Result<Stats> {
+    let site = open_site_on(work, url, 4, false).await?;
+    let token = site.post_form().await?;
+    let (c, index) = (local(), format!("{}/index", site.server.base));
+    Ok(load(
+        move |n| {
+            let (c, index, token) = (c.clone(), index.clone(), token.clone());
+            async move {
+                let res = c
+                    .post(index)
+                    .insert_header((header::COOKIE, token.1))
+                    .send_form(&[
+                        ("csrf_token", token.0.as_str()),
+                        ("post", &format!("bench {n}")),
+                    ])
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(res.status().as_u16())
+            }
+        },
+        302,
+    )
+    .await)
+}
+
+/// Runs SQL on a SQLite file.
+fn sqlite_execute(db: &Path, sql: &str) -> anyhow::Result<()> {
+    use diesel::Connection as _;
+    use diesel::connection::SimpleConnection as _;
+    let mut conn = diesel::SqliteConnection::establish(&db.display().to_string())?;
+    conn.batch_execute(sql)?;
+    Ok(())
+}
+
+/// Drops the search index of a SQLite file (its triggers, then its table).
+const SQLITE_DROP_SEARCH: &str = "DROP TRIGGER posts_search_insert; DROP TRIGGER posts_search_update; \
+     DROP TRIGGER posts_search_delete; DROP TABLE posts_search;";
+
+/// Chapter 16 on SQLite: the file with and without the index (each compacted), and POST /index
+/// on each, measured with, without, with, without.
+async fn search_cost_sqlite(
+    work: &Path,
+    large_db: &Path,
+    lines: &mut Vec<String>,
+    targets: &mut Vec<Target>,
+) -> anyhow::Result<()> {
+    let with = work.join("with-search.db");
+    let without = work.join("without-search.db");
+    sqlite_execute(large_db, &format!("VACUUM INTO '{}'", with.display()))?;
+    sqlite_execute(large_db, &format!("VACUUM INTO '{}'", without.display()))?;
+    sqlite_execute(&without, SQLITE_DROP_SEARCH)?;
+    sqlite_execute(&without, "VACUUM")?;
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64 / (1 << 20) as f64);
+    let (with_mib, without_mib) = (size(&with)?, size(&without)?);
+    lines.push(format!(
+        "| SQLite file, compacted: with the search index {with_mib:.1} MiB, without {without_mib:.1} MiB |"
+    ));
+    targets.push((
+        "SQLite file with the search index / without".to_owned(),
+        format!("{:.2}x", with_mib / without_mib),
+        with_mib / without_mib <= 1.6,
+        "at most 1.6x",
+    ));
+    let url = |p: &Path| format!("sqlite:///{}", p.display());
+    let mut rates = (0.0, 0.0);
+    for round in 0..2 {
+        let a = post_throughput(work, &url(&with)).await?;
+        let b = post_throughput(work, &url(&without)).await?;
+        lines.push(format!(
+            "| POST /index with the index (SQLite, run {}) | {} |",
+            round + 1,
+            a.row()
+        ));
+        lines.push(format!(
+            "| POST /index without it (SQLite, run {}) | {} |",
+            round + 1,
+            b.row()
+        ));
+        rates.0 += a.per_second;
+        rates.1 += b.per_second;
+    }
+    targets.push((
+        "POST /index with the search index / without, SQLite".to_owned(),
+        format!("{:.0}%", rates.0 / rates.1 * 100.0),
+        rates.0 / rates.1 >= 0.8,
+        "at least 80%",
+    ));
+    Ok(())
+}
+
+/// Chapter 16 on PostgreSQL, when `BENCH_POSTGRES_URL` names a database the bench may create
+/// databases from: a database of the large size, its searches, POST /index with the index, then
+/// without it (column and index dropped), and its size with and without (compacted).
+async fn search_postgres(
+    work: &Path,
+    server: &str,
+    posts: usize,
+    lines: &mut Vec<String>,
+    targets: &mut Vec<Target>,
+) -> anyhow::Result<()> {
+    use diesel::Connection as _;
+    use diesel::RunQueryDsl as _;
+    use diesel::connection::SimpleConnection as _;
+    #[derive(diesel::QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bytes: i64,
+    }
+    let name = format!("microblog_bench_{}", std::process::id());
+    let mut admin = diesel::PgConnection::establish(server)?;
+    // Two statements: neither may run inside the transaction a batch of them makes.
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let (base, _) = server
+        .rsplit_once('/')
+        .context("BENCH_POSTGRES_URL has no database")?;
+    let url = format!("{base}/{name}");
+    let seeded = seed_on(work, &url, posts / 10, posts)?;
+    lines.push(format!(
+        "| seed PostgreSQL {}k posts | {:.1} s |",
+        posts / 1000,
+        seeded.as_secs_f64()
+    ));
+    let site = open_site_on(work, &url, 4, true).await?;
+    search_timing(&site, "PostgreSQL", lines, targets).await?;
+    drop(site);
+    let mut db = diesel::PgConnection::establish(&url)?;
+    let size = |db: &mut diesel::PgConnection| -> anyhow::Result<f64> {
+        db.batch_execute("VACUUM FULL posts")?;
+        let s: Size = diesel::sql_query("SELECT pg_database_size(current_database()) AS bytes")
+            .get_result(db)?;
+        Ok(s.bytes as f64 / (1 << 20) as f64)
+    };
+    let with_mib = size(&mut db)?;
+    let with = post_throughput(work, &url).await?;
+    db.batch_execute("ALTER TABLE posts DROP COLUMN search")?;
+    let without_mib = size(&mut db)?;
+    let without = post_throughput(work, &url).await?;
+    lines.push(format!(
+        "| POST /index with the index (PostgreSQL) | {} |",
+        with.row()
+    ));
+    lines.push(format!(
+        "| POST /index without it (PostgreSQL) | {} |",
+        without.row()
+    ));
+    lines.push(format!(
+        "| PostgreSQL database, compacted: with the search column and index {with_mib:.1} MiB, without {without_mib:.1} MiB |"
+    ));
+    targets.push((
+        "POST /index with the search index / without, PostgreSQL".to_owned(),
+        format!("{:.0}%", with.per_second / without.per_second * 100.0),
+        with.per_second / without.per_second >= 0.8,
+        "at least 80%",
+    ));
+    targets.push((
+        "PostgreSQL database with the search index / without".to_owned(),
+        format!("{:.2}x", with_mib / without_mib),
+        with_mib / without_mib <= 1.6,
+        "at most 1.6x",
+    ));
+    drop(db);
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("reference-server") {
@@ -983,6 +1213,13 @@ async fn run() -> anyhow::Result<()> {
         ));
     }
 
+    // Chapter 16: searches at the large size.
+    let mut search_lines = Vec::new();
+    search_timing(&site, "SQLite", &mut search_lines, &mut targets).await?;
+    for text in search_lines {
+        line(text);
+    }
+
     // POST /index: every acknowledged post must be stored.
     let before = sqlite_count(&large_db, "posts")?;
     let token = site.post_form().await?;
@@ -1115,6 +1352,23 @@ async fn run() -> anyhow::Result<()> {
         "at most 20 MiB",
     ));
     drop(site);
+
+    // Chapter 16: what the search index costs in disk and in posting.
+    let mut search_lines = Vec::new();
+    search_cost_sqlite(work.path(), &large_db, &mut search_lines, &mut targets).await?;
+    if let Ok(server) = std::env::var("BENCH_POSTGRES_URL") {
+        search_postgres(
+            work.path(),
+            &server,
+            large_posts,
+            &mut search_lines,
+            &mut targets,
+        )
+        .await?;
+    }
+    for text in search_lines {
+        line(text);
+    }
 
     for (page, ours, reference) in [
         ("/index", &index, &reference_timeline),

@@ -13,6 +13,7 @@
 //! older matches follow newest first. So a common word answers in the time of 1,000 rows, not of
 //! every post that holds it.
 
+use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Integer, Text};
 
@@ -225,19 +226,50 @@ impl Engine for diesel::SqliteConnection {
 }
 
 /// The query of a search on PostgreSQL: the words without accents, as the column holds them.
+/// Written in each WHERE clause, not as a function in FROM, so that the planner folds it to a
+/// constant and estimates from the column's statistics.
 const PG_QUERY: &str = "websearch_to_tsquery('english'::regconfig, microblog_unaccent($1))";
 
 impl Engine for diesel::PgConnection {
+    /// The window is found one of two ways, as the word is common or not. PostgreSQL's planner
+    /// cannot tell: a word missing from its statistics (a rare one, or a new one) is guessed to
+    /// be in 0.5% of the posts, and it would then read every post newest first looking for it
+    /// (0.8 s at a million posts). So the newest posts are read first, at most 20 windows' worth:
+    /// a common word fills the window there. If it does not, the GIN index alone gives every
+    /// match, and the newest of them are kept.
     fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>> {
-        diesel::sql_query(format!(
-            "SELECT id FROM (
-                 SELECT id, relevance, row_number() OVER (ORDER BY id DESC) AS position FROM (
-                     SELECT p.id, ts_rank(p.search, query) AS relevance
-                     FROM posts p, {PG_QUERY} AS query
-                     WHERE p.search @@ query ORDER BY p.id DESC LIMIT $2) AS newest) AS ranked
-             ORDER BY relevance * (1.5 - position::float8 / $2) DESC, id DESC"
+        let mut window: Vec<Id> = diesel::sql_query(format!(
+            "SELECT id FROM (SELECT id, search FROM posts ORDER BY id DESC LIMIT $3) AS recent
+             WHERE search @@ {PG_QUERY} ORDER BY id DESC LIMIT $2"
         ))
         .bind::<Text, _>(text)
+        .bind::<diesel::sql_types::BigInt, _>(WINDOW)
+        .bind::<diesel::sql_types::BigInt, _>(20 * WINDOW)
+        .load(self)?;
+        if (window.len() as i64) < WINDOW {
+            window = self.transaction(|c| {
+                // Only the GIN index may be used: it finds a rare word's few posts at once.
+                c.batch_execute(
+                    "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off",
+                )?;
+                diesel::sql_query(format!(
+                    "SELECT id FROM posts WHERE search @@ {PG_QUERY} ORDER BY id DESC LIMIT $2"
+                ))
+                .bind::<Text, _>(text)
+                .bind::<diesel::sql_types::BigInt, _>(WINDOW)
+                .load(c)
+            })?;
+        }
+        let ids: Vec<i32> = window.into_iter().map(|r| r.id).collect();
+        diesel::sql_query(format!(
+            "SELECT id FROM (
+                 SELECT p.id, ts_rank(p.search, {PG_QUERY}) AS relevance,
+                        row_number() OVER (ORDER BY p.id DESC) AS position
+                 FROM posts p WHERE p.id = ANY($2)) AS ranked
+             ORDER BY relevance * (1.5 - position::float8 / $3) DESC, id DESC"
+        ))
+        .bind::<Text, _>(text)
+        .bind::<Array<Integer>, _>(ids)
         .bind::<diesel::sql_types::BigInt, _>(WINDOW)
         .load(self)
     }
@@ -250,8 +282,8 @@ impl Engine for diesel::PgConnection {
         skip: i64,
     ) -> QueryResult<Vec<Id>> {
         diesel::sql_query(format!(
-            "SELECT p.id FROM posts p, {PG_QUERY} AS query
-             WHERE p.search @@ query AND p.id < $2 ORDER BY p.id DESC LIMIT $3 OFFSET $4"
+            "SELECT p.id FROM posts p WHERE p.search @@ {PG_QUERY} AND p.id < $2
+             ORDER BY p.id DESC LIMIT $3 OFFSET $4"
         ))
         .bind::<Text, _>(text)
         .bind::<Integer, _>(before)
@@ -261,12 +293,13 @@ impl Engine for diesel::PgConnection {
     }
 
     fn sql_marks(&mut self, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>> {
-        // ts_headline reads the text as written, so a word matched only without its accents
-        // ("cafe" for "café") is found but not marked.
+        // ts_headline reads the text as written: the words as typed are marked too, so "café"
+        // is marked for "café" (a search for "cafe" finds it but leaves it unmarked).
         diesel::sql_query(format!(
-            "SELECT p.id, ts_headline('english'::regconfig, p.body, query,
+            "SELECT p.id, ts_headline('english'::regconfig, p.body,
+                 {PG_QUERY} || websearch_to_tsquery('english'::regconfig, $1),
                  'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)) AS marked
-             FROM posts p, {PG_QUERY} AS query WHERE p.id = ANY($2)"
+             FROM posts p WHERE p.id = ANY($2)"
         ))
         .bind::<Text, _>(text)
         .bind::<Array<Integer>, _>(ids)
@@ -324,9 +357,11 @@ pub fn highlight_html(marked: &str) -> String {
 /// post's column is computed again.
 pub fn reindex(conn: &mut DbConn, progress: impl Fn(u64)) -> QueryResult<()> {
     const BATCH: i64 = 10_000;
-    let ids: Vec<i32> = posts::table.select(posts::id).order(posts::id).load(conn)?;
     match conn {
-        DbConn::Sqlite(c) => c.transaction(|c| {
+        // The ids are read inside the transaction, which holds the write lock: a post published
+        // meanwhile waits, and is indexed by its trigger after.
+        DbConn::Sqlite(c) => c.immediate_transaction(|c| {
+            let ids: Vec<i32> = posts::table.select(posts::id).order(posts::id).load(c)?;
             diesel::sql_query("INSERT INTO posts_search (posts_search) VALUES ('delete-all')")
                 .execute(c)?;
             for chunk in ids.chunks(BATCH as usize) {
@@ -345,6 +380,7 @@ pub fn reindex(conn: &mut DbConn, progress: impl Fn(u64)) -> QueryResult<()> {
             Ok(())
         }),
         DbConn::Postgresql(c) => {
+            let ids: Vec<i32> = posts::table.select(posts::id).order(posts::id).load(c)?;
             for chunk in ids.chunks(BATCH as usize) {
                 let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
                 // Writing a post computes its generated column again.

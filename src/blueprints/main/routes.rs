@@ -268,7 +268,14 @@ pub async fn search(
     number: PageNumber,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let pairs = crate::form::parse_urlencoded(req.query_string().as_bytes())?;
+    let pairs = match crate::form::parse_urlencoded(req.query_string().as_bytes()) {
+        Ok(pairs) => pairs,
+        Err(bad) => {
+            // Anonymous visitors are sent to log in first, as for any other query.
+            login.read(|_, _| Ok(())).await?;
+            return Err(bad);
+        }
+    };
     let typed = pairs
         .into_iter()
         .find(|(name, _)| name == "q")
