@@ -234,7 +234,7 @@ impl Engine for diesel::PgConnection {
     /// The window is found one of two ways, as the word is common or not. PostgreSQL's planner
     /// cannot tell: a word missing from its statistics (a rare one, or a new one) is guessed to
     /// be in 0.5% of the posts, and it would then read every post newest first looking for it
-    /// (0.8 s at a million posts). So the newest posts are read first, at most 20 windows' worth:
+    /// (0.8 s at a million posts). So the newest posts are read first, at most 10 windows' worth:
     /// a common word fills the window there. If it does not, the GIN index alone gives every
     /// match, and the newest of them are kept.
     fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>> {
@@ -244,7 +244,7 @@ impl Engine for diesel::PgConnection {
         ))
         .bind::<Text, _>(text)
         .bind::<diesel::sql_types::BigInt, _>(WINDOW)
-        .bind::<diesel::sql_types::BigInt, _>(20 * WINDOW)
+        .bind::<diesel::sql_types::BigInt, _>(10 * WINDOW)
         .load(self)?;
         if (window.len() as i64) < WINDOW {
             window = self.transaction(|c| {

@@ -147,13 +147,14 @@ pub(super) fn run(config: &Config, amounts: Amounts, password: &str) -> anyhow::
     let hash = crate::password::hash_blocking(password, config.bcrypt_cost)?;
     let started = std::time::Instant::now();
     seed(&db, amounts, &hash)?;
-    // PostgreSQL plans its queries from statistics: gather them now rather than when autovacuum
-    // gets to it, so the first searches on a seeded database know which words are common.
+    // What autovacuum would do soon after, done now: PostgreSQL plans its queries from
+    // statistics (ANALYZE), and the search index's newest entries wait in a pending list that
+    // every search reads until VACUUM moves them into the index.
     if let crate::db::DbConn::Postgresql(conn) = &mut *db.get()? {
         use diesel::RunQueryDsl as _;
-        diesel::sql_query("ANALYZE")
+        diesel::sql_query("VACUUM ANALYZE")
             .execute(conn)
-            .context("ANALYZE")?;
+            .context("VACUUM ANALYZE")?;
     }
     println!(
         "seeded {} users, {} posts and up to {} follows in {:.1} s; every seeded user's \
