@@ -854,7 +854,11 @@ async fn search_timing(
 
 /// POST /index throughput on a fresh site over `url`.
 async fn post_throughput(work: &Path, url: &str) -> anyhow::Result<Stats> {
-    let site = open_site_on(work, url, 4, false).await?;
+    post_load(&open_site_on(work, url, 4, false).await?).await
+}
+
+/// The reader publishes "bench <n>" posts back to back, from every client.
+async fn post_load(site: &Site) -> anyhow::Result<Stats> {
     let token = site.post_form().await?;
     let (c, index) = (local(), format!("{}/index", site.server.base));
     Ok(load(
@@ -1222,27 +1226,7 @@ async fn run() -> anyhow::Result<()> {
 
     // POST /index: every acknowledged post must be stored.
     let before = sqlite_count(&large_db, "posts")?;
-    let token = site.post_form().await?;
-    let (c, url) = (local(), format!("{base}/index"));
-    let posts = load(
-        move |n| {
-            let (c, url, token) = (c.clone(), url.clone(), token.clone());
-            async move {
-                let res = c
-                    .post(url)
-                    .insert_header((header::COOKIE, token.1))
-                    .send_form(&[
-                        ("csrf_token", token.0.as_str()),
-                        ("post", &format!("bench {n}")),
-                    ])
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                Ok(res.status().as_u16())
-            }
-        },
-        302,
-    )
-    .await;
+    let posts = post_load(&site).await?;
     let stored = sqlite_count(&large_db, "posts")? - before;
     line(format!(
         "| POST /index | {} ; stored {stored} of {} acknowledged |",

@@ -20,7 +20,7 @@ use diesel::sql_types::{Array, Integer, Text};
 use crate::db::{DbConn, on_backend};
 use crate::i18n::Message;
 use crate::models::post::PostWithAuthor;
-use crate::schema::{posts, users};
+use crate::schema::posts;
 
 /// The newest matches that are ranked by relevance.
 pub const WINDOW: i64 = 1_000;
@@ -139,18 +139,7 @@ pub fn find(conn: &mut DbConn, query: &Query, limit: i64, offset: i64) -> QueryR
         return Ok(Vec::new());
     }
     let marked = marks(conn, &text, &ids)?;
-    let rows: Vec<PostWithAuthor> = posts::table
-        .inner_join(users::table)
-        .filter(posts::id.eq_any(&ids))
-        .select((
-            posts::id,
-            posts::body,
-            posts::timestamp,
-            posts::language,
-            users::username,
-            users::email,
-        ))
-        .load(conn)?;
+    let rows = crate::models::post::with_authors(conn, &ids)?;
     let mut found: Vec<Found> = rows
         .into_iter()
         .map(|post| {

@@ -39,6 +39,32 @@ pub struct PostWithAuthor {
     pub author_email: String,
 }
 
+/// The columns of a [`PostWithAuthor`], for `.select(...)` on `posts` joined with `users`.
+pub const WITH_AUTHOR: (
+    posts::id,
+    posts::body,
+    posts::timestamp,
+    posts::language,
+    users::username,
+    users::email,
+) = (
+    posts::id,
+    posts::body,
+    posts::timestamp,
+    posts::language,
+    users::username,
+    users::email,
+);
+
+/// The posts with these ids and their authors, in no particular order.
+pub fn with_authors(conn: &mut DbConn, ids: &[i32]) -> QueryResult<Vec<PostWithAuthor>> {
+    posts::table
+        .inner_join(users::table)
+        .filter(posts::id.eq_any(ids))
+        .select(WITH_AUTHOR)
+        .load(conn)
+}
+
 /// Which posts a page lists.
 #[derive(Debug, Clone, Copy)]
 pub enum Feed {
@@ -88,14 +114,7 @@ fn rows(
             posts::table
                 .inner_join(users::table)
                 .filter(posts::id.eq_any($ids))
-                .select((
-                    posts::id,
-                    posts::body,
-                    posts::timestamp,
-                    posts::language,
-                    users::username,
-                    users::email,
-                ))
+                .select(WITH_AUTHOR)
                 .order((posts::timestamp.desc(), posts::id.desc()))
         };
     }
