@@ -99,10 +99,6 @@ impl Languages {
         })
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &LanguageIdentifier> {
-        self.ids.iter()
-    }
-
     pub fn choices(&self) -> &[LanguageChoice] {
         &self.choices
     }
@@ -230,16 +226,12 @@ impl Message {
     pub fn text(&self, lang: &LanguageIdentifier) -> String {
         lookup(lang, &self.id, &self.args)
     }
-
-    /// The message in English, for logs and plain-text answers.
-    pub fn english(&self) -> String {
-        self.text(&english())
-    }
 }
 
+/// In English, for logs and plain-text answers.
 impl std::fmt::Display for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.english())
+        f.write_str(&self.text(&english()))
     }
 }
 

@@ -65,7 +65,10 @@ pub struct Base<'a> {
     pub title: String,
     /// The page's language (`<html lang>`), and the site's languages for the language menu.
     pub lang: String,
-    pub languages: Vec<LanguageChoice>,
+    pub languages: &'a [LanguageChoice],
+    /// `lang` as the language the template is rendered in.
+    #[serde(skip)]
+    pub lang_id: LanguageIdentifier,
     /// The path and query of this page, where the language menu comes back to.
     pub here: String,
 }
@@ -82,7 +85,7 @@ impl<'a> Base<'a> {
     /// The base context of a page of `req`, titled `title` (none: "Welcome to Microblog"), its
     /// forms carrying `csrf_token`.
     pub fn of(
-        req: &HttpRequest,
+        req: &'a HttpRequest,
         user: Option<&'a AuthUser>,
         flashes: Vec<crate::flash::Flashed>,
         title: Option<&Message>,
@@ -91,8 +94,7 @@ impl<'a> Base<'a> {
         let lang = crate::i18n::for_request(req);
         let languages = req
             .app_data::<actix_web::web::Data<Languages>>()
-            .map(|l| l.choices().to_vec())
-            .unwrap_or_default();
+            .map_or(&[][..], |l| l.choices());
         Self {
             current_user: user,
             flashes,
@@ -100,6 +102,7 @@ impl<'a> Base<'a> {
             title: title.map(|t| t.text(&lang)).unwrap_or_default(),
             lang: lang.to_string(),
             languages,
+            lang_id: lang,
             // Only a GET can be asked for again; after a POST the menu comes back home.
             here: match (
                 req.method() == actix_web::http::Method::GET,
@@ -120,7 +123,7 @@ pub fn render_page<T: Serialize>(
     template: &str,
     context: &T,
 ) -> Result<String, AppError> {
-    let lang: LanguageIdentifier = base.lang.parse().unwrap_or_else(|_| crate::i18n::english());
+    let lang = base.lang_id.clone();
     templates.render(template, &lang, &Full { base, context })
 }
 

@@ -28,40 +28,27 @@ pub struct NewPost<'a> {
     pub language: Option<&'a str>,
 }
 
-/// A post as pages show it: with its author's name and e-mail (for the avatar).
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// A post as pages show it: with its author's name and e-mail (for the avatar), selected with
+/// `PostWithAuthor::as_select()` from `posts` joined with `users`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = posts)]
 pub struct PostWithAuthor {
     pub id: i32,
     pub body: String,
     pub timestamp: NaiveDateTime,
     pub language: Option<String>,
+    #[diesel(select_expression = users::username)]
     pub author: String,
+    #[diesel(select_expression = users::email)]
     pub author_email: String,
 }
-
-/// The columns of a [`PostWithAuthor`], for `.select(...)` on `posts` joined with `users`.
-pub const WITH_AUTHOR: (
-    posts::id,
-    posts::body,
-    posts::timestamp,
-    posts::language,
-    users::username,
-    users::email,
-) = (
-    posts::id,
-    posts::body,
-    posts::timestamp,
-    posts::language,
-    users::username,
-    users::email,
-);
 
 /// The posts with these ids and their authors, in no particular order.
 pub fn with_authors(conn: &mut DbConn, ids: &[i32]) -> QueryResult<Vec<PostWithAuthor>> {
     posts::table
         .inner_join(users::table)
         .filter(posts::id.eq_any(ids))
-        .select(WITH_AUTHOR)
+        .select(PostWithAuthor::as_select())
         .load(conn)
 }
 
@@ -114,7 +101,7 @@ fn rows(
             posts::table
                 .inner_join(users::table)
                 .filter(posts::id.eq_any($ids))
-                .select(WITH_AUTHOR)
+                .select(PostWithAuthor::as_select())
                 .order((posts::timestamp.desc(), posts::id.desc()))
         };
     }

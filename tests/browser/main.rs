@@ -122,6 +122,16 @@ impl Person<'_> {
         self.click_and_wait(element).await;
     }
 
+    /// Waits up to `seconds` for what `css` names to appear (JavaScript put it there).
+    async fn appears(&self, css: &str, seconds: u64, what: &str) -> fantoccini::elements::Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(seconds))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
     /// Clicks what `css` names when the click changes the page in place (JavaScript).
     async fn press_without_navigation(&self, css: &str) {
         self.c
@@ -291,12 +301,7 @@ async fn hovering_a_username_shows_the_popup_and_logging_out_closes_index() {
         y: 0.0,
     });
     c.perform_actions(hover).await.unwrap();
-    let card = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(".user-popup-box"))
-        .await
-        .expect("the popup appears");
+    let card = me.appears(".user-popup-box", 10, "the popup appears").await;
     me.snapshot("popup").await;
     let card_text = card.text().await.unwrap();
     assert!(card_text.contains("john"), "{card_text}");
@@ -367,17 +372,19 @@ async fn a_click_on_translate_shows_a_spinner_then_the_translation_and_the_menu_
     me.register_and_log_in("susan").await;
     me.open("/explore").await;
     me.press_without_navigation("a.translate-link").await;
-    c.wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::Css("article.post .spinner-border"))
-        .await
-        .expect("a spinner while the service works");
-    let translation = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("article.post .translation"))
-        .await
-        .expect("the translation replaces the link");
+    me.appears(
+        "article.post .spinner-border",
+        5,
+        "a spinner while the service works",
+    )
+    .await;
+    let translation = me
+        .appears(
+            "article.post .translation",
+            10,
+            "the translation replaces the link",
+        )
+        .await;
     assert_eq!(translation.text().await.unwrap(), spanish.to_uppercase());
     assert!(c.find(Locator::Css("a.translate-link")).await.is_err());
     me.snapshot("translated").await;
@@ -394,12 +401,9 @@ async fn a_click_on_translate_shows_a_spinner_then_the_translation_and_the_menu_
     me.snapshot("spanish").await;
 
     // Gravatar cannot be reached from here: the avatar falls back to the site's placeholder.
-    let avatar = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("img.avatar[data-placeholder]"))
-        .await
-        .expect("a placeholder avatar");
+    let avatar = me
+        .appears("img.avatar[data-placeholder]", 20, "a placeholder avatar")
+        .await;
     let src = avatar.attr("src").await.unwrap().unwrap_or_default();
     assert!(src.ends_with("/static/img/avatar.svg"), "{src}");
     chrome.close().await;
