@@ -891,9 +891,10 @@ fn sqlite_execute(db: &Path, sql: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Drops the search index of a SQLite file (its triggers, then its table).
-const SQLITE_DROP_SEARCH: &str = "DROP TRIGGER posts_search_insert; DROP TRIGGER posts_search_update; \
-     DROP TRIGGER posts_search_delete; DROP TABLE posts_search;";
+/// Drops the search index of a SQLite file (its triggers, then its table). Its mark is moved
+/// past any post id, so the app finds no post waiting to be indexed.
+const SQLITE_DROP_SEARCH: &str = "DROP TRIGGER posts_search_update; DROP TRIGGER posts_search_delete; \
+     DROP TABLE posts_search; UPDATE posts_search_mark SET indexed_through = 2147483647;";
 
 /// Chapter 16 on SQLite: the file with and without the index (each compacted), and POST /index
 /// on each, measured with, without, with, without.

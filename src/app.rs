@@ -144,9 +144,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let tasks = actix_web::rt::spawn(background::run(self.state.clone()));
         let jobs = actix_web::rt::spawn(background::run_jobs(self.state.clone()));
+        let index = actix_web::rt::spawn(background::run_search_index(self.state.clone()));
         let served = self.server.await;
         tasks.abort();
         jobs.abort();
+        index.abort();
         background::at_stop(&self.state).await;
         served.context("serving")
     }

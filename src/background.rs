@@ -1,6 +1,7 @@
 //! Work that runs beside the requests, all of it here: the job runner (`src/jobs.rs`, which
-//! performs queued jobs such as mails as soon as they are queued), and housekeeping once a minute
-//! and once more when the server stops. Each housekeeping task is a few lines in [`run_once`];
+//! performs queued jobs such as mails as soon as they are queued), new posts added to SQLite's
+//! search index once a second (`search::catch_up`; a search also does it first), and
+//! housekeeping once a minute and once more when the server stops. Each housekeeping task is a few lines in [`run_once`];
 //! a failing one is logged and tried again at the next round, and never stops the others or
 //! the server.
 //!
@@ -65,6 +66,23 @@ pub async fn run_jobs(state: web::Data<State>) {
         move |job, lease| tasks::perform(state.clone(), job, lease)
     };
     state.jobs.clone().run(perform).await;
+}
+
+/// How often new posts are added to the search index (SQLite's; PostgreSQL's needs nothing).
+pub const INDEX_EVERY: Duration = Duration::from_secs(1);
+
+/// Adds new posts to the search index every [`INDEX_EVERY`], until the task running this is
+/// dropped. Without it the first search after a busy hour would index that hour's posts.
+pub async fn run_search_index(state: web::Data<State>) {
+    let mut tick = tokio::time::interval(INDEX_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        logged(
+            state.db.run(crate::search::catch_up).await,
+            "add new posts to the search index",
+        );
+    }
 }
 
 /// Runs the tasks every [`EVERY`], until the task running this is dropped.

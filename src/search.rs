@@ -1,21 +1,24 @@
 //! Flask: `app/search.py` and the `SearchableMixin` of `app/models.py` (chapter 16), without
-//! Elasticsearch: the database is the search engine. SQLite's FTS5 (`posts_search`) and
-//! PostgreSQL's text search (`posts.search`, a generated column) are kept in step with the posts
-//! by the database itself, in the transaction that writes each post (the migrations
-//! `*_search`), so there is no `add_to_index` to forget and nothing to run beside the app.
+//! Elasticsearch: the database is the search engine, and keeps the index itself, so there is no
+//! `add_to_index` to forget and nothing to run beside the app. PostgreSQL's text search
+//! (`posts.search`) is a generated column, written with each post. SQLite's FTS5
+//! (`posts_search`) is written in batches: the posts above `posts_search_mark.indexed_through`
+//! wait for it, and [`catch_up`] adds them before every search and once a second (the
+//! migrations `*_search` and `*_search_in_batches`), so a search finds every post published
+//! before it and publishing costs no index write.
 //!
 //! What a user types is never handed to the engine as a query language: [`Query::parse`] keeps
 //! only words and quoted phrases, and each is passed as a quoted literal.
 //!
 //! Results: every word must match. Among the [`WINDOW`] newest matching posts, the best
 //! matches come first: relevance (BM25 on SQLite, `ts_rank` on PostgreSQL) weighted by how new
-//! the post is within that window, from 1.5 for the newest down to 0.5. Past the window, the
-//! older matches follow newest first. So a common word answers in the time of 1,000 rows, not of
-//! every post that holds it.
+//! the post is within that window, from 1.5 for the newest down to 0.5 ([`rank`]). Past the
+//! window, the older matches follow newest first. So a common word answers in the time of 1,000
+//! rows, not of every post that holds it.
 
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Integer, Text};
+use diesel::sql_types::{Array, Bool, Double, Integer, Text};
 
 use crate::db::{DbConn, on_backend};
 use crate::i18n::Message;
@@ -97,6 +100,15 @@ struct Id {
     id: i32,
 }
 
+/// A match of the window, with its relevance (higher is better).
+#[derive(QueryableByName)]
+struct Scored {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Double)]
+    relevance: f64,
+}
+
 #[derive(QueryableByName)]
 struct Marked {
     #[diesel(sql_type = Integer)]
@@ -118,8 +130,13 @@ pub fn find(conn: &mut DbConn, query: &Query, limit: i64, offset: i64) -> QueryR
     if query.is_empty() {
         return Ok(Vec::new());
     }
+    // A search that cannot add the newest posts (another process holding the write lock for
+    // seconds) still answers, from the index as it is.
+    if let Err(e) = catch_up(conn) {
+        tracing::warn!(error = %e, "could not add new posts to the search index");
+    }
     let text = query.quoted();
-    let ranked = ranked_window(conn, &text)?;
+    let ranked = rank(on_backend!(conn, c => c.sql_window(&text))?);
     let mut ids: Vec<i32> = ranked
         .iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
@@ -154,29 +171,75 @@ pub fn find(conn: &mut DbConn, query: &Query, limit: i64, offset: i64) -> QueryR
     Ok(found)
 }
 
-/// The ids of the newest [`WINDOW`] matches, best first.
-fn ranked_window(conn: &mut DbConn, text: &str) -> QueryResult<Vec<i32>> {
-    let rows = on_backend!(conn, c => c.sql_ranked(text))?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+/// The window's ids, best first: each match's relevance times its weight, 1.5 for the newest
+/// down to 0.5 for the oldest of a full window (`window` comes newest first).
+fn rank(window: Vec<Scored>) -> Vec<i32> {
+    let mut weighed: Vec<(f64, i32)> = window
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| (m.relevance * (1.5 - (i + 1) as f64 / WINDOW as f64), m.id))
+        .collect();
+    weighed.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    weighed.into_iter().map(|(_, id)| id).collect()
+}
+
+/// SQLite: adds the posts published since the last call to the index, in one transaction (see
+/// the module's comment); says how many. PostgreSQL's index is always up to date. Writes only
+/// the index, so a page that must only read may call it.
+pub fn catch_up(conn: &mut DbConn) -> QueryResult<usize> {
+    #[derive(QueryableByName)]
+    struct Behind {
+        #[diesel(sql_type = Bool)]
+        behind: bool,
+    }
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(0);
+    };
+    let Behind { behind } = diesel::sql_query(
+        "SELECT (SELECT coalesce(max(id), 0) FROM posts) > indexed_through AS behind
+         FROM posts_search_mark",
+    )
+    .get_result(c)?;
+    if !behind {
+        return Ok(0);
+    }
+    // The write lock first: the posts are read and the mark moved with no writer in between,
+    // and another instance that got here first leaves nothing to do.
+    c.immediate_transaction(|c| {
+        let added = diesel::sql_query(
+            "INSERT INTO posts_search (rowid, body)
+             SELECT id, body FROM posts WHERE id > (SELECT indexed_through FROM posts_search_mark)",
+        )
+        .execute(c)?;
+        mark_all_indexed(c)?;
+        Ok(added)
+    })
+}
+
+/// Every post there is now is in SQLite's index.
+fn mark_all_indexed(c: &mut diesel::SqliteConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE posts_search_mark
+         SET indexed_through = max(indexed_through, (SELECT coalesce(max(id), 0) FROM posts))",
+    )
+    .execute(c)
 }
 
 /// The three queries, in each backend's SQL.
 trait Engine {
-    fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>>;
+    /// The newest [`WINDOW`] matches, newest first, with their relevance.
+    fn sql_window(&mut self, text: &str) -> QueryResult<Vec<Scored>>;
     fn sql_older(&mut self, text: &str, before: i32, limit: i64, skip: i64)
     -> QueryResult<Vec<Id>>;
     fn sql_marks(&mut self, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>>;
 }
 
 impl Engine for diesel::SqliteConnection {
-    fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>> {
-        // bm25() is negative, lower is better: a heavier weight makes a new post's score lower.
+    fn sql_window(&mut self, text: &str) -> QueryResult<Vec<Scored>> {
+        // bm25() is negative, lower is better.
         diesel::sql_query(
-            "SELECT id FROM (
-                 SELECT id, score, row_number() OVER (ORDER BY id DESC) AS position FROM (
-                     SELECT rowid AS id, bm25(posts_search) AS score FROM posts_search
-                     WHERE posts_search MATCH ?1 ORDER BY rowid DESC LIMIT ?2))
-             ORDER BY score * (1.5 - position * 1.0 / ?2) ASC, id DESC",
+            "SELECT rowid AS id, -bm25(posts_search) AS relevance FROM posts_search
+             WHERE posts_search MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
         )
         .bind::<Text, _>(text)
         .bind::<diesel::sql_types::BigInt, _>(WINDOW)
@@ -202,13 +265,19 @@ impl Engine for diesel::SqliteConnection {
     }
 
     fn sql_marks(&mut self, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>> {
+        // FTS5 reads the matches between the lowest and the highest id only; the `+` keeps it
+        // from taking `IN` as its own constraint, for which it would read every match.
+        let (low, high) = (ids.iter().min(), ids.iter().max());
         let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
         diesel::sql_query(
             "SELECT rowid AS id, highlight(posts_search, 0, char(1), char(2)) AS marked
              FROM posts_search
-             WHERE posts_search MATCH ?1 AND rowid IN (SELECT value FROM json_each(?2))",
+             WHERE posts_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3
+                 AND +rowid IN (SELECT value FROM json_each(?4))",
         )
         .bind::<Text, _>(text)
+        .bind::<Integer, _>(low.copied().unwrap_or(0))
+        .bind::<Integer, _>(high.copied().unwrap_or(0))
         .bind::<Text, _>(ids)
         .load(self)
     }
@@ -226,7 +295,7 @@ impl Engine for diesel::PgConnection {
     /// (0.8 s at a million posts). So the newest posts are read first, at most 10 windows' worth:
     /// a common word fills the window there. If it does not, the GIN index alone gives every
     /// match, and the newest of them are kept.
-    fn sql_ranked(&mut self, text: &str) -> QueryResult<Vec<Id>> {
+    fn sql_window(&mut self, text: &str) -> QueryResult<Vec<Scored>> {
         let mut window: Vec<Id> = diesel::sql_query(format!(
             "SELECT id FROM (SELECT id, search FROM posts ORDER BY id DESC LIMIT $3) AS recent
              WHERE search @@ {PG_QUERY} ORDER BY id DESC LIMIT $2"
@@ -251,15 +320,11 @@ impl Engine for diesel::PgConnection {
         }
         let ids: Vec<i32> = window.into_iter().map(|r| r.id).collect();
         diesel::sql_query(format!(
-            "SELECT id FROM (
-                 SELECT p.id, ts_rank(p.search, {PG_QUERY}) AS relevance,
-                        row_number() OVER (ORDER BY p.id DESC) AS position
-                 FROM posts p WHERE p.id = ANY($2)) AS ranked
-             ORDER BY relevance * (1.5 - position::float8 / $3) DESC, id DESC"
+            "SELECT p.id, ts_rank(p.search, {PG_QUERY})::float8 AS relevance
+             FROM posts p WHERE p.id = ANY($2) ORDER BY p.id DESC"
         ))
         .bind::<Text, _>(text)
         .bind::<Array<Integer>, _>(ids)
-        .bind::<diesel::sql_types::BigInt, _>(WINDOW)
         .load(self)
     }
 
@@ -348,7 +413,7 @@ pub fn reindex(conn: &mut DbConn, progress: impl Fn(u64)) -> QueryResult<()> {
     const BATCH: i64 = 10_000;
     match conn {
         // The ids are read inside the transaction, which holds the write lock: a post published
-        // meanwhile waits, and is indexed by its trigger after.
+        // meanwhile waits, and is indexed by the next catch-up.
         DbConn::Sqlite(c) => c.immediate_transaction(|c| {
             let ids: Vec<i32> = posts::table.select(posts::id).order(posts::id).load(c)?;
             diesel::sql_query("INSERT INTO posts_search (posts_search) VALUES ('delete-all')")
@@ -364,6 +429,7 @@ pub fn reindex(conn: &mut DbConn, progress: impl Fn(u64)) -> QueryResult<()> {
                 .execute(c)?;
                 progress(chunk.len() as u64);
             }
+            mark_all_indexed(c)?;
             diesel::sql_query("INSERT INTO posts_search (posts_search) VALUES ('optimize')")
                 .execute(c)?;
             Ok(())

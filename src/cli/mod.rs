@@ -67,7 +67,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SearchCommand {
-    /// Make the search index again from every post (the triggers keep it in step otherwise).
+    /// Make the search index again from every post (the app keeps it in step otherwise).
     Reindex,
 }
 

@@ -147,6 +147,7 @@ pub(super) fn run(config: &Config, amounts: Amounts, password: &str) -> anyhow::
     let hash = crate::password::hash_blocking(password, config.bcrypt_cost)?;
     let started = std::time::Instant::now();
     seed(&db, amounts, &hash)?;
+    crate::search::catch_up(&mut *db.get()?).context("indexing the posts for search")?;
     // What autovacuum would do soon after, done now: PostgreSQL plans its queries from
     // statistics (ANALYZE), and the search index's newest entries wait in a pending list that
     // every search reads until VACUUM moves them into the index.

@@ -138,6 +138,7 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
         bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())
     })?;
+    crate::search::catch_up(&mut to).context("indexing the posts for search")?;
 
     let copied = counts(&mut to).context("counting the copied rows")?;
     anyhow::ensure!(

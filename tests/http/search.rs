@@ -316,3 +316,85 @@ async fn search_reindex_makes_the_index_again_with_its_count() {
     assert_eq!(results(&mut susan, "words").await.len(), 2);
     assert_eq!(results(&mut susan, "second").await, ["second words"]);
 }
+
+/// How many posts wait for SQLite's index (PostgreSQL's is written with each post: none).
+fn posts_waiting_for_the_index(app: &TestApp) -> i64 {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let db = app.database();
+    let mut conn = db.get().expect("connection");
+    match &mut *conn {
+        microblog::db::DbConn::Sqlite(c) => {
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM posts
+                 WHERE id > (SELECT indexed_through FROM posts_search_mark)",
+            )
+            .get_result::<Count>(c)
+            .expect("count")
+            .n
+        }
+        microblog::db::DbConn::Postgresql(_) => 0,
+    }
+}
+
+#[actix_web::test]
+async fn new_posts_reach_the_index_within_a_second_even_with_no_search() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    publish(&mut susan, &["one", "two", "three"]).await;
+    let started = std::time::Instant::now();
+    while posts_waiting_for_the_index(&app) > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "posts still wait for the index"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Then the search reads the index as it is.
+    assert_eq!(results(&mut susan, "two").await, ["two"]);
+}
+
+#[actix_web::test]
+async fn posts_edited_or_deleted_outside_the_app_are_found_as_they_are_now() {
+    let (app, mut susan) = app_with_posts().await;
+    // Indexed posts (the search indexed everything published before it) ...
+    assert_eq!(
+        results(&mut susan, "bench").await,
+        ["A park, a bench and a dog"]
+    );
+    app.execute_sql(
+        "UPDATE posts SET body = 'A park, a swing and a cat' WHERE body LIKE 'A park%';
+         DELETE FROM posts WHERE body LIKE 'Rust programs%';",
+    );
+    // ... and posts that no search or catch-up has seen yet: written, changed or deleted in one
+    // transaction, so nothing can index them in between.
+    app.execute_sql(
+        "BEGIN;
+         INSERT INTO posts (body, timestamp, user_id, language)
+             SELECT 'kept words first', CURRENT_TIMESTAMP, id, 'en' FROM users WHERE username = 'susan';
+         INSERT INTO posts (body, timestamp, user_id, language)
+             SELECT 'dropped words', CURRENT_TIMESTAMP, id, 'en' FROM users WHERE username = 'susan';
+         UPDATE posts SET body = 'kept words changed' WHERE body = 'kept words first';
+         DELETE FROM posts WHERE body = 'dropped words';
+         COMMIT;",
+    );
+    assert!(results(&mut susan, "bench").await.is_empty());
+    assert_eq!(
+        results(&mut susan, "cat").await,
+        ["A park, a swing and a cat"]
+    );
+    assert!(results(&mut susan, "rust").await.is_empty());
+    assert_eq!(results(&mut susan, "words").await, ["kept words changed"]);
+    assert!(results(&mut susan, "first").await.is_empty());
+    assert!(results(&mut susan, "dropped").await.is_empty());
+    // The index holds exactly the posts: FTS5's own check of an external-content index.
+    if matches!(app.database_url, microblog::config::DatabaseUrl::Sqlite(_)) {
+        app.execute_sql(
+            "INSERT INTO posts_search (posts_search, rank) VALUES ('integrity-check', 1)",
+        );
+    }
+}
