@@ -17,6 +17,7 @@ pub mod fragments;
 pub mod i18n;
 pub mod jobs;
 pub mod limits;
+pub mod live;
 pub mod logging;
 pub mod login;
 pub mod mail;

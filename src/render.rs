@@ -140,6 +140,14 @@ impl Page {
         Self { req, user }
     }
 
+    /// The page of `/messages`: its navbar shows no unread message, as they are read now.
+    pub fn messages_read(mut self) -> Self {
+        if let Some(user) = &mut self.user {
+            user.unread_messages = 0;
+        }
+        self
+    }
+
     /// Flask-Login's `current_user`, `None` when anonymous.
     pub fn user(&self) -> Option<&AuthUser> {
         self.user.as_ref()

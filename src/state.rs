@@ -34,6 +34,8 @@ pub struct State {
     pub mailer: Mailer,
     /// The translation service of the Translate links.
     pub translator: Translator,
+    /// The live notification streams of this instance.
+    pub live: crate::live::Live,
     /// Also in the app's data on its own: every page finds its language with it.
     pub languages: web::Data<Languages>,
     /// Also in the app's data on its own: the login extractors find it there.
@@ -49,7 +51,12 @@ impl State {
         let db = Db::connect(&config.database_url)?;
         let templates = web::Data::new(Templates::load()?);
         let activity = ActivityTracker::default();
+        let live = crate::live::Live::default();
+        if let crate::config::DatabaseUrl::Postgres(url) = &config.database_url {
+            live.listen(url.clone());
+        }
         Ok(Self {
+            live,
             fragments: Fragments::new(templates.clone()),
             login: web::Data::new(LoginManager::new(&config, db.clone(), activity.clone())),
             hasher: Hasher::new(config.bcrypt_cost),

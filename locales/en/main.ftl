@@ -212,3 +212,24 @@ search-button = Search
 search-none = No posts hold all of these words.
 search-too-long = The search is too long (at most { $max } characters).
 search-too-many-words = The search has too many words (at most { $max }).
+
+## Chapter 21: private messages
+nav-messages = Messages
+title-messages = Messages
+title-send-message = Send Message
+user-send-message = Send private message
+send-message-heading = Send Message to { $recipient }
+send-message-label = Message
+button-cancel = Cancel
+button-block = Block messages
+button-unblock = Unblock messages
+messages-none = No messages yet.
+flash-message-sent = Your message has been sent.
+flash-cannot-message-self = You cannot send messages to yourself!
+flash-message-blocked = You cannot send messages to { $username }.
+flash-cannot-block-self = You cannot block yourself!
+flash-blocked = You have blocked { $username }: their messages no longer reach you.
+flash-unblocked = You have unblocked { $username }.
+# Over the sending budget: $max messages a minute.
+message-too-fast = You are sending messages too fast (at most { $max } a minute). Try again in { $seconds } seconds.
+error-since = "since" must be a Unix time in seconds, 0 or more.

@@ -207,3 +207,23 @@ search-button = Buscar
 search-none = Ningún artículo tiene todas estas palabras.
 search-too-long = La búsqueda es demasiado larga (como mucho { $max } caracteres).
 search-too-many-words = La búsqueda tiene demasiadas palabras (como mucho { $max }).
+
+## Chapter 21: private messages
+nav-messages = Mensajes
+title-messages = Mensajes
+title-send-message = Enviar mensaje
+user-send-message = Enviar mensaje privado
+send-message-heading = Enviar mensaje a { $recipient }
+send-message-label = Mensaje
+button-cancel = Cancelar
+button-block = Bloquear mensajes
+button-unblock = Desbloquear mensajes
+messages-none = Todavía no hay mensajes.
+flash-message-sent = Tu mensaje ha sido enviado.
+flash-cannot-message-self = ¡No puedes enviarte mensajes a ti mismo!
+flash-message-blocked = No puedes enviar mensajes a { $username }.
+flash-cannot-block-self = ¡No puedes bloquearte a ti mismo!
+flash-blocked = Has bloqueado a { $username }: sus mensajes ya no te llegan.
+flash-unblocked = Has desbloqueado a { $username }.
+message-too-fast = Estás enviando mensajes demasiado rápido (como mucho { $max } por minuto). Vuelve a intentarlo en { $seconds } segundos.
+error-since = "since" debe ser un tiempo Unix en segundos, 0 o más.

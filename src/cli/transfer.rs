@@ -51,15 +51,18 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
     let target = Db::connect(&target_url)?;
     let copied = transfer(&source, &target)?;
     println!(
-        "copied {} users, {} posts, {} follows, {} logins, {} mails, {} jobs and {} reset links \
-         into {target_url:?}",
+        "copied {} users, {} posts, {} follows, {} logins, {} mails, {} jobs, {} reset links, \
+         {} messages, {} notifications and {} blocks into {target_url:?}",
         copied.users,
         copied.posts,
         copied.follows,
         copied.login_sessions,
         copied.mails,
         copied.jobs,
-        copied.password_resets
+        copied.password_resets,
+        copied.messages,
+        copied.notifications,
+        copied.blocks
     );
     Ok(())
 }
@@ -134,6 +137,30 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
             |after| bulk::jobs_after(&mut from, after, PAGE),
             |rows| bulk::insert_job_rows(to, rows),
             |j| j.id,
+        )?;
+        copy_table(
+            "messages",
+            expected.messages,
+            0,
+            |after| bulk::messages_after(&mut from, after, PAGE),
+            |rows| bulk::insert_message_rows(to, rows),
+            |m| m.id,
+        )?;
+        copy_table(
+            "notifications",
+            expected.notifications,
+            0,
+            |after| bulk::notifications_after(&mut from, after, PAGE),
+            |rows| bulk::insert_notification_rows(to, rows),
+            |n| n.id,
+        )?;
+        copy_table(
+            "blocks",
+            expected.blocks,
+            (0, 0),
+            |after| bulk::blocks_after(&mut from, after, PAGE),
+            |rows| bulk::insert_blocks(to, rows),
+            |&pair| pair,
         )?;
         bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())

@@ -137,6 +137,10 @@ impl Claim {
             password_hash: login.password_hash,
             login_session_id: login.session_id,
             fresh,
+            unread_messages: login
+                .unread_json
+                .and_then(|json| json.parse().ok())
+                .unwrap_or(0),
         }))
     }
 }

@@ -14,9 +14,13 @@ use crate::db::{DbConn, on_backend};
 use crate::models::job::JobRow;
 use crate::models::login_session::LoginSession;
 use crate::models::mail::MailRow;
+use crate::models::message::{MessageRow, NotificationRow};
 use crate::models::post::{NewPost, Post};
 use crate::models::user::{NewUser, User};
-use crate::schema::{followers, jobs, login_sessions, mails, password_resets, posts, users};
+use crate::schema::{
+    blocks, followers, jobs, login_sessions, mails, messages, notifications, password_resets, posts,
+    users,
+};
 
 /// How many rows each table holds.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,6 +32,9 @@ pub struct Counts {
     pub mails: i64,
     pub jobs: i64,
     pub password_resets: i64,
+    pub messages: i64,
+    pub notifications: i64,
+    pub blocks: i64,
 }
 
 pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
@@ -39,6 +46,9 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
         mails: mails::table.count().get_result(conn)?,
         jobs: jobs::table.count().get_result(conn)?,
         password_resets: password_resets::table.count().get_result(conn)?,
+        messages: messages::table.count().get_result(conn)?,
+        notifications: notifications::table.count().get_result(conn)?,
+        blocks: blocks::table.count().get_result(conn)?,
     })
 }
 
@@ -127,6 +137,67 @@ pub fn follows_after(
         .load(conn)
 }
 
+/// Up to `limit` messages with an id above `after`, in id order.
+pub fn messages_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<MessageRow>> {
+    messages::table
+        .filter(messages::id.gt(after))
+        .order(messages::id)
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` notifications with an id above `after`, in id order.
+pub fn notifications_after(
+    conn: &mut DbConn,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<NotificationRow>> {
+    notifications::table
+        .filter(notifications::id.gt(after))
+        .order(notifications::id)
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` blocks after `after`, in key order.
+pub fn blocks_after(
+    conn: &mut DbConn,
+    after: (i32, i32),
+    limit: i64,
+) -> QueryResult<Vec<(i32, i32)>> {
+    blocks::table
+        .filter(
+            blocks::blocker_id.gt(after.0).or(blocks::blocker_id
+                .eq(after.0)
+                .and(blocks::blocked_id.gt(after.1))),
+        )
+        .order((blocks::blocker_id, blocks::blocked_id))
+        .limit(limit)
+        .select((blocks::blocker_id, blocks::blocked_id))
+        .load(conn)
+}
+
+/// Writes message rows, ids included.
+pub fn insert_message_rows(conn: &mut DbConn, rows: &[MessageRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(messages::table).values(rows).execute(c))
+}
+
+/// Writes notification rows, ids included.
+pub fn insert_notification_rows(conn: &mut DbConn, rows: &[NotificationRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(notifications::table).values(rows).execute(c))
+}
+
+/// Writes `(blocker, blocked)` pairs.
+pub fn insert_blocks(conn: &mut DbConn, pairs: &[(i32, i32)]) -> QueryResult<usize> {
+    let rows: Vec<_> = pairs
+        .iter()
+        .map(|&(blocker, blocked)| (blocks::blocker_id.eq(blocker), blocks::blocked_id.eq(blocked)))
+        .collect();
+    on_backend!(conn, c => diesel::insert_into(blocks::table).values(&rows).execute(c))
+}
+
 /// Up to `limit` logins with an id above `after`, in id order.
 pub fn login_sessions_after(
     conn: &mut DbConn,
@@ -209,7 +280,15 @@ pub fn insert_reset_link_rows(conn: &mut DbConn, rows: &[ResetLinkRow]) -> Query
 /// next insert gets a new id. SQLite's AUTOINCREMENT keeps track by itself.
 pub fn reset_id_sequences(conn: &mut DbConn) -> QueryResult<()> {
     if let DbConn::Postgresql(pg) = conn {
-        for table in ["users", "posts", "login_sessions", "mails", "jobs"] {
+        for table in [
+            "users",
+            "posts",
+            "login_sessions",
+            "mails",
+            "jobs",
+            "messages",
+            "notifications",
+        ] {
             pg.batch_execute(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                  COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"

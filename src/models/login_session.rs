@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::{DbConn, on_backend};
-use crate::schema::{login_sessions, users};
+use crate::models::message::UNREAD;
+use crate::schema::{login_sessions, notifications, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = login_sessions)]
@@ -61,9 +62,12 @@ pub struct ActiveLogin {
     pub username: String,
     pub email: String,
     pub password_hash: String,
+    /// The user's `unread_message_count` notification, as stored (JSON), if they have one.
+    pub unread_json: Option<String>,
 }
 
-/// Flask-Login's `user_loader`, one indexed query: the unexpired login with this token, and its user.
+/// Flask-Login's `user_loader`, one indexed query: the unexpired login with this token, its user,
+/// and the user's unread count for the navbar's badge (one more unique-index lookup, not a count).
 pub fn find_active(
     conn: &mut DbConn,
     token_hash: &str,
@@ -71,6 +75,11 @@ pub fn find_active(
 ) -> QueryResult<Option<ActiveLogin>> {
     on_backend!(conn, c => login_sessions::table
         .inner_join(users::table)
+        .left_join(
+            notifications::table.on(notifications::user_id
+                .eq(users::id)
+                .and(notifications::name.eq(UNREAD))),
+        )
         .filter(login_sessions::token_hash.eq(token_hash))
         .filter(login_sessions::expires_at.gt(now))
         .select((
@@ -81,6 +90,7 @@ pub fn find_active(
             users::username,
             users::email,
             users::password_hash,
+            notifications::payload_json.nullable(),
         ))
         .first(c)
         .optional())

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod job;
 pub mod login_session;
 pub mod mail;
+pub mod message;
 pub mod post;
 pub mod user;
 

@@ -20,6 +20,8 @@ pub struct User {
     pub password_hash: String,
     pub about_me: Option<String>,
     pub last_seen: NaiveDateTime,
+    /// When the user last opened `/messages` (chapter 21); newer messages are unread.
+    pub last_message_read_time: Option<NaiveDateTime>,
 }
 
 /// Flask-Login's `current_user` (the `UserMixin` part of Flask's `User`): the logged-in user
@@ -37,6 +39,9 @@ pub struct AuthUser {
     /// False when the login was restored from the remember-me cookie or used from another
     /// client under `basic` protection (Flask-Login's `login_fresh()`).
     pub fresh: bool,
+    /// Messages received since the user last read them (Flask: `unread_message_count()`), for
+    /// the navbar's badge.
+    pub unread_messages: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -211,6 +216,8 @@ pub struct Profile {
     pub is_self: bool,
     /// The visitor follows this user.
     pub is_following: bool,
+    /// The visitor blocks this user's messages.
+    pub is_blocking: bool,
 }
 
 /// `username`'s profile as user `me` sees it.
@@ -227,7 +234,9 @@ pub fn profile(conn: &mut DbConn, me: i32, username: &str) -> QueryResult<Option
         .count()
         .get_result(conn)?;
     let is_following = is_following(conn, me, user.id)?;
+    let is_blocking = crate::models::message::is_blocked(conn, me, user.id)?;
     Ok(Some(Profile {
+        is_blocking,
         is_self: user.id == me,
         user,
         followers,

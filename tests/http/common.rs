@@ -323,7 +323,7 @@ impl Response {
 
 /// A browser: follows no redirects by itself and keeps its cookies in a jar the test can see.
 pub struct Browser {
-    base: String,
+    pub base: String,
     client: awc::Client,
     pub cookies: BTreeMap<String, String>,
     pub user_agent: String,

@@ -9,6 +9,7 @@ mod errors;
 mod faults;
 mod i18n;
 mod login_sessions;
+mod messages;
 mod ops;
 mod posts;
 mod process;

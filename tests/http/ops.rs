@@ -103,6 +103,11 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     john.submit("/index", "/index", &[("post", "moving house")])
         .await;
     susan.submit("/user/john", "/follow/john", &[]).await;
+    // A message, both users' unread counts (notifications), and a block.
+    susan
+        .submit("/send_message/john", "/send_message/john", &[("message", "welcome in")])
+        .await;
+    susan.submit("/user/john", "/block/john", &[]).await;
     // With no mail server, the reset mail stays in the outbox (logged), with its job done.
     old_site
         .browser()
@@ -137,7 +142,8 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     );
     assert!(
         stdout.contains(
-            "copied 2 users, 1 posts, 1 follows, 2 logins, 1 mails, 2 jobs and 1 reset links"
+            "copied 2 users, 1 posts, 1 follows, 2 logins, 1 mails, 2 jobs, 1 reset links, \
+             1 messages, 2 notifications and 1 blocks"
         ),
         "{stdout}"
     );
@@ -161,6 +167,19 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
         found.body.contains("moving <mark>house</mark>"),
         "{}",
         found.body
+    );
+    // John's unread message came along, and Susan's block still holds.
+    let mut john_later = new_site.browser();
+    john_later.login("john", PASSWORD, false).await;
+    let index = john_later.get("/index").await.body;
+    assert!(index.contains("id=\"message_count\" class=\"badge text-bg-danger\">1<"), "{index}");
+    assert!(john_later.get("/messages").await.body.contains("welcome in"));
+    john_later
+        .submit("/send_message/susan", "/send_message/susan", &[("message", "hi")])
+        .await;
+    assert!(
+        john_later.flashes("/index").await.iter().any(|f| f.contains("cannot send messages")),
+        "the block came along"
     );
     // John's reset link, from the copied outbox, works on the new site.
     let outbox =

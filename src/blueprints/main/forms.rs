@@ -24,6 +24,26 @@ impl PostInput {
     }
 }
 
+/// Flask: `MessageForm` (chapter 21).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MessageInput {
+    pub message: String,
+}
+
+pub const MESSAGE_FIELDS: &[&str] = &["message"];
+
+impl MessageInput {
+    /// A message follows a post's rules: 1 to 140 characters.
+    pub fn parse(self) -> Result<PostBody, FormView> {
+        PostBody::parse(&self.message).map_err(|e| {
+            let mut view = FormView::new(MESSAGE_FIELDS).value("message", &self.message);
+            view.error("message", e);
+            view
+        })
+    }
+}
+
 /// Flask: `EditProfileForm` (chapter 6).
 #[derive(Deserialize, Default)]
 #[serde(default)]

@@ -2,8 +2,11 @@
 //! handlers, `views.rs` what their templates are given, `forms.rs` the forms.
 
 mod forms;
+mod messages;
 mod routes;
 mod views;
+
+pub use messages::parse_since;
 
 use actix_web::web;
 
@@ -28,5 +31,17 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/language").route(web::post().to(routes::set_language)))
         .service(web::resource("/translate").route(web::post().to(routes::translate_text)))
         .service(web::resource("/follow/{username}").route(web::post().to(routes::follow)))
-        .service(web::resource("/unfollow/{username}").route(web::post().to(routes::unfollow)));
+        .service(web::resource("/unfollow/{username}").route(web::post().to(routes::unfollow)))
+        .service(
+            web::resource("/send_message/{recipient}")
+                .route(web::get().to(messages::send_message))
+                .route(web::post().to(messages::send_message_submit)),
+        )
+        .service(web::resource("/messages").route(web::get().to(messages::messages)))
+        .service(web::resource("/notifications").route(web::get().to(messages::notifications)))
+        .service(
+            web::resource("/notifications/stream").route(web::get().to(crate::live::stream)),
+        )
+        .service(web::resource("/block/{username}").route(web::post().to(messages::block)))
+        .service(web::resource("/unblock/{username}").route(web::post().to(messages::unblock)));
 }

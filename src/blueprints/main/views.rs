@@ -147,6 +147,8 @@ pub struct ProfileView {
     following: i64,
     is_self: bool,
     is_following: bool,
+    is_blocking: bool,
+    message_url: String,
 }
 
 impl ProfileView {
@@ -157,6 +159,7 @@ impl ProfileView {
             following,
             is_self,
             is_following,
+            is_blocking,
         } = profile;
         // A visit noted in memory but not yet written is fresher than the stored value.
         let last_seen = activity
@@ -173,6 +176,8 @@ impl ProfileView {
             following,
             is_self,
             is_following,
+            is_blocking,
+            message_url: format!("/send_message/{}", crate::urls::encode_component(&user.username)),
             username: user.username,
         }
     }

@@ -1,0 +1,296 @@
+//! Flask: `send_message`, `messages` and `notifications` of `app/main/routes.py` (chapter 21),
+//! and blocking (a port addition). The live badge is `src/live.rs`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::forms::{MESSAGE_FIELDS, MessageInput};
+use crate::csrf::{CsrfForm, NoFields};
+use crate::error::AppError;
+use crate::flash::{Kind, flash};
+use crate::form::FormView;
+use crate::i18n::Message;
+use crate::login::{CurrentUser, LoginRequired};
+use crate::models::message::{self, Sent};
+use crate::models::{self, user};
+use crate::moment::Moment;
+use crate::pagination::{PageNumber, Pagination};
+use crate::render::{FormContext, Page, redirect};
+use crate::state::State;
+use crate::urls::user_url;
+
+/// `send_message.html`: the form, and whom it goes to.
+#[derive(Serialize)]
+struct SendContext<'a> {
+    recipient: &'a str,
+    recipient_url: String,
+    #[serde(flatten)]
+    form: FormContext,
+}
+
+/// Finds the recipient by name: 404 when there is none.
+async fn recipient(state: &State, name: String) -> Result<user::User, AppError> {
+    state
+        .db
+        .run(move |conn| user::find_by_username(conn, &name))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn render_form(
+    page: &Page,
+    recipient: &str,
+    form: FormView,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let context = SendContext {
+        recipient,
+        recipient_url: user_url(recipient),
+        form: FormContext { form },
+    };
+    page.render_status(
+        status,
+        "send_message.html",
+        Message::new("title-send-message"),
+        &context,
+    )
+}
+
+/// Flask: main.send_message (chapter 21), GET: the form. Unknown recipient: 404; oneself: back
+/// to one's profile with a flash.
+pub async fn send_message(
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let to = recipient(&state, path.into_inner()).await?;
+    if to.id == me.id {
+        page.flash(Kind::Error, Message::new("flash-cannot-message-self"));
+        return Ok(redirect(&user_url(&me.username)));
+    }
+    let form = FormView::new(MESSAGE_FIELDS);
+    render_form(&page, &to.username, form, StatusCode::OK)
+}
+
+/// Flask: main.send_message (chapter 21), POST: `message`, 1-140 characters. Sent: "Your
+/// message has been sent." and back to the recipient's profile. A recipient who blocks the
+/// sender gets nothing, and the sender is told they cannot write to them; a sender over the
+/// budget (`message::BUDGET` a minute) gets the form back with a 429.
+pub async fn send_message_submit(
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(input): CsrfForm<MessageInput>,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let to = recipient(&state, path.into_inner()).await?;
+    if to.id == me.id {
+        page.flash(Kind::Error, Message::new("flash-cannot-message-self"));
+        return Ok(redirect(&user_url(&me.username)));
+    }
+    let typed = input.message.clone();
+    let body = match input.parse() {
+        Ok(body) => body,
+        Err(form) => {
+            return render_form(&page, &to.username, form, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let (sender, recipient_id) = (me.id, to.id);
+    let sent = state
+        .db
+        .run(move |conn| {
+            message::send(conn, sender, recipient_id, body.as_str(), models::now())
+        })
+        .await?;
+    let back = user_url(&to.username);
+    match sent {
+        Sent::Sent => {
+            state.live.changed(to.id);
+            page.flash(Kind::Success, Message::new("flash-message-sent"));
+            Ok(redirect(&back))
+        }
+        Sent::Blocked => {
+            let why = Message::new("flash-message-blocked").with("username", to.username.as_str());
+            page.flash(Kind::Error, why);
+            Ok(redirect(&back))
+        }
+        Sent::TooFast(wait) => {
+            let mut form = FormView::new(MESSAGE_FIELDS).value("message", &typed);
+            form.error(
+                "message",
+                Message::new("message-too-fast")
+                    .with("max", message::BUDGET)
+                    .with("seconds", wait.num_seconds().max(1)),
+            );
+            let mut res = render_form(&page, &to.username, form, StatusCode::TOO_MANY_REQUESTS)?;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(wait.num_seconds().max(1)),
+            );
+            Ok(res)
+        }
+    }
+}
+
+/// A received message as `messages.html` shows it.
+#[derive(Serialize)]
+struct MessageView {
+    id: i32,
+    body: String,
+    sender: String,
+    sender_url: String,
+    avatar: String,
+    timestamp: Moment,
+}
+
+#[derive(Serialize)]
+struct MessagesContext {
+    messages: Vec<MessageView>,
+    pagination: Pagination,
+}
+
+/// Flask: main.messages (chapter 21): the messages received, newest first, 25 a page (with
+/// working older/newer links), without those of blocked users; opening it marks them read, so
+/// the badge goes to 0 here and in every other open tab.
+pub async fn messages(
+    login: LoginRequired,
+    number: PageNumber,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let per_page = state.config.posts_per_page;
+    let (page, (me, received)) = login
+        .read(move |conn, me| Ok((me, message::received(conn, me, number, per_page)?)))
+        .await?;
+    let now = models::now();
+    state
+        .db
+        .run(move |conn| message::mark_read(conn, me, now))
+        .await?;
+    state.live.changed(me);
+    let pagination = received.links("/messages");
+    let messages = received
+        .items
+        .into_iter()
+        .map(|m| MessageView {
+            id: m.id,
+            sender_url: user_url(&m.sender),
+            avatar: user::avatar_url(&m.sender_email, 36),
+            body: m.body,
+            sender: m.sender,
+            timestamp: m.timestamp.into(),
+        })
+        .collect();
+    let context = MessagesContext {
+        messages,
+        pagination,
+    };
+    page.messages_read()
+        .render("messages.html", Message::new("title-messages"), &context)
+}
+
+/// The latest Unix time `since` may be: year 5138. Later is not a time this site will reach.
+const MAX_SINCE: f64 = 1e11;
+
+/// `since` as a Unix time: missing is 0; garbage, negative, infinite or far-future is a 400.
+pub fn parse_since(raw: Option<&str>) -> Result<f64, AppError> {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(0.0);
+    };
+    match raw.parse::<f64>() {
+        Ok(t) if t.is_finite() && (0.0..=MAX_SINCE).contains(&t) => Ok(t),
+        _ => Err(AppError::bad_request(Message::new("error-since"))),
+    }
+}
+
+/// Flask: main.notifications (chapter 21): `GET /notifications?since=<unix time>`, the user's
+/// notifications newer than `since`, oldest first, as `[{"name", "data", "timestamp"}]`.
+pub async fn notifications(
+    req: HttpRequest,
+    login: LoginRequired,
+) -> Result<HttpResponse, AppError> {
+    let query = crate::form::parse_urlencoded(req.query_string().as_bytes());
+    let since = match &query {
+        Ok(pairs) => parse_since(
+            pairs
+                .iter()
+                .find(|(name, _)| name == "since")
+                .map(|(_, v)| v.as_str()),
+        ),
+        Err(_) => Err(AppError::bad_request(Message::new("error-since"))),
+    };
+    let since = match since {
+        Ok(since) => since,
+        Err(e) => {
+            // Anonymous visitors are sent to log in first, as for any other page.
+            login.read(|_, _| Ok(())).await?;
+            return Err(e);
+        }
+    };
+    let (_, found) = login
+        .read(move |conn, me| message::notifications_since(conn, me, since))
+        .await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Port addition: `POST /block/<username>`. The blocked user can no longer send messages to
+/// the blocker, and their messages leave the blocker's list and count.
+pub async fn block(
+    req: HttpRequest,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    change_block(&req, me.id, path.into_inner(), &state, true).await
+}
+
+/// Port addition: `POST /unblock/<username>`.
+pub async fn unblock(
+    req: HttpRequest,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    change_block(&req, me.id, path.into_inner(), &state, false).await
+}
+
+/// Blocks or unblocks `username` for `me`, with flashes worded as following's.
+async fn change_block(
+    req: &HttpRequest,
+    me: i32,
+    username: String,
+    state: &State,
+    block: bool,
+) -> Result<HttpResponse, AppError> {
+    let name = username.clone();
+    let Some(target) = state
+        .db
+        .run(move |conn| user::find_by_username(conn, &name))
+        .await?
+    else {
+        let message = Message::new("flash-user-not-found").with("username", username);
+        flash(req, Kind::Error, message);
+        return Ok(redirect("/index"));
+    };
+    let back = user_url(&target.username);
+    if target.id == me {
+        flash(req, Kind::Error, Message::new("flash-cannot-block-self"));
+        return Ok(redirect(&back));
+    }
+    let (target_id, now) = (target.id, models::now());
+    state
+        .db
+        .run(move |conn| message::set_blocked(conn, me, target_id, block, now))
+        .await?;
+    state.live.changed(me);
+    let id = if block {
+        "flash-blocked"
+    } else {
+        "flash-unblocked"
+    };
+    flash(req, Kind::Success, Message::new(id).with("username", username));
+    Ok(redirect(&back))
+}
