@@ -882,6 +882,62 @@ async fn post_load(site: &Site) -> anyhow::Result<Stats> {
     .await)
 }
 
+/// How many live notification streams the chapter 21 phase holds open at once.
+const LIVE_STREAMS: usize = 1_000;
+
+/// Chapter 21: `/index` quiet, then with [`LIVE_STREAMS`] streams of `/notifications/stream`
+/// open (one client each, as many browsers would), and the server's memory with them open.
+async fn live_streams(site: &Site, targets: &mut Vec<Target>) -> anyhow::Result<Vec<String>> {
+    let quiet = site.load_as_reader("/index", &[]).await;
+    let streams = awc::Client::builder()
+        .connector(awc::Connector::new().limit(LIVE_STREAMS + 10))
+        .timeout(Duration::from_secs(60))
+        .finish();
+    let url = format!("{}/notifications/stream", site.server.base);
+    let mut open = Vec::with_capacity(LIVE_STREAMS);
+    for chunk in 0..LIVE_STREAMS / 100 {
+        let opening = (0..100).map(|_| {
+            streams
+                .get(&url)
+                .insert_header((header::COOKIE, site.reader.as_str()))
+                .send()
+        });
+        for res in futures_util::future::join_all(opening).await {
+            let res = res.map_err(|e| anyhow::anyhow!("opening stream {chunk}: {e}"))?;
+            anyhow::ensure!(
+                res.status().as_u16() == 200,
+                "a stream got {}",
+                res.status()
+            );
+            open.push(res);
+        }
+    }
+    let busy = site.load_as_reader("/index", &[]).await;
+    let (_, rss) = site.server.memory_mib();
+    drop(open);
+    let lines = vec![
+        format!("| GET /index, quiet (chapter 21) | {} |", quiet.row()),
+        format!(
+            "| GET /index with {LIVE_STREAMS} live streams open | {} ; server RSS {rss:.1} MiB |",
+            busy.row()
+        ),
+    ];
+    let ratio = busy.p99.as_secs_f64() / quiet.p99.as_secs_f64();
+    targets.push((
+        format!("/index p99 with {LIVE_STREAMS} live streams / quiet"),
+        format!("{ratio:.2}x"),
+        ratio <= 1.5,
+        "at most 1.5x",
+    ));
+    targets.push((
+        format!("server memory with {LIVE_STREAMS} live streams (RSS)"),
+        format!("{rss:.1} MiB"),
+        rss < 100.0,
+        "under 100 MiB",
+    ));
+    Ok(lines)
+}
+
 /// Runs SQL on a SQLite file.
 fn sqlite_execute(db: &Path, sql: &str) -> anyhow::Result<()> {
     use diesel::Connection as _;
@@ -1329,6 +1385,9 @@ async fn run() -> anyhow::Result<()> {
         site.server.started_in <= Duration::from_millis(200),
         "at most 200 ms",
     ));
+    for text in live_streams(&site, &mut targets).await? {
+        line(text);
+    }
     let size = std::fs::metadata(env!("CARGO_BIN_EXE_microblog"))?.len() as f64 / (1 << 20) as f64;
     targets.push((
         "release binary (stripped)".to_owned(),

@@ -134,6 +134,11 @@ impl Application {
         self.port
     }
 
+    /// What the app's handlers share (tests look into it, as at the live streams it holds).
+    pub fn state(&self) -> web::Data<State> {
+        self.state.clone()
+    }
+
     /// A handle to stop the server from elsewhere (tests; `run_until_stopped` still flushes).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()

@@ -13,6 +13,8 @@
 //! - **One stream per browser**, not per tab: `static/js/microblog.js` lets one tab hold the
 //!   stream (a Web Lock) and pass what it gets to the others (a BroadcastChannel), so ten tabs
 //!   use one of the browser's six connections to the site.
+//! - A stream lasts [`MAX_AGE`]; the browser opens it again, and that request checks the
+//!   login, so an ended login stops getting notifications.
 //! - Streams are never compressed (`Content-Encoding: identity`): actix's `Compress` would hold
 //!   the events back until its buffer filled.
 
@@ -34,7 +36,15 @@ pub const CHANNEL: &str = "microblog_live";
 
 /// How often a stream sends a comment when nothing happens, so proxies keep it open and a
 /// closed tab's stream is noticed.
-const KEEPALIVE: Duration = Duration::from_secs(20);
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// How long one stream lasts. The browser then opens it again (`EventSource` does, with the
+/// last event's id), and that request checks the login anew: a login ended by "log out
+/// everywhere" or by its expiry stops getting notifications within this time.
+const MAX_AGE: Duration = Duration::from_secs(300);
+
+/// How long the browser waits before it opens an ended stream again.
+const RETRY_MS: u32 = 1_000;
 
 /// How often the listening connection is asked for what PostgreSQL sent it.
 const LISTEN_POLL: Duration = Duration::from_millis(50);
@@ -182,7 +192,12 @@ pub async fn stream(
         .map(str::to_owned);
     let from_query = crate::form::parse_urlencoded(req.query_string().as_bytes())
         .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(n, _)| n == "since").map(|(_, v)| v));
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(n, _)| n == "since")
+                .map(|(_, v)| v)
+        });
     let since = crate::blueprints::main::parse_since(last_event.or(from_query).as_deref());
     let since = match since {
         Ok(since) => since,
@@ -197,13 +212,14 @@ pub async fn stream(
     let mut subscription = state.live.subscribe(me);
     subscription.receiver.mark_unchanged();
     let since = first.last().map_or(since, |n| n.timestamp);
-    let opening: String = std::iter::once(": live\n\n".to_owned())
+    let opening: String = std::iter::once(format!(": live\nretry: {RETRY_MS}\n\n"))
         .chain(first.iter().map(event))
         .collect();
     let db = state.db.clone();
+    let ends = actix_web::rt::time::Instant::now() + MAX_AGE;
     let events = futures_util::stream::unfold(
         (Some(opening), subscription, db, since),
-        |(pending, mut subscription, db, mut since)| async move {
+        move |(pending, mut subscription, db, mut since)| async move {
             if let Some(text) = pending {
                 return Some((Ok(web::Bytes::from(text)), (None, subscription, db, since)));
             }
@@ -227,6 +243,7 @@ pub async fn stream(
                     }
                 }
                 () = actix_web::rt::time::sleep(KEEPALIVE) => ": keepalive\n\n".to_owned(),
+                () = actix_web::rt::time::sleep_until(ends) => return None,
             };
             Some((
                 Ok::<_, actix_web::Error>(web::Bytes::from(text)),

@@ -18,8 +18,8 @@ use crate::models::message::{MessageRow, NotificationRow};
 use crate::models::post::{NewPost, Post};
 use crate::models::user::{NewUser, User};
 use crate::schema::{
-    blocks, followers, jobs, login_sessions, mails, messages, notifications, password_resets, posts,
-    users,
+    blocks, followers, jobs, login_sessions, mails, messages, notifications, password_resets,
+    posts, users,
 };
 
 /// How many rows each table holds.
@@ -193,7 +193,12 @@ pub fn insert_notification_rows(conn: &mut DbConn, rows: &[NotificationRow]) -> 
 pub fn insert_blocks(conn: &mut DbConn, pairs: &[(i32, i32)]) -> QueryResult<usize> {
     let rows: Vec<_> = pairs
         .iter()
-        .map(|&(blocker, blocked)| (blocks::blocker_id.eq(blocker), blocks::blocked_id.eq(blocked)))
+        .map(|&(blocker, blocked)| {
+            (
+                blocks::blocker_id.eq(blocker),
+                blocks::blocked_id.eq(blocked),
+            )
+        })
         .collect();
     on_backend!(conn, c => diesel::insert_into(blocks::table).values(&rows).execute(c))
 }

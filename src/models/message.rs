@@ -108,10 +108,7 @@ fn for_user<T>(
 
 /// Whether `blocker` blocks `blocked`.
 pub fn is_blocked(conn: &mut DbConn, blocker: i32, blocked: i32) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        blocks::table.find((blocker, blocked)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(blocks::table.find((blocker, blocked)))).get_result(conn)
 }
 
 /// Sends `body` from `sender` to `recipient` unless the recipient blocks the sender or the

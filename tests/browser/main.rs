@@ -409,3 +409,109 @@ async fn a_click_on_translate_shows_a_spinner_then_the_translation_and_the_menu_
     chrome.close().await;
     server.stop(false).await;
 }
+
+/// How long until `read` gives `wanted`, polling; panics after `seconds`.
+async fn until<F, Fut, T>(seconds: u64, what: &str, wanted: T, read: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+    T: PartialEq + std::fmt::Debug,
+{
+    let started = std::time::Instant::now();
+    loop {
+        let got = read().await;
+        if got == wanted {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "{what}: still {got:?}, not {wanted:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn the_badge_changes_live_in_every_tab_over_one_stream() {
+    let app = app_with_small_pages().await;
+    let mut john = app.logged_in("john", false).await;
+    let chrome = Chrome::start().await;
+    let c = chrome.client();
+    let me = Person {
+        c,
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+    let badge = || async {
+        let element = c.find(Locator::Css("#message_count")).await.unwrap();
+        let hidden = element.attr("hidden").await.unwrap().is_some();
+        let text = element.text().await.unwrap_or_default();
+        (!hidden).then_some(text)
+    };
+    assert_eq!(badge().await, None);
+
+    // Ten tabs of the site: one stream among them, and pages still load (HTTP/1.1 allows the
+    // browser six connections to the site).
+    let first = c.window().await.unwrap();
+    let mut tabs = vec![first.clone()];
+    for _ in 1..10 {
+        let tab = c.new_window(true).await.unwrap().handle;
+        c.switch_to_window(tab.clone()).await.unwrap();
+        me.open("/index").await;
+        tabs.push(tab);
+    }
+    let streams = || async { app.state.live.open_streams() };
+    until(10, "one stream for ten tabs", 1, streams).await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.state.live.open_streams(),
+        1,
+        "a tab opened a second stream"
+    );
+    me.open("/explore").await;
+    assert_eq!(me.path().await, "/explore");
+    me.open("/index").await;
+
+    // A message: the badge of this tab (not the one holding the stream) and of the first.
+    let sent = std::time::Instant::now();
+    let path = "/send_message/susan";
+    john.submit(path, path, &[("message", "are you there?")])
+        .await;
+    until(5, "the badge of the tenth tab", Some("1".to_owned()), badge).await;
+    let took = sent.elapsed();
+    eprintln!("the badge of a tab without the stream changed {took:?} after the message");
+    assert!(took < Duration::from_secs(2), "the badge took {took:?}");
+    c.switch_to_window(first.clone()).await.unwrap();
+    until(2, "the badge of the first tab", Some("1".to_owned()), badge).await;
+    me.snapshot("badge").await;
+
+    // The tab holding the stream closes: another takes it over at once. The server notices
+    // the closed stream when its next keep-alive cannot be written.
+    c.close_window().await.unwrap();
+    c.switch_to_window(tabs[9].clone()).await.unwrap();
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    john.submit(path, path, &[("message", "still there?")])
+        .await;
+    until(
+        5,
+        "the badge after the hand-over",
+        Some("2".to_owned()),
+        badge,
+    )
+    .await;
+    until(
+        30,
+        "one stream again after the first tab closed",
+        1,
+        streams,
+    )
+    .await;
+
+    // Reading the messages clears the badge in the other tabs too.
+    me.open("/messages").await;
+    assert!(me.page_text().await.contains("still there?"));
+    c.switch_to_window(tabs[5].clone()).await.unwrap();
+    until(5, "the badge of another tab after reading", None, badge).await;
+    chrome.close().await;
+}

@@ -71,6 +71,8 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     pub address: String,
     pub database_url: DatabaseUrl,
+    /// What the app's handlers share, to look into (the live streams it holds).
+    pub state: actix_web::web::Data<microblog::state::State>,
     server: actix_web::dev::ServerHandle,
     stopped: Option<actix_web::rt::task::JoinHandle<anyhow::Result<()>>>,
     _instance: tempfile::TempDir,
@@ -103,10 +105,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build_on(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let server = app.handle();
+    let state = app.state();
     let stopped = Some(actix_web::rt::spawn(app.run_until_stopped()));
     TestApp {
         address,
         database_url,
+        state,
         server,
         stopped,
         _instance: instance,

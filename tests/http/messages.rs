@@ -45,10 +45,19 @@ async fn two_users() -> (TestApp, Browser, Browser) {
 async fn a_message_is_sent_with_the_flask_flash_and_redirect() {
     let (_app, mut susan, mut john) = two_users().await;
     let profile = john.get("/user/susan").await.body;
-    assert!(profile.contains("href=\"/send_message/susan\""), "{profile}");
+    assert!(
+        profile.contains("href=\"/send_message/susan\""),
+        "{profile}"
+    );
     let popup = john.get("/user/susan/popup").await.body;
     assert!(popup.contains("href=\"/send_message/susan\""), "{popup}");
-    assert!(!susan.get("/user/susan").await.body.contains("/send_message/"));
+    assert!(
+        !susan
+            .get("/user/susan")
+            .await
+            .body
+            .contains("/send_message/")
+    );
 
     let form = john.get("/send_message/susan").await;
     assert_eq!(form.status, 200);
@@ -61,17 +70,26 @@ async fn a_message_is_sent_with_the_flask_flash_and_redirect() {
             .await
             .contains(&"Your message has been sent.".to_owned())
     );
-    assert_eq!(message_bodies(&susan.get("/messages").await.body), ["hello susan"]);
+    assert_eq!(
+        message_bodies(&susan.get("/messages").await.body),
+        ["hello susan"]
+    );
 
     // Unknown recipients are a 404, on GET and POST; oneself is refused.
     assert_eq!(john.get("/send_message/nobody").await.status, 404);
     let token = john.get("/index").await.csrf_token().unwrap();
     let res = john
-        .post("/send_message/nobody", &[("csrf_token", &token), ("message", "x")])
+        .post(
+            "/send_message/nobody",
+            &[("csrf_token", &token), ("message", "x")],
+        )
         .await;
     assert_eq!(res.status, 404);
     let res = john
-        .post("/send_message/john", &[("csrf_token", &token), ("message", "me")])
+        .post(
+            "/send_message/john",
+            &[("csrf_token", &token), ("message", "me")],
+        )
         .await;
     assert_eq!(res.location(), Some("/user/john"));
     assert!(
@@ -81,7 +99,9 @@ async fn a_message_is_sent_with_the_flask_flash_and_redirect() {
             .any(|f| f.contains("cannot send messages to yourself"))
     );
     // No CSRF token: refused, nothing sent.
-    let res = john.post("/send_message/susan", &[("message", "forged")]).await;
+    let res = john
+        .post("/send_message/susan", &[("message", "forged")])
+        .await;
     assert_eq!(res.status, 400);
     // Empty and too long: the form again with the reason, the text kept.
     let res = send(&mut john, "susan", "   ").await;
@@ -95,7 +115,10 @@ async fn a_message_is_sent_with_the_flask_flash_and_redirect() {
     let res = Browser::at(&john.base).get("/send_message/susan").await;
     assert_eq!(res.status, 302);
     assert!(res.location().unwrap().starts_with("/auth/login?next="));
-    assert_eq!(message_bodies(&susan.get("/messages").await.body), ["hello susan"]);
+    assert_eq!(
+        message_bodies(&susan.get("/messages").await.body),
+        ["hello susan"]
+    );
 }
 
 #[actix_web::test]
@@ -138,7 +161,13 @@ async fn messages_are_paged_newest_first_with_links_that_work() {
     let second = susan.get("/messages?page=2").await.body;
     assert_eq!(
         message_bodies(&second),
-        ["message 4", "message 3", "message 2", "message 1", "message 0"]
+        [
+            "message 4",
+            "message 3",
+            "message 2",
+            "message 1",
+            "message 0"
+        ]
     );
     assert!(second.contains("href=\"/messages?page=1\""));
     assert!(!second.contains("/messages?page=3"));
@@ -238,7 +267,14 @@ async fn sending_is_throttled_per_sender() {
     assert_eq!(res.status, 429);
     assert!(res.body.contains("too fast"), "{}", res.body);
     assert!(res.body.contains("one too many"), "the text is kept");
-    let wait: u64 = res.headers.get(header::RETRY_AFTER).unwrap().to_str().unwrap().parse().unwrap();
+    let wait: u64 = res
+        .headers
+        .get(header::RETRY_AFTER)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // Another sender has a budget of their own.
     assert_eq!(send(&mut ann, "susan", "hi").await.status, 302);
@@ -247,13 +283,14 @@ async fn sending_is_throttled_per_sender() {
     assert!(!bodies.contains(&"one too many".to_owned()));
 }
 
+/// What awc streams a response body as.
+type Body = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>>,
+>;
+
 /// An open `/notifications/stream` of `browser`, read event by event.
 struct Stream {
-    response: awc::ClientResponse<
-        std::pin::Pin<
-            Box<dyn futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>>,
-        >,
-    >,
+    response: awc::ClientResponse<Body>,
     buffer: String,
 }
 
@@ -311,10 +348,11 @@ impl Stream {
 
 #[actix_web::test]
 async fn the_stream_sends_each_new_count_at_once_uncompressed() {
-    let (_app, mut susan, mut john) = two_users().await;
+    let (app, mut susan, mut john) = two_users().await;
     send(&mut john, "susan", "before").await;
     let mut first = Stream::open(&susan).await;
     let mut second = Stream::open(&susan.clone_session()).await;
+    assert_eq!(app.state.live.open_streams(), 2);
     // It opens with what there is.
     assert_eq!(first.next(Duration::from_secs(5)).await["data"], 1);
     assert_eq!(second.next(Duration::from_secs(5)).await["data"], 1);
@@ -329,6 +367,16 @@ async fn the_stream_sends_each_new_count_at_once_uncompressed() {
     // Reading them says 0 to every stream.
     susan.get("/messages").await;
     assert_eq!(first.next(Duration::from_secs(1)).await["data"], 0);
+    // A closed stream is forgotten.
+    drop(second);
+    let started = Instant::now();
+    while app.state.live.open_streams() != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "a closed stream is still counted"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
     // Anonymous: to the login page, no stream.
     let res = Browser::at(&susan.base).get("/notifications/stream").await;
     assert_eq!(res.status, 302);

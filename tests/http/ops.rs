@@ -105,7 +105,11 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     susan.submit("/user/john", "/follow/john", &[]).await;
     // A message, both users' unread counts (notifications), and a block.
     susan
-        .submit("/send_message/john", "/send_message/john", &[("message", "welcome in")])
+        .submit(
+            "/send_message/john",
+            "/send_message/john",
+            &[("message", "welcome in")],
+        )
         .await;
     susan.submit("/user/john", "/block/john", &[]).await;
     // With no mail server, the reset mail stays in the outbox (logged), with its job done.
@@ -172,13 +176,30 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     let mut john_later = new_site.browser();
     john_later.login("john", PASSWORD, false).await;
     let index = john_later.get("/index").await.body;
-    assert!(index.contains("id=\"message_count\" class=\"badge text-bg-danger\">1<"), "{index}");
-    assert!(john_later.get("/messages").await.body.contains("welcome in"));
+    assert!(
+        index.contains("id=\"message_count\" class=\"badge text-bg-danger\">1<"),
+        "{index}"
+    );
+    assert!(
+        john_later
+            .get("/messages")
+            .await
+            .body
+            .contains("welcome in")
+    );
     john_later
-        .submit("/send_message/susan", "/send_message/susan", &[("message", "hi")])
+        .submit(
+            "/send_message/susan",
+            "/send_message/susan",
+            &[("message", "hi")],
+        )
         .await;
     assert!(
-        john_later.flashes("/index").await.iter().any(|f| f.contains("cannot send messages")),
+        john_later
+            .flashes("/index")
+            .await
+            .iter()
+            .any(|f| f.contains("cannot send messages")),
         "the block came along"
     );
     // John's reset link, from the copied outbox, works on the new site.

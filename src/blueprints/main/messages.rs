@@ -100,9 +100,7 @@ pub async fn send_message_submit(
     let (sender, recipient_id) = (me.id, to.id);
     let sent = state
         .db
-        .run(move |conn| {
-            message::send(conn, sender, recipient_id, body.as_str(), models::now())
-        })
+        .run(move |conn| message::send(conn, sender, recipient_id, body.as_str(), models::now()))
         .await?;
     let back = user_url(&to.username);
     match sent {
@@ -265,21 +263,12 @@ async fn change_block(
     state: &State,
     block: bool,
 ) -> Result<HttpResponse, AppError> {
-    let name = username.clone();
-    let Some(target) = state
-        .db
-        .run(move |conn| user::find_by_username(conn, &name))
-        .await?
-    else {
-        let message = Message::new("flash-user-not-found").with("username", username);
-        flash(req, Kind::Error, message);
-        return Ok(redirect("/index"));
+    let itself = "flash-cannot-block-self";
+    let target = match super::routes::other_user(req, state, me, username.clone(), itself).await? {
+        Ok(target) => target,
+        Err(elsewhere) => return Ok(elsewhere),
     };
     let back = user_url(&target.username);
-    if target.id == me {
-        flash(req, Kind::Error, Message::new("flash-cannot-block-self"));
-        return Ok(redirect(&back));
-    }
     let (target_id, now) = (target.id, models::now());
     state
         .db
@@ -291,6 +280,10 @@ async fn change_block(
     } else {
         "flash-unblocked"
     };
-    flash(req, Kind::Success, Message::new(id).with("username", username));
+    flash(
+        req,
+        Kind::Success,
+        Message::new(id).with("username", username),
+    );
     Ok(redirect(&back))
 }

@@ -39,9 +39,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/messages").route(web::get().to(messages::messages)))
         .service(web::resource("/notifications").route(web::get().to(messages::notifications)))
-        .service(
-            web::resource("/notifications/stream").route(web::get().to(crate::live::stream)),
-        )
+        .service(web::resource("/notifications/stream").route(web::get().to(crate::live::stream)))
         .service(web::resource("/block/{username}").route(web::post().to(messages::block)))
         .service(web::resource("/unblock/{username}").route(web::post().to(messages::unblock)));
 }

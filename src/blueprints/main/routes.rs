@@ -212,14 +212,16 @@ pub async fn unfollow(
     change_following(&req, me.id, path.into_inner(), &state, false).await
 }
 
-/// Follows or unfollows `username` for user `me`, with the Flask app's messages.
-async fn change_following(
+/// The user named `username` that `me` acts on (follows, blocks...), or where to send `me`
+/// instead: to `/index` with "User ... not found.", or back to their own profile with the
+/// message `itself` when they name themselves.
+pub(super) async fn other_user(
     req: &HttpRequest,
+    state: &State,
     me: i32,
     username: String,
-    state: &State,
-    follow: bool,
-) -> Result<HttpResponse, AppError> {
+    itself: &'static str,
+) -> Result<Result<user::User, HttpResponse>, AppError> {
     let name = username.clone();
     let Some(target) = state
         .db
@@ -228,18 +230,33 @@ async fn change_following(
     else {
         let message = Message::new("flash-user-not-found").with("username", username);
         flash(req, Kind::Error, message);
-        return Ok(redirect("/index"));
+        return Ok(Err(redirect("/index")));
+    };
+    if target.id == me {
+        flash(req, Kind::Error, Message::new(itself));
+        return Ok(Err(redirect(&user_url(&target.username))));
+    }
+    Ok(Ok(target))
+}
+
+/// Follows or unfollows `username` for user `me`, with the Flask app's messages.
+async fn change_following(
+    req: &HttpRequest,
+    me: i32,
+    username: String,
+    state: &State,
+    follow: bool,
+) -> Result<HttpResponse, AppError> {
+    let itself = if follow {
+        "flash-cannot-follow-self"
+    } else {
+        "flash-cannot-unfollow-self"
+    };
+    let target = match other_user(req, state, me, username.clone(), itself).await? {
+        Ok(target) => target,
+        Err(elsewhere) => return Ok(elsewhere),
     };
     let back = user_url(&target.username);
-    if target.id == me {
-        let id = if follow {
-            "flash-cannot-follow-self"
-        } else {
-            "flash-cannot-unfollow-self"
-        };
-        flash(req, Kind::Error, Message::new(id));
-        return Ok(redirect(&back));
-    }
     let target_id = target.id;
     if follow {
         state

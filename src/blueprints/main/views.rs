@@ -177,7 +177,10 @@ impl ProfileView {
             is_self,
             is_following,
             is_blocking,
-            message_url: format!("/send_message/{}", crate::urls::encode_component(&user.username)),
+            message_url: format!(
+                "/send_message/{}",
+                crate::urls::encode_component(&user.username)
+            ),
             username: user.username,
         }
     }
