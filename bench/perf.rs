@@ -885,9 +885,22 @@ async fn post_load(site: &Site) -> anyhow::Result<Stats> {
 /// How many live notification streams the chapter 21 phase holds open at once.
 const LIVE_STREAMS: usize = 1_000;
 
+/// How many users hold the live streams (the app allows 50 a user).
+const LIVE_USERS: usize = 20;
+
 /// Chapter 21: `/index` quiet, then with [`LIVE_STREAMS`] streams of `/notifications/stream`
-/// open (one client each, as many browsers would), and the server's memory with them open.
+/// open (one connection each, held by [`LIVE_USERS`] seeded users), and the server's memory
+/// with them open.
 async fn live_streams(site: &Site, targets: &mut Vec<Target>) -> anyhow::Result<Vec<String>> {
+    let mut cookies = Vec::with_capacity(LIVE_USERS);
+    for name in site.authors.iter().take(LIVE_USERS) {
+        let jar = login(&local(), &site.server.base, name, SEEDED_PASSWORD).await?;
+        cookies.push(cookie_header(&jar));
+    }
+    anyhow::ensure!(
+        cookies.len() == LIVE_USERS,
+        "not enough authors to hold the streams"
+    );
     let quiet = site.load_as_reader("/index", &[]).await;
     let streams = awc::Client::builder()
         .connector(awc::Connector::new().limit(LIVE_STREAMS + 10))
@@ -896,10 +909,13 @@ async fn live_streams(site: &Site, targets: &mut Vec<Target>) -> anyhow::Result<
     let url = format!("{}/notifications/stream", site.server.base);
     let mut open = Vec::with_capacity(LIVE_STREAMS);
     for chunk in 0..LIVE_STREAMS / 100 {
-        let opening = (0..100).map(|_| {
+        let opening = (0..100).map(|i| {
             streams
                 .get(&url)
-                .insert_header((header::COOKIE, site.reader.as_str()))
+                .insert_header((
+                    header::COOKIE,
+                    cookies[(chunk * 100 + i) % LIVE_USERS].as_str(),
+                ))
                 .send()
         });
         for res in futures_util::future::join_all(opening).await {

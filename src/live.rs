@@ -46,6 +46,15 @@ const MAX_AGE: Duration = Duration::from_secs(300);
 /// How long the browser waits before it opens an ended stream again.
 const RETRY_MS: u32 = 1_000;
 
+/// The most streams one user may hold open on an instance (a browser holds one, whatever its
+/// tabs): past it a new one is a 429, so a script cannot make every change cost thousands of
+/// reads.
+pub const MAX_STREAMS_PER_USER: usize = 50;
+
+/// How often the listening connection is checked with a query, so a connection that broke
+/// without a word is noticed and opened again.
+const LISTEN_CHECK: Duration = Duration::from_secs(30);
+
 /// How often the listening connection is asked for what PostgreSQL sent it.
 const LISTEN_POLL: Duration = Duration::from_millis(50);
 
@@ -67,6 +76,15 @@ impl Inner {
             sender.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
+
+    /// Wakes every stream: after the listening connection was (re)opened, notifications sent
+    /// while it was not listening are read by each stream.
+    fn changed_all(&self) {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        for sender in users.values() {
+            sender.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
 }
 
 impl Live {
@@ -81,17 +99,22 @@ impl Live {
         users.values().map(watch::Sender::receiver_count).sum()
     }
 
-    fn subscribe(&self, user: i32) -> Subscription {
+    /// A new stream's interest in `user`, unless they hold [`MAX_STREAMS_PER_USER`] already.
+    fn subscribe(&self, user: i32) -> Option<Subscription> {
         let mut users = self.inner.users.lock().unwrap_or_else(|e| e.into_inner());
-        let receiver = users
-            .entry(user)
-            .or_insert_with(|| watch::channel(0).0)
-            .subscribe();
-        Subscription {
-            receiver,
+        let sender = users.entry(user).or_insert_with(|| watch::channel(0).0);
+        if sender.receiver_count() >= MAX_STREAMS_PER_USER {
+            return None;
+        }
+        let mut receiver = sender.subscribe();
+        // Read once at the start: what was written after the opening read and before this
+        // subscription is not missed.
+        receiver.mark_changed();
+        Some(Subscription {
+            receiver: Some(receiver),
             user,
             live: Arc::downgrade(&self.inner),
-        }
+        })
     }
 
     /// PostgreSQL: LISTENs for other instances' notifications on a connection of its own, in a
@@ -119,17 +142,30 @@ fn listen(url: &str, inner: &Weak<Inner>) {
                     .map(|()| c)
                     .map_err(|e| e.to_string())
             }) {
-            Ok(conn) => conn,
+            Ok(conn) => {
+                if let Some(live) = inner.upgrade() {
+                    live.changed_all();
+                }
+                conn
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not listen for live notifications; trying again");
                 std::thread::sleep(Duration::from_secs(1));
                 continue;
             }
         };
+        let mut checked = std::time::Instant::now();
         'connected: loop {
             let Some(live) = inner.upgrade() else {
                 return;
             };
+            if checked.elapsed() >= LISTEN_CHECK {
+                checked = std::time::Instant::now();
+                if let Err(e) = conn.batch_execute("SELECT 1") {
+                    tracing::warn!(error = %e, "the live notifications connection broke");
+                    break 'connected;
+                }
+            }
             for notification in conn.notifications_iter() {
                 match notification {
                     Ok(n) => {
@@ -151,19 +187,30 @@ fn listen(url: &str, inner: &Weak<Inner>) {
 
 /// One open stream's interest in a user; the last one to go removes the user's entry.
 struct Subscription {
-    receiver: watch::Receiver<u64>,
+    /// Always `Some` until dropped.
+    receiver: Option<watch::Receiver<u64>>,
     user: i32,
     live: Weak<Inner>,
+}
+
+impl Subscription {
+    async fn changed(&mut self) -> bool {
+        match &mut self.receiver {
+            Some(receiver) => receiver.changed().await.is_ok(),
+            None => false,
+        }
+    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let Some(inner) = self.live.upgrade() {
             let mut users = inner.users.lock().unwrap_or_else(|e| e.into_inner());
-            // This subscription's receiver is still counted.
+            // Let go under the lock, so two streams closing at once cannot both see the other.
+            drop(self.receiver.take());
             if users
                 .get(&self.user)
-                .is_some_and(|s| s.receiver_count() <= 1)
+                .is_some_and(|s| s.receiver_count() == 0)
             {
                 users.remove(&self.user);
             }
@@ -209,8 +256,15 @@ pub async fn stream(
     let (_, (me, first)) = login
         .read(move |conn, me| Ok((me, message::notifications_since(conn, me, since)?)))
         .await?;
-    let mut subscription = state.live.subscribe(me);
-    subscription.receiver.mark_unchanged();
+    let Some(subscription) = state.live.subscribe(me) else {
+        let why = crate::i18n::Message::new("error-too-many-streams")
+            .with("max", MAX_STREAMS_PER_USER as i64)
+            .text(&crate::i18n::for_request(&req));
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, "10"))
+            .content_type(mime::TEXT_PLAIN_UTF_8)
+            .body(why));
+    };
     let since = first.last().map_or(since, |n| n.timestamp);
     let opening: String = std::iter::once(format!(": live\nretry: {RETRY_MS}\n\n"))
         .chain(first.iter().map(event))
@@ -223,27 +277,32 @@ pub async fn stream(
             if let Some(text) = pending {
                 return Some((Ok(web::Bytes::from(text)), (None, subscription, db, since)));
             }
-            let text = tokio::select! {
-                woke = subscription.receiver.changed() => {
-                    woke.ok()?;
-                    let user = subscription.user;
-                    let found = db
-                        .run(move |conn| message::notifications_since(conn, user, since))
-                        .await;
-                    match found {
-                        Ok(found) => {
-                            since = found.last().map_or(since, |n| n.timestamp);
-                            found.iter().map(event).collect::<String>()
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %crate::error::chain(&e), "live stream read failed");
-                            // The browser reconnects, with the last id it got.
+            let text = loop {
+                tokio::select! {
+                    woke = subscription.changed() => {
+                        if !woke {
                             return None;
                         }
+                        let user = subscription.user;
+                        let found = db
+                            .run(move |conn| message::notifications_since(conn, user, since))
+                            .await;
+                        match found {
+                            Ok(found) if found.is_empty() => {}
+                            Ok(found) => {
+                                since = found.last().map_or(since, |n| n.timestamp);
+                                break found.iter().map(event).collect::<String>();
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %crate::error::chain(&e), "live stream read failed");
+                                // The browser reconnects, with the last id it got.
+                                return None;
+                            }
+                        }
                     }
+                    () = actix_web::rt::time::sleep(KEEPALIVE) => break ": keepalive\n\n".to_owned(),
+                    () = actix_web::rt::time::sleep_until(ends) => return None,
                 }
-                () = actix_web::rt::time::sleep(KEEPALIVE) => ": keepalive\n\n".to_owned(),
-                () = actix_web::rt::time::sleep_until(ends) => return None,
             };
             Some((
                 Ok::<_, actix_web::Error>(web::Bytes::from(text)),

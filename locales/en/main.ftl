@@ -233,3 +233,4 @@ flash-unblocked = You have unblocked { $username }.
 # Over the sending budget: $max messages a minute.
 message-too-fast = You are sending messages too fast (at most { $max } a minute). Try again in { $seconds } seconds.
 error-since = "since" must be a Unix time in seconds, 0 or more.
+error-too-many-streams = Too many live streams are open for this account (at most { $max }); close some tabs.

@@ -227,3 +227,4 @@ flash-blocked = Has bloqueado a { $username }: sus mensajes ya no te llegan.
 flash-unblocked = Has desbloqueado a { $username }.
 message-too-fast = Estás enviando mensajes demasiado rápido (como mucho { $max } por minuto). Vuelve a intentarlo en { $seconds } segundos.
 error-since = "since" debe ser un tiempo Unix en segundos, 0 o más.
+error-too-many-streams = Hay demasiadas conexiones en vivo abiertas para esta cuenta (como mucho { $max }); cierra algunas pestañas.

@@ -90,19 +90,27 @@ pub fn unix_seconds(at: NaiveDateTime) -> f64 {
     at.and_utc().timestamp_micros() as f64 / 1e6
 }
 
-/// Runs `f` in a transaction that no other change of `user`'s unread count runs beside, so two
-/// messages sent at once both count. Its first statement writes the user's row without changing
-/// it: PostgreSQL locks that row, SQLite takes its write lock before anything is read.
-fn for_user<T>(
+/// Runs `f(conn, now)` in a transaction that no other change of these users' messages or
+/// notifications runs beside. Its first statements write the users' rows without changing them
+/// (in id order, so two users writing to each other cannot deadlock): PostgreSQL locks those
+/// rows, SQLite takes its write lock before anything is read. `now` is read once the locks are
+/// held, so the times written for a user only grow: a message is never older than a read that
+/// committed before it, and a stream that saw a notification's time misses none written after.
+fn for_users<T>(
     conn: &mut DbConn,
-    user: i32,
-    f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+    users_to_lock: &[i32],
+    f: impl FnOnce(&mut DbConn, NaiveDateTime) -> QueryResult<T>,
 ) -> QueryResult<T> {
+    let mut ids = users_to_lock.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
     conn.transaction(|conn| {
-        diesel::update(users::table.find(user))
-            .set(users::id.eq(users::id))
-            .execute(conn)?;
-        f(conn)
+        for id in ids {
+            diesel::update(users::table.find(id))
+                .set(users::id.eq(users::id))
+                .execute(conn)?;
+        }
+        f(conn, crate::models::now())
     })
 }
 
@@ -112,15 +120,11 @@ pub fn is_blocked(conn: &mut DbConn, blocker: i32, blocked: i32) -> QueryResult<
 }
 
 /// Sends `body` from `sender` to `recipient` unless the recipient blocks the sender or the
-/// sender is over budget; the recipient's unread count is updated in the same transaction.
-pub fn send(
-    conn: &mut DbConn,
-    sender: i32,
-    recipient: i32,
-    body: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Sent> {
-    for_user(conn, recipient, |conn| {
+/// sender is over budget; the recipient's unread count is updated in the same transaction. Both
+/// users are locked: the recipient for the count, the sender for the budget (parallel sends to
+/// several people are counted one after the other).
+pub fn send(conn: &mut DbConn, sender: i32, recipient: i32, body: &str) -> QueryResult<Sent> {
+    for_users(conn, &[sender, recipient], |conn, now| {
         if is_blocked(conn, recipient, sender)? {
             return Ok(Sent::Blocked);
         }
@@ -170,8 +174,10 @@ fn unread_of(conn: &mut DbConn, user: i32) -> QueryResult<i64> {
 }
 
 /// Flask: `User.add_notification(name, data)`: the user's one notification of that name now
-/// says `data`, stamped `now`.
-pub fn notify(
+/// says `data`, stamped `now`, or a microsecond after the user's newest notification if the
+/// clock says otherwise: the times of a user's notifications only grow, as readers of `since`
+/// need. Called in [`for_users`] with the user locked.
+fn notify(
     conn: &mut DbConn,
     user: i32,
     name: &str,
@@ -179,7 +185,11 @@ pub fn notify(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let payload = data.to_string();
-    let at = unix_seconds(now);
+    let newest: Option<f64> = notifications::table
+        .filter(notifications::user_id.eq(user))
+        .select(diesel::dsl::max(notifications::timestamp))
+        .first(conn)?;
+    let at = newest.map_or(unix_seconds(now), |t| unix_seconds(now).max(t + 1e-6));
     on_backend!(conn, c => diesel::insert_into(notifications::table)
         .values((
             notifications::name.eq(name),
@@ -205,26 +215,34 @@ pub fn notify(
 }
 
 /// Counts `user`'s unread messages again into their `unread_message_count` notification.
-pub fn refresh_unread(conn: &mut DbConn, user: i32, now: NaiveDateTime) -> QueryResult<i64> {
+fn refresh_unread(conn: &mut DbConn, user: i32, now: NaiveDateTime) -> QueryResult<i64> {
     let unread = unread_of(conn, user)?;
     notify(conn, user, UNREAD, &serde_json::json!(unread), now)?;
     Ok(unread)
 }
 
-/// Flask: `current_user.last_message_read_time = datetime.utcnow()` and
-/// `add_notification('unread_message_count', 0)` in `messages()`.
-pub fn mark_read(conn: &mut DbConn, user: i32, now: NaiveDateTime) -> QueryResult<()> {
-    for_user(conn, user, |conn| {
+/// Flask's `messages()`: a page of the messages `user` received, newest first, without those of
+/// users they block; and `current_user.last_message_read_time = datetime.utcnow()` with
+/// `add_notification('unread_message_count', 0)`, in the same transaction, so no message is
+/// marked read that the page does not count in.
+pub fn read_page(
+    conn: &mut DbConn,
+    user: i32,
+    number: PageNumber,
+    per_page: i64,
+) -> QueryResult<Paginated<Received>> {
+    for_users(conn, &[user], |conn, now| {
+        let page = received(conn, user, number, per_page)?;
         diesel::update(users::table.find(user))
             .set(users::last_message_read_time.eq(now))
             .execute(conn)?;
         refresh_unread(conn, user, now)?;
-        Ok(())
+        Ok(page)
     })
 }
 
 /// A page of the messages `user` received, newest first, without those of users they block.
-pub fn received(
+fn received(
     conn: &mut DbConn,
     user: i32,
     number: PageNumber,
@@ -270,14 +288,8 @@ pub fn notifications_since(
 
 /// `blocker` blocks (or, with `block` false, unblocks) `blocked`; the blocker's unread count
 /// changes with it.
-pub fn set_blocked(
-    conn: &mut DbConn,
-    blocker: i32,
-    blocked: i32,
-    block: bool,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    for_user(conn, blocker, |conn| {
+pub fn set_blocked(conn: &mut DbConn, blocker: i32, blocked: i32, block: bool) -> QueryResult<()> {
+    for_users(conn, &[blocker], |conn, now| {
         if block {
             on_backend!(conn, c => diesel::insert_into(blocks::table)
                 .values((blocks::blocker_id.eq(blocker), blocks::blocked_id.eq(blocked)))

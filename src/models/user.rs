@@ -54,6 +54,11 @@ pub struct NewUser<'a> {
 }
 
 pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
+    // No username holds a NUL (`Username::parse`), and PostgreSQL's text cannot: looking one up
+    // there would be an error instead of "no such user".
+    if name.contains('\0') {
+        return Ok(None);
+    }
     users::table
         .filter(users::username.eq(name))
         .select(User::as_select())

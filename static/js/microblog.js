@@ -169,13 +169,16 @@
 
 // The unread message badge, live (chapter 21). The tutorial asks /notifications every 10
 // seconds from every tab. Here one tab of the browser holds a stream, /notifications/stream,
-// and passes each notification to the others: it holds a Web Lock named 'microblog-live' for
-// as long as it is open, and when it closes the lock goes to another tab, which opens the
-// stream in its turn. So ten open tabs use one connection to the site, not ten of the browser's
-// six. A browser without Web Locks or BroadcastChannel asks /notifications every 10 seconds.
+// and passes each notification to the others: it holds a Web Lock named after the user for as
+// long as it is open, and when it closes the lock goes to another tab, which opens the stream in
+// its turn. So ten open tabs use one connection to the site, not ten of the browser's six. A
+// stream the server ends for good (the login ended, the server is being replaced) lets the lock
+// go and is tried again later, a little later each time. A browser without Web Locks or
+// BroadcastChannel asks /notifications every 10 seconds.
 (function () {
   const badge = document.getElementById('message_count');
   if (!badge) return;
+  const name = 'microblog-live-' + badge.dataset.user;
   let since = 0;
 
   function show(notification) {
@@ -199,17 +202,28 @@
     return;
   }
 
-  const tabs = new BroadcastChannel('microblog-live');
+  const tabs = new BroadcastChannel(name);
   tabs.onmessage = function (event) { show(event.data); };
-  navigator.locks.request('microblog-live', function () {
-    // This tab now holds the stream, until it closes (the promise never settles).
-    return new Promise(function () {
-      const stream = new EventSource('/notifications/stream');
-      stream.addEventListener('notification', function (event) {
-        const notification = JSON.parse(event.data);
-        show(notification);
-        tabs.postMessage(notification);
+  let wait = 1000;
+  function hold() {
+    navigator.locks.request(name, function () {
+      // This tab holds the stream until it closes, or until the server ends it for good.
+      return new Promise(function (release) {
+        const stream = new EventSource('/notifications/stream?since=' + since);
+        stream.onopen = function () { wait = 1000; };
+        stream.addEventListener('notification', function (event) {
+          const notification = JSON.parse(event.data);
+          show(notification);
+          tabs.postMessage(notification);
+        });
+        stream.onerror = function () {
+          if (stream.readyState !== EventSource.CLOSED) return; // it reconnects by itself
+          release();
+          setTimeout(hold, wait);
+          wait = Math.min(wait * 2, 60000);
+        };
       });
     });
-  });
+  }
+  hold();
 })();

@@ -13,7 +13,7 @@ use crate::form::FormView;
 use crate::i18n::Message;
 use crate::login::{CurrentUser, LoginRequired};
 use crate::models::message::{self, Sent};
-use crate::models::{self, user};
+use crate::models::user;
 use crate::moment::Moment;
 use crate::pagination::{PageNumber, Pagination};
 use crate::render::{FormContext, Page, redirect};
@@ -100,7 +100,7 @@ pub async fn send_message_submit(
     let (sender, recipient_id) = (me.id, to.id);
     let sent = state
         .db
-        .run(move |conn| message::send(conn, sender, recipient_id, body.as_str(), models::now()))
+        .run(move |conn| message::send(conn, sender, recipient_id, body.as_str()))
         .await?;
     let back = user_url(&to.username);
     match sent {
@@ -115,17 +115,19 @@ pub async fn send_message_submit(
             Ok(redirect(&back))
         }
         Sent::TooFast(wait) => {
+            // Rounded up: a client that waits this long is within the budget again.
+            let seconds = ((wait.num_milliseconds() + 999) / 1000).max(1);
             let mut form = FormView::new(MESSAGE_FIELDS).value("message", &typed);
             form.error(
                 "message",
                 Message::new("message-too-fast")
                     .with("max", message::BUDGET)
-                    .with("seconds", wait.num_seconds().max(1)),
+                    .with("seconds", seconds),
             );
             let mut res = render_form(&page, &to.username, form, StatusCode::TOO_MANY_REQUESTS)?;
             res.headers_mut().insert(
                 actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from(wait.num_seconds().max(1)),
+                actix_web::http::header::HeaderValue::from(seconds),
             );
             Ok(res)
         }
@@ -158,13 +160,10 @@ pub async fn messages(
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
     let per_page = state.config.posts_per_page;
-    let (page, (me, received)) = login
-        .read(move |conn, me| Ok((me, message::received(conn, me, number, per_page)?)))
-        .await?;
-    let now = models::now();
-    state
+    let (page, me) = login.read(|_, me| Ok(me)).await?;
+    let received = state
         .db
-        .run(move |conn| message::mark_read(conn, me, now))
+        .run(move |conn| message::read_page(conn, me, number, per_page))
         .await?;
     state.live.changed(me);
     let pagination = received.links("/messages");
@@ -269,10 +268,10 @@ async fn change_block(
         Err(elsewhere) => return Ok(elsewhere),
     };
     let back = user_url(&target.username);
-    let (target_id, now) = (target.id, models::now());
+    let target_id = target.id;
     state
         .db
-        .run(move |conn| message::set_blocked(conn, me, target_id, block, now))
+        .run(move |conn| message::set_blocked(conn, me, target_id, block))
         .await?;
     state.live.changed(me);
     let id = if block {
