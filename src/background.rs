@@ -11,6 +11,7 @@
 //! | delete expired logins        | `login_sessions` keeps only logins that can still be used |
 //! | delete expired reset links   | `password_resets` keeps only links that still work    |
 //! | delete finished jobs         | `jobs` keeps a day of done jobs, and every failed one |
+//! | delete expired exports       | an export's file is kept a day (and while its mail waits) |
 //! | forget idle throttle counts  | memory does not grow with every name a guesser tries  |
 
 use std::time::Duration;
@@ -48,6 +49,11 @@ pub async fn run_once(state: &State) {
         db.run(move |conn| job::delete_done(conn, now - KEEP_DONE_JOBS))
             .await,
         "delete finished jobs",
+    );
+    logged(
+        db.run(move |conn| models::task::delete_expired_exports(conn, now))
+            .await,
+        "delete expired exports",
     );
     state.throttle.forget_idle();
 }

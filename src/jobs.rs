@@ -65,6 +65,13 @@ pub enum Job {
         #[serde(default = "crate::i18n::english_tag")]
         lang: String,
     },
+    /// Export the posts of task `task_id`'s user to `posts.json` and mail it (chapter 22); the
+    /// mail is written in `lang`.
+    ExportPosts {
+        task_id: i32,
+        #[serde(default = "crate::i18n::english_tag")]
+        lang: String,
+    },
 }
 
 impl Job {
@@ -72,6 +79,7 @@ impl Job {
         match self {
             Self::SendMail { .. } => "send_mail",
             Self::PasswordReset { .. } => "password_reset",
+            Self::ExportPosts { .. } => "export_posts",
         }
     }
 
@@ -80,6 +88,8 @@ impl Job {
         match self {
             Self::SendMail { .. } => 25,
             Self::PasswordReset { .. } => 10,
+            // Tried again after 1, 2, 4 and 8 seconds, then the user is told it failed.
+            Self::ExportPosts { .. } => 5,
         }
     }
 }
@@ -116,6 +126,8 @@ pub struct Lease {
     pub job_id: i32,
     worker: Arc<str>,
     attempt: i32,
+    /// No attempt comes after this one if it fails.
+    pub last_attempt: bool,
 }
 
 impl Lease {
@@ -227,6 +239,7 @@ impl Jobs {
             job_id: row.id,
             worker: self.worker.clone(),
             attempt: row.attempts,
+            last_attempt: row.attempts >= row.max_attempts,
         };
         let outcome = match serde_json::from_str::<Job>(&row.payload) {
             Ok(job) => {
@@ -463,6 +476,7 @@ mod tests {
             job_id: claimed.id,
             worker: dead.worker.clone(),
             attempt: claimed.attempts,
+            last_attempt: false,
         };
         let result = db.run(move |conn| stale.complete(conn)).await;
         assert!(result.is_err());
@@ -492,12 +506,14 @@ mod tests {
             job_id: first.id,
             worker: jobs.worker.clone(),
             attempt: first.attempts,
+            last_attempt: false,
         };
         assert!(db.run(move |conn| stale.complete(conn)).await.is_err());
         let current = Lease {
             job_id: second.id,
             worker: jobs.worker.clone(),
             attempt: second.attempts,
+            last_attempt: false,
         };
         db.run(move |conn| current.complete(conn)).await.unwrap();
         assert_eq!(rows(&db).await[0].state, job::DONE);

@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod flash;
 pub mod form;
 pub mod fragments;

@@ -22,7 +22,7 @@ use crate::config::{Config, MailConfig};
 use crate::db::{Db, DbConn};
 use crate::error::chain;
 use crate::jobs::{self, Job, Jobs, Permanent};
-use crate::models::{self, mail};
+use crate::models::{self, mail, task};
 
 /// How long the mail server may take to accept the connection, or to answer any one command,
 /// before the attempt is given up (and tried again later).
@@ -39,6 +39,9 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// An export (`models::task::Export`) to attach, by id: the file stays in its table, and
+    /// is read when the mail is delivered.
+    pub attachment: Option<i32>,
 }
 
 /// The app's mail service, in `State`. Cheap to clone.
@@ -96,6 +99,7 @@ impl Mailer {
                 html_body: mail.html.as_deref(),
                 status: mail::QUEUED,
                 created_at: models::now(),
+                attachment_export_id: mail.attachment,
             },
         )?;
         jobs::enqueue(conn, &Job::SendMail { mail_id: id })?;
@@ -110,19 +114,30 @@ impl Mailer {
         if row.status != mail::QUEUED {
             return Ok(());
         }
+        let attachment = match row.attachment_export_id {
+            None => None,
+            Some(export) => {
+                let found = db.run(move |conn| task::find_export(conn, export)).await?;
+                let export = found.ok_or_else(|| {
+                    Permanent(anyhow::anyhow!("the attachment of mail {id} is gone"))
+                })?;
+                Some((export.filename, export.body))
+            }
+        };
         let status = match &self.transport {
             None => {
                 tracing::info!(
                     mail = row.id,
                     to = %row.recipients,
                     subject = %row.subject,
+                    attachment = attachment.as_ref().map_or("none", |(name, _)| name.as_str()),
                     "mail not sent (no MAIL_SERVER is set); it reads:\n{}",
                     row.text_body
                 );
                 mail::LOGGED
             }
             Some(transport) => {
-                let sent = match message(&row) {
+                let sent = match message(&row, attachment) {
                     Ok(message) => {
                         let transport = transport.clone();
                         actix_web::web::block(move || transport.send(&message))
@@ -174,6 +189,7 @@ impl Mailer {
             subject: "Microblog Failure".to_owned(),
             text,
             html: None,
+            attachment: None,
         };
         let (mailer, db, jobs) = (self.clone(), db.clone(), jobs.clone());
         actix_web::rt::spawn(async move {
@@ -255,7 +271,7 @@ fn transport(mail: &MailConfig) -> anyhow::Result<SmtpTransport> {
 }
 
 /// The stored mail as a MIME message: plain text, or text and HTML as alternatives.
-fn message(row: &mail::MailRow) -> anyhow::Result<Message> {
+fn message(row: &mail::MailRow, attachment: Option<(String, String)>) -> anyhow::Result<Message> {
     let mut builder = Message::builder()
         .message_id(Some(row.message_id.clone()))
         .from(row.sender.parse().context("the sender address")?)
@@ -270,14 +286,26 @@ fn message(row: &mail::MailRow) -> anyhow::Result<Message> {
             .parse()
             .with_context(|| format!("the recipient address {to:?}"))?);
     }
-    let message = match &row.html_body {
-        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+    let message = match (&row.html_body, attachment) {
+        (Some(html), None) => builder.multipart(MultiPart::alternative_plain_html(
             row.text_body.clone(),
             html.clone(),
         ))?,
-        None => builder
+        (None, None) => builder
             .header(ContentType::TEXT_PLAIN)
             .body(row.text_body.clone())?,
+        (html, Some((filename, body))) => {
+            let text = match html {
+                Some(html) => {
+                    MultiPart::alternative_plain_html(row.text_body.clone(), html.clone())
+                }
+                None => MultiPart::mixed()
+                    .singlepart(lettre::message::SinglePart::plain(row.text_body.clone())),
+            };
+            let file = lettre::message::Attachment::new(filename)
+                .body(body, "application/json".parse().context("a content type")?);
+            builder.multipart(MultiPart::mixed().multipart(text).singlepart(file))?
+        }
     };
     Ok(message)
 }

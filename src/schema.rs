@@ -8,6 +8,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    exports (id) {
+        id -> Integer,
+        task_id -> Integer,
+        user_id -> Integer,
+        filename -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     followers (follower_id, followed_id) {
         follower_id -> Integer,
         followed_id -> Integer,
@@ -56,6 +68,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
+        attachment_export_id -> Nullable<Integer>,
     }
 }
 
@@ -99,6 +112,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    tasks (id) {
+        id -> Integer,
+        name -> Text,
+        description -> Text,
+        user_id -> Integer,
+        progress -> Integer,
+        complete -> Bool,
+        failed -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Integer,
         username -> Text,
@@ -117,6 +143,7 @@ diesel::joinable!(posts -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     blocks,
+    exports,
     followers,
     jobs,
     login_sessions,
@@ -125,5 +152,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     password_resets,
     posts,
+    tasks,
     users,
 );

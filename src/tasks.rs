@@ -14,5 +14,14 @@ pub async fn perform(state: web::Data<State>, job: Job, lease: Lease) -> anyhow:
         Job::PasswordReset { email, site, lang } => {
             email::send_password_reset_email(&state, &lease, email, site, &lang).await
         }
+        Job::ExportPosts { task_id, lang } => {
+            let exported = crate::export::export_posts(&state, &lease, task_id, &lang).await;
+            if let Err(e) = &exported
+                && (lease.last_attempt || e.downcast_ref::<crate::jobs::Permanent>().is_some())
+            {
+                crate::export::failed(&state, task_id).await;
+            }
+            exported
+        }
     }
 }

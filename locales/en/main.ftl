@@ -234,3 +234,17 @@ flash-unblocked = You have unblocked { $username }.
 message-too-fast = You are sending messages too fast (at most { $max } a minute). Try again in { $seconds } seconds.
 error-since = "since" must be a Unix time in seconds, 0 or more.
 error-too-many-streams = Too many live streams are open for this account (at most { $max }); close some tabs.
+
+## Chapter 22: exporting one's posts
+title-export-posts = Export your posts
+export-button = Export your posts
+export-confirm = Your posts will be gathered into a file, posts.json, mailed to you and kept here for a day.
+export-in-progress = An export task is currently in progress
+export-started = Your posts are being exported. The file will be mailed to you.
+export-failed = Export failed, please try again
+export-download = Download your posts (posts.json, until { $until })
+email-export-subject = [Microblog] Your blog posts
+email-export-attached = { $count ->
+    [one] Please find attached the archive of your post that you requested.
+   *[other] Please find attached the archive of your { $count } posts that you requested.
+}

@@ -228,3 +228,17 @@ flash-unblocked = Has desbloqueado a { $username }.
 message-too-fast = Estás enviando mensajes demasiado rápido (como mucho { $max } por minuto). Vuelve a intentarlo en { $seconds } segundos.
 error-since = "since" debe ser un tiempo Unix en segundos, 0 o más.
 error-too-many-streams = Hay demasiadas conexiones en vivo abiertas para esta cuenta (como mucho { $max }); cierra algunas pestañas.
+
+## Chapter 22: exporting one's posts
+title-export-posts = Exportar tus artículos
+export-button = Exportar tus artículos
+export-confirm = Tus artículos se reunirán en un archivo, posts.json, que se te enviará por correo y se guardará aquí durante un día.
+export-in-progress = Ya hay una exportación en curso
+export-started = Tus artículos se están exportando. Recibirás el archivo por correo.
+export-failed = La exportación falló, inténtalo de nuevo
+export-download = Descargar tus artículos (posts.json, hasta { $until })
+email-export-subject = [Microblog] Tus artículos
+email-export-attached = { $count ->
+    [one] Adjunto encontrarás el archivo con tu artículo que pediste.
+   *[other] Adjunto encontrarás el archivo con tus { $count } artículos que pediste.
+}

@@ -52,7 +52,7 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
     let copied = transfer(&source, &target)?;
     println!(
         "copied {} users, {} posts, {} follows, {} logins, {} mails, {} jobs, {} reset links, \
-         {} messages, {} notifications and {} blocks into {target_url:?}",
+         {} messages, {} notifications, {} blocks, {} tasks and {} exports into {target_url:?}",
         copied.users,
         copied.posts,
         copied.follows,
@@ -62,7 +62,9 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
         copied.password_resets,
         copied.messages,
         copied.notifications,
-        copied.blocks
+        copied.blocks,
+        copied.tasks,
+        copied.exports
     );
     Ok(())
 }
@@ -161,6 +163,23 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
             |after| bulk::blocks_after(&mut from, after, PAGE),
             |rows| bulk::insert_blocks(to, rows),
             |&pair| pair,
+        )?;
+        copy_table(
+            "tasks",
+            expected.tasks,
+            0,
+            |after| bulk::tasks_after(&mut from, after, PAGE),
+            |rows| bulk::insert_task_rows(to, rows),
+            |t| t.id,
+        )?;
+        // Files of up to a few MiB each: a few at a time.
+        copy_table(
+            "exports",
+            expected.exports,
+            0,
+            |after| bulk::exports_after(&mut from, after, 10),
+            |rows| bulk::insert_export_rows(to, rows),
+            |e| e.id,
         )?;
         bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())

@@ -141,6 +141,13 @@ impl Claim {
                 .unread_json
                 .and_then(|json| json.parse().ok())
                 .unwrap_or(0),
+            task: login.running_export.map(|(id, description, progress)| {
+                crate::models::user::RunningTask {
+                    id,
+                    description,
+                    progress,
+                }
+            }),
         }))
     }
 }

@@ -16,10 +16,11 @@ use crate::models::login_session::LoginSession;
 use crate::models::mail::MailRow;
 use crate::models::message::{MessageRow, NotificationRow};
 use crate::models::post::{NewPost, Post};
+use crate::models::task::{Export, Task};
 use crate::models::user::{NewUser, User};
 use crate::schema::{
-    blocks, followers, jobs, login_sessions, mails, messages, notifications, password_resets,
-    posts, users,
+    blocks, exports, followers, jobs, login_sessions, mails, messages, notifications,
+    password_resets, posts, tasks, users,
 };
 
 /// How many rows each table holds.
@@ -35,6 +36,8 @@ pub struct Counts {
     pub messages: i64,
     pub notifications: i64,
     pub blocks: i64,
+    pub tasks: i64,
+    pub exports: i64,
 }
 
 pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
@@ -49,6 +52,8 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
         messages: messages::table.count().get_result(conn)?,
         notifications: notifications::table.count().get_result(conn)?,
         blocks: blocks::table.count().get_result(conn)?,
+        tasks: tasks::table.count().get_result(conn)?,
+        exports: exports::table.count().get_result(conn)?,
     })
 }
 
@@ -179,6 +184,36 @@ pub fn blocks_after(
         .load(conn)
 }
 
+/// Up to `limit` tasks with an id above `after`, in id order.
+pub fn tasks_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<Task>> {
+    tasks::table
+        .filter(tasks::id.gt(after))
+        .order(tasks::id)
+        .limit(limit)
+        .select(Task::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` exports with an id above `after`, in id order.
+pub fn exports_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<Export>> {
+    exports::table
+        .filter(exports::id.gt(after))
+        .order(exports::id)
+        .limit(limit)
+        .select(Export::as_select())
+        .load(conn)
+}
+
+/// Writes task rows, ids included.
+pub fn insert_task_rows(conn: &mut DbConn, rows: &[Task]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(tasks::table).values(rows).execute(c))
+}
+
+/// Writes export rows, ids included.
+pub fn insert_export_rows(conn: &mut DbConn, rows: &[Export]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(exports::table).values(rows).execute(c))
+}
+
 /// Writes message rows, ids included.
 pub fn insert_message_rows(conn: &mut DbConn, rows: &[MessageRow]) -> QueryResult<usize> {
     on_backend!(conn, c => diesel::insert_into(messages::table).values(rows).execute(c))
@@ -293,6 +328,8 @@ pub fn reset_id_sequences(conn: &mut DbConn) -> QueryResult<()> {
             "jobs",
             "messages",
             "notifications",
+            "tasks",
+            "exports",
         ] {
             pg.batch_execute(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 
 use crate::db::{DbConn, on_backend};
 use crate::models::message::UNREAD;
-use crate::schema::{login_sessions, notifications, users};
+use crate::models::task::EXPORT_POSTS;
+use crate::schema::{login_sessions, notifications, tasks, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = login_sessions)]
@@ -64,6 +65,8 @@ pub struct ActiveLogin {
     pub password_hash: String,
     /// The user's `unread_message_count` notification, as stored (JSON), if they have one.
     pub unread_json: Option<String>,
+    /// The user's export that is running, if one is: `(task id, description, progress)`.
+    pub running_export: Option<(i32, String, i32)>,
 }
 
 /// Flask-Login's `user_loader`, one indexed query: the unexpired login with this token, its user,
@@ -80,6 +83,12 @@ pub fn find_active(
                 .eq(users::id)
                 .and(notifications::name.eq(UNREAD))),
         )
+        .left_join(
+            tasks::table.on(tasks::user_id
+                .eq(users::id)
+                .and(tasks::name.eq(EXPORT_POSTS))
+                .and(tasks::complete.eq(false))),
+        )
         .filter(login_sessions::token_hash.eq(token_hash))
         .filter(login_sessions::expires_at.gt(now))
         .select((
@@ -91,6 +100,7 @@ pub fn find_active(
             users::email,
             users::password_hash,
             notifications::payload_json.nullable(),
+            (tasks::id, tasks::description, tasks::progress).nullable(),
         ))
         .first(c)
         .optional())

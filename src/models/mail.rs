@@ -29,6 +29,8 @@ pub struct MailRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub delivered_at: Option<NaiveDateTime>,
+    /// An export (`exports`) sent as the mail's attachment.
+    pub attachment_export_id: Option<i32>,
 }
 
 #[derive(Debug, Insertable)]
@@ -42,6 +44,7 @@ pub struct NewMail<'a> {
     pub html_body: Option<&'a str>,
     pub status: &'a str,
     pub created_at: NaiveDateTime,
+    pub attachment_export_id: Option<i32>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewMail<'_>) -> QueryResult<i32> {

@@ -18,6 +18,10 @@ use crate::schema::{blocks, messages, notifications, users};
 /// The notification holding a user's unread count (the tutorial's name).
 pub const UNREAD: &str = "unread_message_count";
 
+/// The notification of a task's progress (the tutorial's name), `data` being
+/// `{"task_id", "description", "progress", "failed"}`.
+pub const TASK_PROGRESS: &str = "task_progress";
+
 /// The sending budget: at most this many messages ...
 pub const BUDGET: i64 = 10;
 /// ... in this much time, per sender.
@@ -212,6 +216,18 @@ fn notify(
             .execute(c)?;
     }
     Ok(())
+}
+
+/// [`notify`] on its own: the user locked, the time read under the lock.
+pub fn notify_user(
+    conn: &mut DbConn,
+    user: i32,
+    name: &str,
+    data: &serde_json::Value,
+) -> QueryResult<()> {
+    for_users(conn, &[user], |conn, now| {
+        notify(conn, user, name, data, now)
+    })
 }
 
 /// Counts `user`'s unread messages again into their `unread_message_count` notification.

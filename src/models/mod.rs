@@ -8,6 +8,7 @@ pub mod login_session;
 pub mod mail;
 pub mod message;
 pub mod post;
+pub mod task;
 pub mod user;
 
 use chrono::{NaiveDateTime, Utc};

@@ -42,6 +42,16 @@ pub struct AuthUser {
     /// Messages received since the user last read them (Flask: `unread_message_count()`), for
     /// the navbar's badge.
     pub unread_messages: i64,
+    /// Flask: `current_user.get_tasks_in_progress()` (chapter 22), shown on every page.
+    pub task: Option<RunningTask>,
+}
+
+/// A task that is running, as every page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunningTask {
+    pub id: i32,
+    pub description: String,
+    pub progress: i32,
 }
 
 #[derive(Debug, Insertable)]

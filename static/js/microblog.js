@@ -181,11 +181,35 @@
   const name = 'microblog-live-' + badge.dataset.user;
   let since = 0;
 
+  // A running task's bar (chapter 22): its width comes from its value (the CSP allows no
+  // inline style), and each task_progress notification moves it.
+  function setBar(box, progress) {
+    const bar = box.querySelector('.progress');
+    bar.setAttribute('aria-valuenow', progress);
+    bar.querySelector('.progress-bar').style.width = progress + '%';
+    box.querySelector('.task-progress').textContent = progress;
+  }
+  document.querySelectorAll('.task[data-task]').forEach(function (box) {
+    setBar(box, box.querySelector('.progress').getAttribute('aria-valuenow'));
+  });
+
   function show(notification) {
     since = Math.max(since, notification.timestamp);
     if (notification.name === 'unread_message_count') {
       badge.textContent = notification.data;
       badge.hidden = !notification.data;
+    }
+    if (notification.name === 'task_progress') {
+      const task = notification.data;
+      const box = document.querySelector('.task[data-task="' + task.task_id + '"]');
+      if (!box) return;
+      if (task.failed) {
+        box.className = 'alert alert-danger task';
+        box.textContent = document.body.dataset.textExportFailed;
+      } else {
+        setBar(box, task.progress);
+        if (task.progress >= 100) box.className = 'alert alert-success task';
+      }
     }
   }
 

@@ -59,6 +59,7 @@ pub async fn send_password_reset_email(
                     subject: crate::i18n::Message::new("email-reset-subject").text(&lang),
                     text: templates.render("email/reset_password.txt", &lang, &context)?,
                     html: Some(templates.render("email/reset_password.html", &lang, &context)?),
+                    attachment: None,
                 };
                 mailer.queue(conn, &mail)?;
                 Ok(true)

@@ -1,6 +1,7 @@
 //! Flask: `app/main/` (chapters 1-9 and 15): the pages of the site. `routes.rs` has the
 //! handlers, `views.rs` what their templates are given, `forms.rs` the forms.
 
+mod exports;
 mod forms;
 mod messages;
 mod routes;
@@ -40,6 +41,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/messages").route(web::get().to(messages::messages)))
         .service(web::resource("/notifications").route(web::get().to(messages::notifications)))
         .service(web::resource("/notifications/stream").route(web::get().to(crate::live::stream)))
+        .service(
+            web::resource("/export_posts")
+                .route(web::get().to(exports::confirm))
+                .route(web::post().to(exports::start)),
+        )
+        .service(
+            web::resource("/export_posts/{id}/posts.json").route(web::get().to(exports::download)),
+        )
         .service(web::resource("/block/{username}").route(web::post().to(messages::block)))
         .service(web::resource("/unblock/{username}").route(web::post().to(messages::unblock)));
 }

@@ -101,23 +101,45 @@ pub async fn user(
 ) -> Result<HttpResponse, AppError> {
     let username = path.into_inner();
     let per_page = state.config.posts_per_page;
+    let now = models::now();
     let (page, found) = login
         .read(move |conn, me| {
             let Some(profile) = user::profile(conn, me, &username)? else {
                 return Ok(None);
             };
             let posts = post::page(conn, Feed::Author(profile.user.id), number, per_page)?;
-            Ok(Some((profile, posts)))
+            // One's own profile: the latest export to download, and whether the last one failed.
+            let exports = if profile.is_self {
+                Some((
+                    models::task::latest_export(conn, me, now)?,
+                    models::task::last_export_failed(conn, me)?,
+                ))
+            } else {
+                None
+            };
+            Ok(Some((profile, posts, exports)))
         })
         .await?;
-    let (profile, posts) = found.ok_or(AppError::NotFound)?;
+    let (profile, posts, exports) = found.ok_or(AppError::NotFound)?;
     let profile = ProfileView::new(profile, &state.activity);
     let (posts, pagination) = views::posts(&page, posts, &profile.url, &state.fragments)?;
     let title = Message::new("title-user").with("username", profile.username.as_str());
+    let (export, export_failed) = match exports {
+        Some((latest, failed)) => (
+            latest.map(|(id, until)| views::ExportLink {
+                url: format!("/export_posts/{id}/posts.json"),
+                until: until.into(),
+            }),
+            failed,
+        ),
+        None => (None, false),
+    };
     let context = UserContext {
         user: profile,
         posts,
         pagination,
+        export,
+        export_failed,
     };
     page.render("user.html", title, &context)
 }

@@ -192,6 +192,17 @@ pub struct UserContext {
     pub user: ProfileView,
     pub posts: Vec<tera::Value>,
     pub pagination: Pagination,
+    /// One's own profile: the export that can be downloaded (chapter 22).
+    pub export: Option<ExportLink>,
+    /// One's own profile: the last export failed.
+    pub export_failed: bool,
+}
+
+/// Where one's latest export is, and until when.
+#[derive(Serialize)]
+pub struct ExportLink {
+    pub url: String,
+    pub until: Moment,
 }
 
 /// `user_popup.html`: the hover card.

@@ -1,0 +1,3 @@
+ALTER TABLE mails DROP COLUMN attachment_export_id;
+DROP TABLE exports;
+DROP TABLE tasks;

@@ -1,0 +1,219 @@
+//! Flask: the `Task` model and `User.launch_task`, `get_tasks_in_progress`,
+//! `get_task_in_progress` (chapter 22): a user's long-running work, seen on every page while it
+//! runs, and what an export made (`exports`, kept a day).
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
+use serde::Serialize;
+
+use crate::db::DbConn;
+use crate::jobs::{self, Job};
+use crate::schema::{exports, mails, tasks};
+
+/// The task of "Export your posts".
+pub const EXPORT_POSTS: &str = "export_posts";
+/// How long an export can be downloaded from the profile.
+pub const KEEP_EXPORT: TimeDelta = TimeDelta::days(1);
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = tasks)]
+pub struct Task {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub user_id: i32,
+    pub progress: i32,
+    pub complete: bool,
+    pub failed: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// What launching a task came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Launched {
+    /// The task and its job are written (the job's id).
+    Started(i32),
+    /// A task of that name is still running for the user.
+    AlreadyRunning,
+}
+
+/// Flask: `User.launch_task(name, description)`: the task row and the job that does it, in
+/// one transaction. A second unfinished task of the same name for the user is refused by the
+/// database's unique index, not by a check that another request could slip past.
+pub fn launch(
+    conn: &mut DbConn,
+    user: i32,
+    name: &str,
+    description: &str,
+    job: impl FnOnce(i32) -> Job,
+    now: NaiveDateTime,
+) -> QueryResult<Launched> {
+    let inserted = conn.transaction(|conn| {
+        let id: i32 = diesel::insert_into(tasks::table)
+            .values((
+                tasks::name.eq(name),
+                tasks::description.eq(description),
+                tasks::user_id.eq(user),
+                tasks::progress.eq(0),
+                tasks::complete.eq(false),
+                tasks::failed.eq(false),
+                tasks::created_at.eq(now),
+            ))
+            .returning(tasks::id)
+            .get_result(conn)?;
+        jobs::enqueue(conn, &job(id))
+    });
+    match inserted {
+        Ok(job) => Ok(Launched::Started(job)),
+        Err(DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(Launched::AlreadyRunning),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<Task>> {
+    tasks::table
+        .find(id)
+        .select(Task::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Flask: `User.get_tasks_in_progress()`.
+pub fn in_progress(conn: &mut DbConn, user: i32) -> QueryResult<Vec<Task>> {
+    tasks::table
+        .filter(tasks::user_id.eq(user))
+        .filter(tasks::complete.eq(false))
+        .order(tasks::id)
+        .select(Task::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` of `user`'s posts with an id above `after`, oldest first: `(id, body,
+/// timestamp)`, for an export read page by page.
+pub fn posts_of_after(
+    conn: &mut DbConn,
+    user: i32,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<(i32, String, NaiveDateTime)>> {
+    use crate::schema::posts;
+    posts::table
+        .filter(posts::user_id.eq(user))
+        .filter(posts::id.gt(after))
+        .order(posts::id)
+        .limit(limit)
+        .select((posts::id, posts::body, posts::timestamp))
+        .load(conn)
+}
+
+/// How many posts `user` has.
+pub fn post_count(conn: &mut DbConn, user: i32) -> QueryResult<i64> {
+    use crate::schema::posts;
+    posts::table
+        .filter(posts::user_id.eq(user))
+        .count()
+        .get_result(conn)
+}
+
+/// Writes a running task's progress (0-100).
+pub fn set_progress(conn: &mut DbConn, id: i32, progress: i32) -> QueryResult<usize> {
+    diesel::update(tasks::table.find(id).filter(tasks::complete.eq(false)))
+        .set(tasks::progress.eq(progress.clamp(0, 100)))
+        .execute(conn)
+}
+
+/// Ends a task: done (progress 100), or failed (its progress kept).
+pub fn finish(conn: &mut DbConn, id: i32, failed: bool) -> QueryResult<usize> {
+    let done = diesel::update(tasks::table.find(id));
+    if failed {
+        done.set((tasks::complete.eq(true), tasks::failed.eq(true)))
+            .execute(conn)
+    } else {
+        done.set((tasks::complete.eq(true), tasks::progress.eq(100)))
+            .execute(conn)
+    }
+}
+
+/// A finished export's file.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = exports)]
+pub struct Export {
+    pub id: i32,
+    pub task_id: i32,
+    pub user_id: i32,
+    pub filename: String,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Keeps an export's file for [`KEEP_EXPORT`]; its id.
+pub fn save_export(
+    conn: &mut DbConn,
+    task: &Task,
+    filename: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i32> {
+    diesel::insert_into(exports::table)
+        .values((
+            exports::task_id.eq(task.id),
+            exports::user_id.eq(task.user_id),
+            exports::filename.eq(filename),
+            exports::body.eq(body),
+            exports::created_at.eq(now),
+            exports::expires_at.eq(now + KEEP_EXPORT),
+        ))
+        .returning(exports::id)
+        .get_result(conn)
+}
+
+pub fn find_export(conn: &mut DbConn, id: i32) -> QueryResult<Option<Export>> {
+    exports::table
+        .find(id)
+        .select(Export::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The user's newest export that can still be downloaded at `now`, without its body.
+pub fn latest_export(
+    conn: &mut DbConn,
+    user: i32,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(i32, NaiveDateTime)>> {
+    exports::table
+        .filter(exports::user_id.eq(user))
+        .filter(exports::expires_at.gt(now))
+        .order(exports::id.desc())
+        .select((exports::id, exports::expires_at))
+        .first(conn)
+        .optional()
+}
+
+/// Whether the user's newest export task ended failed.
+pub fn last_export_failed(conn: &mut DbConn, user: i32) -> QueryResult<bool> {
+    let newest: Option<bool> = tasks::table
+        .filter(tasks::user_id.eq(user))
+        .filter(tasks::name.eq(EXPORT_POSTS))
+        .order(tasks::id.desc())
+        .select(tasks::failed)
+        .first(conn)
+        .optional()?;
+    Ok(newest.unwrap_or(false))
+}
+
+/// Deletes the exports past their day that no queued mail still carries.
+pub fn delete_expired_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let waiting = mails::table
+        .filter(mails::status.eq(crate::models::mail::QUEUED))
+        .filter(mails::attachment_export_id.is_not_null())
+        .select(mails::attachment_export_id.assume_not_null());
+    diesel::delete(
+        exports::table
+            .filter(exports::expires_at.le(now))
+            .filter(exports::id.ne_all(waiting)),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,264 @@
+//! Chapter 22: "Export your posts" as a background job: started by a POST, one at a time, its
+//! progress on every page, `posts.json` mailed through the outbox and downloadable for a day, and
+//! a failing export that ends failed with the message the user sees.
+
+use std::time::Duration;
+
+use crate::common::{Browser, TestApp, spawn_app_with, wait_for_job};
+use crate::smtp::{Received, SmtpServer};
+
+async fn app_mailing_to(smtp: &SmtpServer) -> TestApp {
+    let port = smtp.port.to_string();
+    spawn_app_with(&[
+        ("MAIL_SERVER", "127.0.0.1"),
+        ("MAIL_PORT", port.as_str()),
+        ("MAIL_DEFAULT_SENDER", "microblog@example.com"),
+    ])
+    .await
+}
+
+async fn publish(browser: &mut Browser, bodies: &[&str]) {
+    for body in bodies {
+        let res = browser.submit("/index", "/index", &[("post", body)]).await;
+        assert_eq!(res.status, 302);
+    }
+}
+
+/// How many tasks the database holds.
+fn task_count(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    let mut conn = app.database().get().unwrap();
+    microblog::schema::tasks::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap()
+}
+
+/// The JSON attached to `mail` (the part named posts.json).
+fn attachment(mail: &Received) -> serde_json::Value {
+    assert!(
+        mail.data.contains("filename=\"posts.json\""),
+        "no posts.json attached: {}",
+        mail.data
+    );
+    let text = mail.text();
+    let start = text.find("{\"posts\"").expect("the JSON in the mail");
+    let end = text[start..].rfind('}').unwrap() + start + 1;
+    serde_json::from_str(&text[start..end]).unwrap()
+}
+
+#[actix_web::test]
+async fn an_export_is_started_by_a_post_and_arrives_by_mail_and_for_download() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(&smtp).await;
+    let mut susan = app.logged_in("susan", false).await;
+    publish(
+        &mut susan,
+        &["first <post>", "second \"post\"", "third post"],
+    )
+    .await;
+
+    // A GET shows what it does and starts nothing; a POST without the token is refused.
+    let confirm = susan.get("/export_posts").await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("action=\"/export_posts\""));
+    assert_eq!(susan.post("/export_posts", &[]).await.status, 400);
+    assert_eq!(task_count(&app), 0);
+    let profile = susan.get("/user/susan").await.body;
+    assert!(profile.contains("action=\"/export_posts\""), "{profile}");
+
+    let res = susan.submit("/user/susan", "/export_posts", &[]).await;
+    assert_eq!(res.location(), Some("/user/susan"));
+    let mails = smtp.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(mails[0].rcpt_to, ["<susan@example.com>"]);
+    assert!(
+        mails[0]
+            .header("Subject")
+            .unwrap()
+            .contains("Your blog posts")
+    );
+    let json = attachment(&mails[0]);
+    let posts = json["posts"].as_array().unwrap();
+    let bodies: Vec<&str> = posts.iter().map(|p| p["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["first <post>", "second \"post\"", "third post"]);
+    for post in posts {
+        let at = post["timestamp"].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with('Z'),
+            "{at}"
+        );
+    }
+
+    // The task is complete at 100, the page's script was told so, and the profile links the
+    // file, which only its owner can download.
+    let notes: Vec<serde_json::Value> =
+        serde_json::from_str(&susan.get("/notifications").await.body).unwrap();
+    let progress = notes
+        .iter()
+        .find(|n| n["name"] == "task_progress")
+        .expect("a task_progress notification");
+    assert_eq!(progress["data"]["progress"], 100);
+    let profile = susan.get("/user/susan").await.body;
+    let at = profile
+        .find("class=\"export-download\" href=\"")
+        .expect("a link")
+        + 30;
+    let link = &profile[at..at + profile[at..].find('"').unwrap()];
+    let file = susan.get(link).await;
+    assert_eq!(file.status, 200);
+    assert!(
+        file.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("posts.json")
+    );
+    let downloaded: serde_json::Value = serde_json::from_str(&file.body).unwrap();
+    assert_eq!(downloaded, json);
+    let mut john = app.logged_in("john", false).await;
+    assert_eq!(john.get(link).await.status, 404);
+    assert_eq!(john.get("/export_posts/999/posts.json").await.status, 404);
+    assert_eq!(john.get("/export_posts/x/posts.json").await.status, 404);
+    // A day later it is gone.
+    app.execute_sql("UPDATE exports SET expires_at = '2000-01-01 00:00:00'");
+    assert_eq!(susan.get(link).await.status, 404);
+    assert!(
+        !susan
+            .get("/user/susan")
+            .await
+            .body
+            .contains("export-download")
+    );
+}
+
+#[actix_web::test]
+async fn one_export_at_a_time_and_every_page_shows_the_running_one() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(&smtp).await;
+    let mut susan = app.logged_in("susan", false).await;
+    // An export that is running (its job is elsewhere), at 40%.
+    app.execute_sql(
+        "INSERT INTO tasks (name, description, user_id, progress, complete, failed, created_at)
+         SELECT 'export_posts', 'Export your posts', id, 40, FALSE, FALSE, '2026-01-01 00:00:00'
+         FROM users WHERE username = 'susan'",
+    );
+    for page in ["/index", "/explore", "/user/susan"] {
+        let body = susan.get(page).await.body;
+        assert!(
+            body.contains("class=\"task-progress\">40<"),
+            "{page}: {body}"
+        );
+        assert!(body.contains("aria-valuenow=\"40\""));
+    }
+    let res = susan.submit("/user/susan", "/export_posts", &[]).await;
+    assert_eq!(res.location(), Some("/user/susan"));
+    assert!(
+        susan
+            .flashes("/user/susan")
+            .await
+            .contains(&"An export task is currently in progress".to_owned())
+    );
+    assert_eq!(task_count(&app), 1);
+
+    // The rule is the database's: a second unfinished export is refused by its unique index,
+    // whatever checks the code made before (two launches, no worker in between).
+    let db = crate::common::TestDatabase::fresh();
+    let url = microblog::config::DatabaseUrl::parse(&db.url).unwrap();
+    let other = microblog::db::Db::connect(&url).unwrap();
+    let mut conn = other.get().unwrap();
+    {
+        use diesel::connection::SimpleConnection as _;
+        conn.batch_execute(
+            "INSERT INTO users (username, email, password_hash, last_seen)
+             VALUES ('ann', 'ann@example.com', 'x', '2026-01-01 00:00:00')",
+        )
+        .unwrap();
+    }
+    let launch = |conn: &mut microblog::db::DbConn| {
+        microblog::models::task::launch(
+            conn,
+            1,
+            microblog::models::task::EXPORT_POSTS,
+            "Export your posts",
+            |task_id| microblog::jobs::Job::ExportPosts {
+                task_id,
+                lang: "en".into(),
+            },
+            microblog::models::now(),
+        )
+        .unwrap()
+    };
+    assert!(matches!(
+        launch(&mut conn),
+        microblog::models::task::Launched::Started(_)
+    ));
+    assert_eq!(
+        launch(&mut conn),
+        microblog::models::task::Launched::AlreadyRunning
+    );
+
+    // Once the running one is done, an export starts and completes.
+    app.execute_sql("UPDATE tasks SET complete = TRUE");
+    susan.submit("/user/susan", "/export_posts", &[]).await;
+    assert_eq!(task_count(&app), 2);
+    smtp.wait_for(1, Duration::from_secs(20)).await;
+    // Done: no bar any more.
+    app.wait_for_jobs().await;
+    assert!(!susan.get("/index").await.body.contains("task-progress"));
+}
+
+#[actix_web::test]
+async fn an_export_that_keeps_failing_ends_failed_and_says_so() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(&smtp).await;
+    let mut susan = app.logged_in("susan", false).await;
+    publish(&mut susan, &["a post"]).await;
+    // The file cannot be kept: every attempt fails.
+    let sqlite = matches!(app.database_url, microblog::config::DatabaseUrl::Sqlite(_));
+    if sqlite {
+        app.execute_sql(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON exports
+             BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;",
+        );
+    } else {
+        app.execute_sql(
+            "CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$;
+             CREATE TRIGGER full_disk BEFORE INSERT ON exports
+                 FOR EACH ROW EXECUTE FUNCTION full_disk();",
+        );
+    }
+    susan.submit("/user/susan", "/export_posts", &[]).await;
+    let db = app.database();
+    wait_for_job(&db, |j| {
+        j.kind == "export_posts" && j.attempts == 1 && j.state == "queued"
+    })
+    .await;
+    // The next attempt is the last.
+    app.execute_sql("UPDATE jobs SET max_attempts = 2 WHERE kind = 'export_posts'");
+    app.wait_for_jobs().await;
+    let profile = susan.get("/user/susan").await.body;
+    assert!(
+        profile.contains("export-failed text-danger mt-2 mb-0\">Export failed, please try again<"),
+        "{profile}"
+    );
+    assert!(!profile.contains("task-progress"));
+    assert!(smtp.messages().is_empty());
+
+    // Mended, a new export works.
+    app.execute_sql(if sqlite {
+        "DROP TRIGGER full_disk"
+    } else {
+        "DROP TRIGGER full_disk ON exports"
+    });
+    susan.submit("/user/susan", "/export_posts", &[]).await;
+    smtp.wait_for(1, Duration::from_secs(20)).await;
+    assert!(
+        !susan
+            .get("/user/susan")
+            .await
+            .body
+            .contains("class=\"export-failed")
+    );
+}
