@@ -1,6 +1,7 @@
 //! The `microblog` command (Flask's `flask` command and `app/cli.py`): `microblog` alone serves
 //! the app; the subcommands work on the database.
 
+mod jobs;
 mod mail;
 mod seed;
 mod transfer;
@@ -52,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The job runner's queue (the tutorial's `rq info`).
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// The search index (chapter 16).
     Search {
         #[command(subcommand)]
@@ -62,6 +68,16 @@ enum Command {
     Translate {
         #[command(subcommand)]
         command: TranslateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Jobs queued, running and failed, then the newest done ones.
+    List {
+        /// How many done jobs to show.
+        #[arg(long, default_value_t = 20)]
+        recent: i64,
     },
 }
 
@@ -148,6 +164,9 @@ impl Cli {
             Command::Mail {
                 command: MailCommand::Show { id },
             } => mail::show(&config, id),
+            Command::Jobs {
+                command: JobsCommand::List { recent },
+            } => jobs::list(&config, recent),
             Command::Search {
                 command: SearchCommand::Reindex,
             } => reindex(&config),

@@ -204,6 +204,28 @@ pub fn delete_done(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usiz
 }
 
 /// Jobs not finished yet (queued or running), for tests and the command line.
+/// For `microblog jobs list`: every job queued or running, every one failed for good, and the
+/// `recent` newest done, in that order (each oldest first).
+pub fn overview(conn: &mut DbConn, recent: i64) -> QueryResult<Vec<JobRow>> {
+    let mut rows = pending(conn)?;
+    rows.extend(
+        jobs::table
+            .filter(jobs::state.eq(FAILED))
+            .order(jobs::id)
+            .select(JobRow::as_select())
+            .load(conn)?,
+    );
+    let mut done: Vec<JobRow> = jobs::table
+        .filter(jobs::state.eq(DONE))
+        .order(jobs::id.desc())
+        .limit(recent)
+        .select(JobRow::as_select())
+        .load(conn)?;
+    done.reverse();
+    rows.extend(done);
+    Ok(rows)
+}
+
 pub fn pending(conn: &mut DbConn) -> QueryResult<Vec<JobRow>> {
     jobs::table
         .filter(jobs::state.eq_any([QUEUED, RUNNING]))

@@ -262,3 +262,47 @@ async fn an_export_that_keeps_failing_ends_failed_and_says_so() {
             .contains("class=\"export-failed")
     );
 }
+
+#[actix_web::test]
+async fn jobs_list_shows_the_queue_as_rq_info_would() {
+    let database = crate::common::TestDatabase::fresh();
+    let app = spawn_app_with(&[("DATABASE_URL", database.url.as_str())]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    publish(&mut susan, &["a post"]).await;
+    susan.submit("/user/susan", "/export_posts", &[]).await;
+    app.wait_for_jobs().await;
+    // A job that failed for good, with its error.
+    app.execute_sql(
+        "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, last_error,
+                           created_at, finished_at)
+         VALUES ('send_mail', '{\"kind\":\"send_mail\",\"mail_id\":99}', 'failed', 25, 25,
+                 '2026-01-01 00:00:00', 'the mail server said no', '2026-01-01 00:00:00',
+                 '2026-01-01 00:00:00')",
+    );
+    let work = tempfile::tempdir().unwrap();
+    let output = crate::common::microblog_command(
+        work.path(),
+        &[
+            ("DATABASE_URL", database.url.as_str()),
+            ("SECRET_KEY", &crate::common::random_hex(32)),
+        ],
+    )
+    .args(["jobs", "list"])
+    .output()
+    .expect("run");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = |kind: &str, state: &str| {
+        said.lines()
+            .find(|l| l.contains(kind) && l.contains(state))
+            .unwrap_or_else(|| panic!("no {state} {kind} job in:\n{said}"))
+            .to_owned()
+    };
+    assert!(line("export_posts", "done").contains("attempt 1/5"));
+    line("send_mail", "done");
+    assert!(line("send_mail", "failed").contains("last error: the mail server said no"));
+}
