@@ -67,7 +67,7 @@ pub async fn export_posts(
     let Some(task) = db.run(move |conn| task::find(conn, task_id)).await? else {
         return Err(Permanent(anyhow::anyhow!("task {task_id} is gone")).into());
     };
-    if task.complete {
+    if task.complete && !task.failed {
         // Done by an earlier run whose job was not marked done: nothing more to do.
         let lease = lease.clone();
         db.run(move |conn| lease.complete(conn)).await?;

@@ -203,7 +203,6 @@ pub fn delete_done(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usiz
     .execute(conn)
 }
 
-/// Jobs not finished yet (queued or running), for tests and the command line.
 /// For `microblog jobs list`: every job queued or running, every one failed for good, and the
 /// `recent` newest done, in that order (each oldest first).
 pub fn overview(conn: &mut DbConn, recent: i64) -> QueryResult<Vec<JobRow>> {
@@ -226,6 +225,7 @@ pub fn overview(conn: &mut DbConn, recent: i64) -> QueryResult<Vec<JobRow>> {
     Ok(rows)
 }
 
+/// Jobs not finished yet (queued or running), for tests and the command line.
 pub fn pending(conn: &mut DbConn) -> QueryResult<Vec<JobRow>> {
     jobs::table
         .filter(jobs::state.eq_any([QUEUED, RUNNING]))

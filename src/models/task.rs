@@ -123,15 +123,21 @@ pub fn set_progress(conn: &mut DbConn, id: i32, progress: i32) -> QueryResult<us
         .execute(conn)
 }
 
-/// Ends a task: done (progress 100), or failed (its progress kept).
+/// Ends a task: done (progress 100, even if an earlier run had given it up as failed), or
+/// failed (its progress kept; never a task already done).
 pub fn finish(conn: &mut DbConn, id: i32, failed: bool) -> QueryResult<usize> {
-    let done = diesel::update(tasks::table.find(id));
+    let task = diesel::update(tasks::table.find(id));
     if failed {
-        done.set((tasks::complete.eq(true), tasks::failed.eq(true)))
+        diesel::update(tasks::table.find(id).filter(tasks::complete.eq(false)))
+            .set((tasks::complete.eq(true), tasks::failed.eq(true)))
             .execute(conn)
     } else {
-        done.set((tasks::complete.eq(true), tasks::progress.eq(100)))
-            .execute(conn)
+        task.set((
+            tasks::complete.eq(true),
+            tasks::failed.eq(false),
+            tasks::progress.eq(100),
+        ))
+        .execute(conn)
     }
 }
 
@@ -204,16 +210,23 @@ pub fn last_export_failed(conn: &mut DbConn, user: i32) -> QueryResult<bool> {
     Ok(newest.unwrap_or(false))
 }
 
-/// Deletes the exports past their day that no queued mail still carries.
+/// How long past its day an export may wait for its mail: the mail job's retries last about
+/// thirteen hours.
+const WAIT_FOR_MAIL: TimeDelta = TimeDelta::days(1);
+
+/// Deletes the exports past their day that no queued mail still carries, and every export a
+/// day past that, whatever became of its mail.
 pub fn delete_expired_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     let waiting = mails::table
         .filter(mails::status.eq(crate::models::mail::QUEUED))
         .filter(mails::attachment_export_id.is_not_null())
         .select(mails::attachment_export_id.assume_not_null());
     diesel::delete(
-        exports::table
-            .filter(exports::expires_at.le(now))
-            .filter(exports::id.ne_all(waiting)),
+        exports::table.filter(
+            exports::expires_at
+                .le(now - WAIT_FOR_MAIL)
+                .or(exports::expires_at.le(now).and(exports::id.ne_all(waiting))),
+        ),
     )
     .execute(conn)
 }

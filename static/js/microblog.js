@@ -185,6 +185,7 @@
   // inline style), and each task_progress notification moves it.
   function setBar(box, progress) {
     const bar = box.querySelector('.progress');
+    if (!bar) return; // it ended (failed) already
     bar.setAttribute('aria-valuenow', progress);
     bar.querySelector('.progress-bar').style.width = progress + '%';
     box.querySelector('.task-progress').textContent = progress;

@@ -78,10 +78,10 @@ pub async fn download(
         .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(mime::APPLICATION_JSON)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", export.filename),
-        ))
+        .insert_header(header::ContentDisposition {
+            disposition: header::DispositionType::Attachment,
+            parameters: vec![header::DispositionParam::Filename(export.filename)],
+        })
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(export.body))
 }
