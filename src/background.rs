@@ -12,6 +12,7 @@
 //! | delete expired reset links   | `password_resets` keeps only links that still work    |
 //! | delete finished jobs         | `jobs` keeps a day of done jobs, and every failed one |
 //! | delete expired exports       | an export's file is kept a day (and while its mail waits) |
+//! | delete ended tasks           | a week after it started, with its export gone         |
 //! | forget idle throttle counts  | memory does not grow with every name a guesser tries  |
 
 use std::time::Duration;
@@ -54,6 +55,13 @@ pub async fn run_once(state: &State) {
         db.run(move |conn| models::task::delete_expired_exports(conn, now))
             .await,
         "delete expired exports",
+    );
+    logged(
+        db.run(move |conn| {
+            models::task::delete_ended_tasks(conn, now - models::task::KEEP_ENDED_TASK)
+        })
+        .await,
+        "delete ended tasks",
     );
     state.throttle.forget_idle();
 }

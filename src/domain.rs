@@ -87,7 +87,9 @@ impl Email {
     }
 }
 
-/// The text of a post: 1-140 characters, not only spaces.
+/// The text of a post or a message: 1-140 characters, not only spaces, and no control
+/// characters but line breaks and tabs (they would be invisible on the page, and the search's
+/// highlight marks are control characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostBody(String);
 
@@ -96,6 +98,12 @@ impl PostBody {
 
     pub fn parse(raw: &str) -> Result<Self, Message> {
         required_within(raw, 1, Self::MAX)?;
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(Message::new("form-control-characters"));
+        }
         Ok(Self(raw.trim().to_owned()))
     }
 
@@ -180,5 +188,9 @@ mod tests {
         assert!(PostBody::parse(&"é".repeat(140)).is_ok());
         assert!(PostBody::parse(&"é".repeat(141)).is_err());
         assert!(PostBody::parse("   ").is_err());
+        assert!(PostBody::parse("two\r\nlines\tand a tab").is_ok());
+        for c in ['\u{1}', '\u{2}', '\u{0}', '\u{7f}', '\u{85}'] {
+            assert!(PostBody::parse(&format!("a{c}b")).is_err(), "{c:?}");
+        }
     }
 }

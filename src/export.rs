@@ -2,32 +2,41 @@
 //! by the job runner (`src/jobs.rs`) in the background, mailed through the outbox and kept a day
 //! for the profile's download link.
 //!
-//! - The posts are read in pages of [`PAGE`], oldest first, and written out as they are read.
+//! - The posts are read in pages of [`PAGE`], oldest first, and each page is written to the
+//!   database as one piece of the file (`export_chunks`) as soon as it is read: memory holds
+//!   one page, whatever the number of posts.
 //! - The progress goes to the task row and to the user's `task_progress` notification at most
-//!   once a [`PROGRESS_EVERY`], so the bar of every open page moves (`src/live.rs`) without a
-//!   write per post.
-//! - The end is one transaction: the job marked done (its lease checked first), the file kept,
-//!   the task complete at 100, the notification, and the mail queued. A run that dies before it
-//!   commits leaves nothing behind, and the runner runs the job again: the user gets exactly one
-//!   mail however many times the job ran.
+//!   once a [`PROGRESS_EVERY`], in the transaction of a piece, so the bar of every open page
+//!   moves (`src/live.rs`) without a write per post. Every write checks the job's lease first:
+//!   a run that was given up writes nothing more.
+//! - The end is one transaction: the job marked done (its lease checked first), the file made
+//!   ready, the task complete at 100, the notification, and the mail queued. A run that dies
+//!   before it commits leaves an unfinished file that the next run replaces, and the user gets
+//!   exactly one mail however many times the job ran.
+//! - The mail carries the file if it is at most [`ATTACH_AT_MOST`]; a larger one is only
+//!   linked from the profile (mail servers refuse large messages, and the mail is built whole
+//!   in memory).
 
 use std::time::{Duration, Instant};
 
-use diesel::Connection as _;
+use diesel::{Connection as _, QueryResult};
 use fluent_templates::LanguageIdentifier;
 use serde::Serialize;
 
+use crate::db::DbConn;
 use crate::jobs::{Lease, Permanent};
 use crate::mail::Mail;
-use crate::models::{self, message, task, user};
+use crate::models::{self, message, task};
 use crate::state::State;
 
-/// Posts read at a time.
+/// Posts read, and written as one piece of the file, at a time.
 const PAGE: i64 = 1_000;
 /// The longest time between two writes of the progress.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// The attachment's name, as in the tutorial.
 pub const FILENAME: &str = "posts.json";
+/// The largest file the mail carries as its attachment (about 30,000 posts).
+pub const ATTACH_AT_MOST: i64 = 5 * 1024 * 1024;
 
 /// What the page's script gets as `data` of a `task_progress` notification.
 #[derive(Serialize)]
@@ -55,6 +64,24 @@ struct ExportedPost<'a> {
     timestamp: String,
 }
 
+/// One page of posts as a piece of the file.
+fn piece(page: &[(i32, String, chrono::NaiveDateTime)]) -> serde_json::Result<String> {
+    let mut piece = String::new();
+    for (_, text, at) in page {
+        if !piece.is_empty() {
+            piece.push_str(task::SEPARATOR);
+        }
+        let post = ExportedPost {
+            body: text,
+            timestamp: at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        piece.push_str(&serde_json::to_string(&post)?);
+    }
+    Ok(piece)
+}
+
 /// The export job: see the module's comment.
 pub async fn export_posts(
     state: &State,
@@ -75,8 +102,18 @@ pub async fn export_posts(
     }
     let user_id = task.user_id;
     let total = db.run(move |conn| task::post_count(conn, user_id)).await?;
-    let mut body = String::from("{\"posts\": [");
-    let (mut after, mut done, mut reported) = (0, 0_i64, Instant::now());
+    let export = {
+        let (lease, task) = (lease.clone(), task.clone());
+        db.run(move |conn| {
+            conn.transaction(|conn| {
+                lease.check(conn)?;
+                task::begin_export(conn, &task, FILENAME, models::now())
+            })
+        })
+        .await?
+    };
+    let mut size = (task::FILE_START.len() + task::FILE_END.len()) as i64;
+    let (mut after, mut done, mut seq, mut reported) = (0, 0_i64, 0, Instant::now());
     loop {
         let page = db
             .run(move |conn| task::posts_of_after(conn, user_id, after, PAGE))
@@ -84,35 +121,36 @@ pub async fn export_posts(
         let Some(&(last, _, _)) = page.last() else {
             break;
         };
-        for (_, text, at) in &page {
-            if done > 0 {
-                body.push_str(", ");
-            }
-            let post = ExportedPost {
-                body: text,
-                timestamp: at
-                    .and_utc()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            };
-            body.push_str(&serde_json::to_string(&post)?);
-            done += 1;
+        let piece = piece(&page)?;
+        done += page.len() as i64;
+        drop(page);
+        size += piece.len() as i64;
+        if seq > 0 {
+            size += task::SEPARATOR.len() as i64;
         }
         after = last;
-        if reported.elapsed() >= PROGRESS_EVERY {
-            reported = Instant::now();
-            let percent = (done * 100 / total.max(1)).clamp(0, 99) as i32;
-            let data = progress_data(&task, percent, false);
-            db.run(move |conn| {
-                conn.transaction(|conn| {
+        let report = reported.elapsed() >= PROGRESS_EVERY;
+        let percent = (done * 100 / total.max(1)).clamp(0, 99) as i32;
+        let data = report.then(|| progress_data(&task, percent, false));
+        let lease = lease.clone();
+        db.run(move |conn| {
+            conn.transaction(|conn| {
+                lease.check(conn)?;
+                task::add_chunk(conn, export, seq, &piece)?;
+                if let Some(data) = &data {
                     task::set_progress(conn, task_id, percent)?;
-                    message::notify_user(conn, user_id, message::TASK_PROGRESS, &data)
-                })
+                    message::notify_user(conn, user_id, message::TASK_PROGRESS, data)?;
+                }
+                Ok::<_, diesel::result::Error>(())
             })
-            .await?;
+        })
+        .await?;
+        seq += 1;
+        if report {
+            reported = Instant::now();
             state.live.changed(user_id);
         }
     }
-    body.push_str("]}");
 
     let (mailer, templates, lease) = (state.mailer.clone(), state.templates.clone(), lease.clone());
     let done_data = progress_data(&task, 100, false);
@@ -120,16 +158,17 @@ pub async fn export_posts(
         conn.transaction(|conn| -> anyhow::Result<()> {
             // Written first: on SQLite the transaction then holds the write lock throughout.
             lease.complete(conn)?;
-            let Some(owner) = user::find(conn, user_id)? else {
+            let Some(owner) = models::user::find(conn, user_id)? else {
                 return Ok(());
             };
-            let now = models::now();
-            let export = task::save_export(conn, &task, FILENAME, &body, now)?;
+            task::finish_export(conn, export, size, models::now())?;
             task::finish(conn, task_id, false)?;
             message::notify_user(conn, user_id, message::TASK_PROGRESS, &done_data)?;
+            let attached = size <= ATTACH_AT_MOST;
             let context = serde_json::json!({
                 "username": owner.username,
                 "count": done,
+                "attached": attached,
                 "lang": lang.to_string(),
             });
             let mail = Mail {
@@ -137,7 +176,7 @@ pub async fn export_posts(
                 subject: crate::i18n::Message::new("email-export-subject").text(&lang),
                 text: templates.render("email/export_posts.txt", &lang, &context)?,
                 html: Some(templates.render("email/export_posts.html", &lang, &context)?),
-                attachment: Some(export),
+                attachment: attached.then_some(export),
             };
             mailer.queue(conn, &mail)?;
             Ok(())
@@ -150,27 +189,17 @@ pub async fn export_posts(
 }
 
 /// The export of `task_id` failed for good: the task ends failed, and the user's pages say
-/// "Export failed, please try again" (the cause is in the log, from the runner).
-pub async fn failed(state: &State, task_id: i32) {
-    let ended = state
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let Some(task) = task::find(conn, task_id)? else {
-                    return Ok(None);
-                };
-                task::finish(conn, task_id, true)?;
-                let data = progress_data(&task, task.progress, true);
-                message::notify_user(conn, task.user_id, message::TASK_PROGRESS, &data)?;
-                Ok::<_, diesel::result::Error>(Some(task.user_id))
-            })
-        })
-        .await;
-    match ended {
-        Ok(Some(user)) => state.live.changed(user),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %crate::error::chain(&e), "could not mark an export failed")
-        }
+/// "Export failed, please try again" (the cause is in the log, from the runner). Its user, if
+/// the task is still there.
+pub fn failed(conn: &mut DbConn, task_id: i32) -> QueryResult<Option<i32>> {
+    let Some(task) = task::find(conn, task_id)? else {
+        return Ok(None);
+    };
+    if task::finish(conn, task_id, true)? == 0 {
+        // Done after all (a run that lost its lease committed first).
+        return Ok(None);
     }
+    let data = progress_data(&task, task.progress, true);
+    message::notify_user(conn, task.user_id, message::TASK_PROGRESS, &data)?;
+    Ok(Some(task.user_id))
 }

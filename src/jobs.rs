@@ -19,6 +19,13 @@
 //! - **Retried with backoff**: after a failure, attempt *n* waits 2^(*n*-1) seconds (at most an
 //!   hour) until the job's `max_attempts`; then the job is `failed`, its last error kept. An
 //!   error wrapped in [`Permanent`] fails the job at once (no retry can help).
+//! - **Time-limited.** An attempt that runs past its job's [`Job::time_limit`] is stopped and
+//!   counts as failed; its lease is no longer renewed, so anything it still tries to commit is
+//!   refused.
+//! - **Given up together.** When a job fails for good, what waits on it (a user's task) ends in
+//!   the same transaction (`tasks::given_up`). A job whose last attempt never came back (the
+//!   process died, or the failure could not be written) is failed when its lease runs out,
+//!   instead of running again after every restart.
 //! - **Drivable by hand**: [`Jobs::run_due`] runs what is due, then returns (tests).
 //!
 //! What each kind of job does is in `src/tasks.rs` (Flask's `app/tasks.py`).
@@ -28,13 +35,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use diesel::QueryResult;
+use diesel::{Connection as _, QueryResult};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, chain};
+use crate::live::Live;
 use crate::models::{self, job};
 
 /// How long a claim lasts without renewal: how soon the job of a dead worker runs again.
@@ -83,6 +91,16 @@ impl Job {
         }
     }
 
+    /// The longest one attempt may run before it is stopped and counted as failed.
+    pub fn time_limit(&self) -> Duration {
+        match self {
+            // The SMTP connection's own timeouts end a delivery long before this.
+            Self::SendMail { .. } | Self::PasswordReset { .. } => Duration::from_secs(120),
+            // 100,000 posts take a few seconds.
+            Self::ExportPosts { .. } => Duration::from_secs(600),
+        }
+    }
+
     /// Attempts before the job is left `failed`. A mail is tried for about thirteen hours.
     fn max_attempts(&self) -> i32 {
         match self {
@@ -126,8 +144,6 @@ pub struct Lease {
     pub job_id: i32,
     worker: Arc<str>,
     attempt: i32,
-    /// No attempt comes after this one if it fails.
-    pub last_attempt: bool,
 }
 
 impl Lease {
@@ -141,6 +157,16 @@ impl Lease {
             Err(diesel::result::Error::RollbackTransaction)
         }
     }
+
+    /// Fails, rolling the caller's transaction back, if the lease was lost: a run that was
+    /// given up writes nothing more.
+    pub fn check(&self, conn: &mut DbConn) -> QueryResult<()> {
+        if job::is_held(conn, self.job_id, &self.worker, self.attempt)? {
+            Ok(())
+        } else {
+            Err(diesel::result::Error::RollbackTransaction)
+        }
+    }
 }
 
 /// This instance's worker: its name in the `jobs` table, and the bell that wakes it.
@@ -149,16 +175,22 @@ pub struct Jobs {
     db: Db,
     worker: Arc<str>,
     bell: Arc<Notify>,
+    /// Told which users' pages changed when a job is given up.
+    live: Live,
+    /// [`Job::time_limit`], shorter in tests.
+    time_limit: fn(&Job) -> Duration,
 }
 
 impl Jobs {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, live: Live) -> Self {
         let mut id = [0u8; 6];
         rand::rng().fill_bytes(&mut id);
         Self {
             db,
             worker: format!("{}-{}", std::process::id(), hex::encode(id)).into(),
             bell: Arc::new(Notify::new()),
+            live,
+            time_limit: Job::time_limit,
         }
     }
 
@@ -219,14 +251,43 @@ impl Jobs {
         Ok(ran)
     }
 
+    /// Claims the oldest due job. A job claimed past its last attempt (that attempt never came
+    /// back: its process died, or its failure could not be written) is failed instead, with
+    /// what waits on it, and the next due job is claimed.
     async fn claim(&self) -> Result<Option<job::JobRow>, AppError> {
         let worker = self.worker.clone();
-        self.db
+        let (claimed, given_up) = self
+            .db
             .run(move |conn| {
-                let now = models::now();
-                job::claim(conn, &worker, now, now + lease())
+                let mut given_up = Vec::new();
+                loop {
+                    let now = models::now();
+                    let Some(row) = job::claim(conn, &worker, now, now + lease())? else {
+                        return Ok::<_, diesel::result::Error>((None, given_up));
+                    };
+                    if row.attempts <= row.max_attempts {
+                        return Ok((Some(row), given_up));
+                    }
+                    tracing::error!(
+                        job = row.id, kind = %row.kind,
+                        "job failed for good: its last attempt ended without a result"
+                    );
+                    let error = "the last attempt ended without a result (its worker stopped)";
+                    given_up.extend(conn.transaction(|conn| {
+                        job::exhaust(conn, row.id, &worker, row.attempts, error, now)?;
+                        given_up_with(conn, &row)
+                    })?);
+                }
             })
-            .await
+            .await?;
+        self.changed(given_up);
+        Ok(claimed)
+    }
+
+    fn changed(&self, users: Vec<i32>) {
+        for user in users {
+            self.live.changed(user);
+        }
     }
 
     /// Performs one claimed job, renewing its lease meanwhile, and records how it went.
@@ -239,25 +300,31 @@ impl Jobs {
             job_id: row.id,
             worker: self.worker.clone(),
             attempt: row.attempts,
-            last_attempt: row.attempts >= row.max_attempts,
         };
         let outcome = match serde_json::from_str::<Job>(&row.payload) {
             Ok(job) => {
+                let limit = (self.time_limit)(&job);
                 // Stopped when this is dropped, even if `perform` panics.
                 let _renewing = AbortOnDrop(actix_web::rt::spawn(
                     self.clone().renew(row.id, row.attempts),
                 ));
-                perform(job, lease).await
+                match tokio::time::timeout(limit, perform(job, lease)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(anyhow::anyhow!(
+                        "stopped after {} s, its time limit",
+                        limit.as_secs_f64()
+                    )),
+                }
             }
             Err(e) => Err(Permanent(anyhow::anyhow!("unreadable job: {e}")).into()),
         };
         let (id, worker, attempt) = (row.id, self.worker.clone(), row.attempts);
         let recorded = match outcome {
-            Ok(()) => {
-                self.db
-                    .run(move |conn| job::complete(conn, id, &worker, attempt, models::now()))
-                    .await
-            }
+            Ok(()) => self
+                .db
+                .run(move |conn| job::complete(conn, id, &worker, attempt, models::now()))
+                .await
+                .map(|_| ()),
             Err(error) => {
                 let text = chain(error.as_ref());
                 let permanent = error.downcast_ref::<Permanent>().is_some();
@@ -273,13 +340,22 @@ impl Jobs {
                         "job failed for good"
                     ),
                 }
-                self.db
+                let given_up = self
+                    .db
                     .run(move |conn| {
-                        let now = models::now();
-                        let retry_at = retry_in.map(|w| now + w);
-                        job::fail(conn, id, &worker, attempt, &text, retry_at, now)
+                        conn.transaction(|conn| {
+                            let now = models::now();
+                            let retry_at = retry_in.map(|w| now + w);
+                            let held = job::fail(conn, id, &worker, attempt, &text, retry_at, now)?;
+                            if held && retry_at.is_none() {
+                                given_up_with(conn, &row)
+                            } else {
+                                Ok(Vec::new())
+                            }
+                        })
                     })
-                    .await
+                    .await;
+                given_up.map(|users| self.changed(users))
             }
         };
         if let Err(e) = recorded {
@@ -307,6 +383,15 @@ impl Jobs {
                 Err(e) => tracing::warn!(job = id, error = %chain(&e), "could not renew a lease"),
             }
         }
+    }
+}
+
+/// What ends with a job given up (`tasks::given_up`), in the transaction that fails it; the
+/// users whose pages changed.
+fn given_up_with(conn: &mut DbConn, row: &job::JobRow) -> QueryResult<Vec<i32>> {
+    match serde_json::from_str::<Job>(&row.payload) {
+        Ok(job) => crate::tasks::given_up(conn, &job),
+        Err(_) => Ok(Vec::new()),
     }
 }
 
@@ -370,7 +455,7 @@ mod tests {
     #[actix_web::test]
     async fn a_job_that_succeeds_runs_once_and_is_done() {
         let dir = tempfile::tempdir().unwrap();
-        let jobs = Jobs::new(database(&dir));
+        let jobs = Jobs::new(database(&dir), Live::default());
         jobs.enqueue(mail_job(7)).await.unwrap();
         let seen = Rc::new(Cell::new(0));
 
@@ -396,7 +481,7 @@ mod tests {
     #[actix_web::test]
     async fn a_failing_job_waits_longer_after_each_attempt_and_keeps_its_error() {
         let dir = tempfile::tempdir().unwrap();
-        let jobs = Jobs::new(database(&dir));
+        let jobs = Jobs::new(database(&dir), Live::default());
         jobs.enqueue(mail_job(1)).await.unwrap();
 
         jobs.run_due(|_, _| async { Err(anyhow::anyhow!("mail server down")) })
@@ -417,7 +502,7 @@ mod tests {
     #[actix_web::test]
     async fn a_job_is_failed_for_good_after_its_last_attempt_or_a_permanent_error() {
         let dir = tempfile::tempdir().unwrap();
-        let jobs = Jobs::new(database(&dir));
+        let jobs = Jobs::new(database(&dir), Live::default());
         jobs.enqueue(mail_job(1)).await.unwrap();
         jobs.enqueue(mail_job(2)).await.unwrap();
         jobs.db
@@ -451,7 +536,10 @@ mod tests {
     async fn a_job_whose_worker_died_is_claimed_again_when_its_lease_runs_out() {
         let dir = tempfile::tempdir().unwrap();
         let db = database(&dir);
-        let (dead, alive) = (Jobs::new(db.clone()), Jobs::new(db.clone()));
+        let (dead, alive) = (
+            Jobs::new(db.clone(), Live::default()),
+            Jobs::new(db.clone(), Live::default()),
+        );
         dead.enqueue(mail_job(1)).await.unwrap();
         let claimed = dead.claim().await.unwrap().expect("a due job");
         // The dead worker's lease holds: nobody else may take the job.
@@ -476,7 +564,6 @@ mod tests {
             job_id: claimed.id,
             worker: dead.worker.clone(),
             attempt: claimed.attempts,
-            last_attempt: false,
         };
         let result = db.run(move |conn| stale.complete(conn)).await;
         assert!(result.is_err());
@@ -486,7 +573,7 @@ mod tests {
     async fn a_run_whose_lease_ran_out_cannot_touch_the_claim_that_followed_even_on_one_worker() {
         let dir = tempfile::tempdir().unwrap();
         let db = database(&dir);
-        let jobs = Jobs::new(db.clone());
+        let jobs = Jobs::new(db.clone(), Live::default());
         jobs.enqueue(mail_job(1)).await.unwrap();
         let first = jobs.claim().await.unwrap().expect("a due job");
         let expire = || {
@@ -506,16 +593,93 @@ mod tests {
             job_id: first.id,
             worker: jobs.worker.clone(),
             attempt: first.attempts,
-            last_attempt: false,
         };
         assert!(db.run(move |conn| stale.complete(conn)).await.is_err());
         let current = Lease {
             job_id: second.id,
             worker: jobs.worker.clone(),
             attempt: second.attempts,
-            last_attempt: false,
         };
         db.run(move |conn| current.complete(conn)).await.unwrap();
         assert_eq!(rows(&db).await[0].state, job::DONE);
+    }
+
+    #[actix_web::test]
+    async fn a_job_that_hangs_is_stopped_at_its_time_limit_and_its_late_result_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut jobs = Jobs::new(database(&dir), Live::default());
+        jobs.time_limit = |_| Duration::from_millis(200);
+        jobs.enqueue(mail_job(1)).await.unwrap();
+        let late = Arc::new(std::sync::Mutex::new(None));
+
+        let started = std::time::Instant::now();
+        let db = jobs.db.clone();
+        jobs.run_due(|_, lease| {
+            let (db, late) = (db.clone(), late.clone());
+            async move {
+                // Stuck in the database past the limit, then trying to commit its result.
+                db.run(move |conn| {
+                    std::thread::sleep(Duration::from_millis(700));
+                    *late.lock().unwrap() = Some(lease.complete(conn).is_ok());
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await?;
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+
+        assert!(started.elapsed() < Duration::from_millis(650));
+        let row = &rows(&jobs.db).await[0];
+        assert_eq!((row.state.as_str(), row.attempts), (job::QUEUED, 1));
+        assert!(
+            row.last_error.as_deref().unwrap().contains("time limit"),
+            "{row:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(
+            *late.lock().unwrap(),
+            Some(false),
+            "the late result is refused"
+        );
+        assert_eq!(rows(&jobs.db).await[0].state, job::QUEUED);
+    }
+
+    #[actix_web::test]
+    async fn a_job_whose_last_attempt_never_came_back_is_failed_instead_of_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::new(database(&dir), Live::default());
+        jobs.enqueue(mail_job(1)).await.unwrap();
+        // Claimed for its last attempt by a worker that died.
+        jobs.claim().await.unwrap().expect("a due job");
+        jobs.db
+            .run(|conn| {
+                use crate::schema::jobs::dsl::*;
+                use diesel::prelude::*;
+                diesel::update(jobs)
+                    .set((
+                        max_attempts.eq(1),
+                        locked_until.eq(models::now() - TimeDelta::seconds(1)),
+                    ))
+                    .execute(conn)
+            })
+            .await
+            .unwrap();
+
+        let ran = jobs
+            .run_due(|_, _| async { panic!("a job past its last attempt ran") })
+            .await
+            .unwrap();
+
+        assert_eq!(ran, 0);
+        let row = &rows(&jobs.db).await[0];
+        assert_eq!((row.state.as_str(), row.attempts), (job::FAILED, 1));
+        assert!(
+            row.last_error
+                .as_deref()
+                .unwrap()
+                .contains("without a result")
+        );
     }
 }

@@ -117,11 +117,10 @@ impl Mailer {
         let attachment = match row.attachment_export_id {
             None => None,
             Some(export) => {
-                let found = db.run(move |conn| task::find_export(conn, export)).await?;
-                let export = found.ok_or_else(|| {
+                let found = db.run(move |conn| task::export_file(conn, export)).await?;
+                Some(found.ok_or_else(|| {
                     Permanent(anyhow::anyhow!("the attachment of mail {id} is gone"))
-                })?;
-                Some((export.filename, export.body))
+                })?)
             }
         };
         let status = match &self.transport {

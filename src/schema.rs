@@ -13,9 +13,18 @@ diesel::table! {
         task_id -> Integer,
         user_id -> Integer,
         filename -> Text,
-        body -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        ready -> Bool,
+        size -> BigInt,
+    }
+}
+
+diesel::table! {
+    export_chunks (export_id, seq) {
+        export_id -> Integer,
+        seq -> Integer,
+        body -> Text,
     }
 }
 
@@ -143,6 +152,7 @@ diesel::joinable!(posts -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     blocks,
+    export_chunks,
     exports,
     followers,
     jobs,

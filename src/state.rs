@@ -56,13 +56,13 @@ impl State {
             live.listen(url.clone());
         }
         Ok(Self {
+            jobs: Jobs::new(db.clone(), live.clone()),
             live,
             fragments: Fragments::new(templates.clone()),
             login: web::Data::new(LoginManager::new(&config, db.clone(), activity.clone())),
             hasher: Hasher::new(config.bcrypt_cost),
             throttle: LoginThrottle::new(&config),
             activity,
-            jobs: Jobs::new(db.clone()),
             mailer: Mailer::new(&config)?,
             translator: Translator::new(config.translator.clone()),
             languages: web::Data::new(Languages::parse(&config.languages)?),

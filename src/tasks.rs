@@ -2,6 +2,9 @@
 //! retries them is `src/jobs.rs`; a new kind of job is a variant of `jobs::Job` and an arm here.
 
 use actix_web::web;
+use diesel::QueryResult;
+
+use crate::db::DbConn;
 
 use crate::blueprints::auth::email;
 use crate::jobs::{Job, Lease};
@@ -15,13 +18,18 @@ pub async fn perform(state: web::Data<State>, job: Job, lease: Lease) -> anyhow:
             email::send_password_reset_email(&state, &lease, email, site, &lang).await
         }
         Job::ExportPosts { task_id, lang } => {
-            let exported = crate::export::export_posts(&state, &lease, task_id, &lang).await;
-            if let Err(e) = &exported
-                && (lease.last_attempt || e.downcast_ref::<crate::jobs::Permanent>().is_some())
-            {
-                crate::export::failed(&state, task_id).await;
-            }
-            exported
+            crate::export::export_posts(&state, &lease, task_id, &lang).await
         }
+    }
+}
+
+/// What ends when a job fails for good, in the transaction that records it (so the job's state
+/// and its task's commit together); the users whose pages changed.
+pub fn given_up(conn: &mut DbConn, job: &Job) -> QueryResult<Vec<i32>> {
+    match job {
+        Job::ExportPosts { task_id, .. } => {
+            Ok(crate::export::failed(conn, *task_id)?.into_iter().collect())
+        }
+        Job::SendMail { .. } | Job::PasswordReset { .. } => Ok(Vec::new()),
     }
 }

@@ -138,6 +138,7 @@ error-unknown-language = This site is not available in { $lang }.
 
 form-required = This field is required.
 form-length = Field must be between { $min } and { $max } characters long.
+form-control-characters = This field cannot hold control characters.
 form-too-long = Field cannot be longer than { $max } characters.
 form-username-characters = Usernames may use only letters, numbers, dots, dashes and underscores.
 form-invalid-email = Invalid email address.
@@ -244,6 +245,7 @@ export-started = Your posts are being exported. The file will be mailed to you.
 export-failed = Export failed, please try again
 export-download = Download your posts (posts.json, until { $until })
 email-export-subject = [Microblog] Your blog posts
+email-export-too-large = The archive of your { $count } posts that you requested is too large to attach to a mail: download it from your profile page within a day.
 email-export-attached = { $count ->
     [one] Please find attached the archive of your post that you requested.
    *[other] Please find attached the archive of your { $count } posts that you requested.

@@ -133,6 +133,7 @@ error-unknown-language = Este sitio no está disponible en { $lang }.
 
 form-required = Este campo es obligatorio.
 form-length = El campo debe tener entre { $min } y { $max } caracteres.
+form-control-characters = Este campo no puede contener caracteres de control.
 form-too-long = El campo no puede tener más de { $max } caracteres.
 form-username-characters = Los nombres de usuario solo pueden tener letras, números, puntos, guiones y guiones bajos.
 form-invalid-email = Dirección de correo electrónico no válida.
@@ -238,6 +239,7 @@ export-started = Tus artículos se están exportando. Recibirás el archivo por 
 export-failed = La exportación falló, inténtalo de nuevo
 export-download = Descargar tus artículos (posts.json, hasta { $until })
 email-export-subject = [Microblog] Tus artículos
+email-export-too-large = El archivo con tus { $count } artículos que pediste es demasiado grande para adjuntarlo a un correo: descárgalo desde tu página de perfil antes de un día.
 email-export-attached = { $count ->
     [one] Adjunto encontrarás el archivo con tu artículo que pediste.
    *[other] Adjunto encontrarás el archivo con tus { $count } artículos que pediste.

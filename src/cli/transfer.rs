@@ -52,7 +52,8 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
     let copied = transfer(&source, &target)?;
     println!(
         "copied {} users, {} posts, {} follows, {} logins, {} mails, {} jobs, {} reset links, \
-         {} messages, {} notifications, {} blocks, {} tasks and {} exports into {target_url:?}",
+         {} messages, {} notifications, {} blocks, {} tasks and {} exports ({} pieces) into \
+         {target_url:?}",
         copied.users,
         copied.posts,
         copied.follows,
@@ -64,7 +65,8 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
         copied.notifications,
         copied.blocks,
         copied.tasks,
-        copied.exports
+        copied.exports,
+        copied.export_chunks
     );
     Ok(())
 }
@@ -172,14 +174,21 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
             |rows| bulk::insert_task_rows(to, rows),
             |t| t.id,
         )?;
-        // Files of up to a few MiB each: a few at a time.
         copy_table(
             "exports",
             expected.exports,
             0,
-            |after| bulk::exports_after(&mut from, after, 10),
+            |after| bulk::exports_after(&mut from, after, PAGE),
             |rows| bulk::insert_export_rows(to, rows),
             |e| e.id,
+        )?;
+        copy_table(
+            "export pieces",
+            expected.export_chunks,
+            (0, 0),
+            |after| bulk::export_chunks_after(&mut from, after, 10),
+            |rows| bulk::insert_export_chunks(to, rows),
+            |c| (c.export_id, c.seq),
         )?;
         bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())

@@ -19,8 +19,8 @@ use crate::models::post::{NewPost, Post};
 use crate::models::task::{Export, Task};
 use crate::models::user::{NewUser, User};
 use crate::schema::{
-    blocks, exports, followers, jobs, login_sessions, mails, messages, notifications,
-    password_resets, posts, tasks, users,
+    blocks, export_chunks, exports, followers, jobs, login_sessions, mails, messages,
+    notifications, password_resets, posts, tasks, users,
 };
 
 /// How many rows each table holds.
@@ -38,6 +38,7 @@ pub struct Counts {
     pub blocks: i64,
     pub tasks: i64,
     pub exports: i64,
+    pub export_chunks: i64,
 }
 
 pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
@@ -54,6 +55,7 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
         blocks: blocks::table.count().get_result(conn)?,
         tasks: tasks::table.count().get_result(conn)?,
         exports: exports::table.count().get_result(conn)?,
+        export_chunks: export_chunks::table.count().get_result(conn)?,
     })
 }
 
@@ -202,6 +204,41 @@ pub fn exports_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<V
         .limit(limit)
         .select(Export::as_select())
         .load(conn)
+}
+
+/// A piece of an export's file, whole.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = export_chunks)]
+pub struct ExportChunkRow {
+    pub export_id: i32,
+    pub seq: i32,
+    pub body: String,
+}
+
+/// Up to `limit` pieces of export files after `(export_id, seq)`, in that order (pieces of
+/// about 150 KB: a few at a time).
+pub fn export_chunks_after(
+    conn: &mut DbConn,
+    (export, seq): (i32, i32),
+    limit: i64,
+) -> QueryResult<Vec<ExportChunkRow>> {
+    export_chunks::table
+        .filter(
+            export_chunks::export_id
+                .gt(export)
+                .or(export_chunks::export_id
+                    .eq(export)
+                    .and(export_chunks::seq.gt(seq))),
+        )
+        .order((export_chunks::export_id, export_chunks::seq))
+        .limit(limit)
+        .select(ExportChunkRow::as_select())
+        .load(conn)
+}
+
+/// Writes pieces of export files.
+pub fn insert_export_chunks(conn: &mut DbConn, rows: &[ExportChunkRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(export_chunks::table).values(rows).execute(c))
 }
 
 /// Writes task rows, ids included.

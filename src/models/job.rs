@@ -144,6 +144,34 @@ pub fn renew(
     Ok(n == 1)
 }
 
+/// Whether `worker` still holds job `id` under the claim of `attempt`.
+pub fn is_held(conn: &mut DbConn, id: i32, worker: &str, attempt: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(held!(id, worker, attempt))).get_result(conn)
+}
+
+/// Fails a job claimed again after its last attempt (which never came back), without counting
+/// the claim as an attempt.
+pub fn exhaust(
+    conn: &mut DbConn,
+    id: i32,
+    worker: &str,
+    attempt: i32,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(held!(id, worker, attempt))
+        .set((
+            jobs::state.eq(FAILED),
+            jobs::attempts.eq(attempt - 1),
+            jobs::locked_by.eq(None::<String>),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(error),
+            jobs::finished_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Marks the job done; false when it was not this worker's running job (already done by the
 /// job itself, inside its own transaction, or lost with the lease).
 pub fn complete(

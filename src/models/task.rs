@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::db::DbConn;
 use crate::jobs::{self, Job};
-use crate::schema::{exports, mails, tasks};
+use crate::schema::{export_chunks, exports, mails, tasks};
 
 /// The task of "Export your posts".
 pub const EXPORT_POSTS: &str = "export_posts";
@@ -79,16 +79,6 @@ pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<Task>> {
         .optional()
 }
 
-/// Flask: `User.get_tasks_in_progress()`.
-pub fn in_progress(conn: &mut DbConn, user: i32) -> QueryResult<Vec<Task>> {
-    tasks::table
-        .filter(tasks::user_id.eq(user))
-        .filter(tasks::complete.eq(false))
-        .order(tasks::id)
-        .select(Task::as_select())
-        .load(conn)
-}
-
 /// Up to `limit` of `user`'s posts with an id above `after`, oldest first: `(id, body,
 /// timestamp)`, for an export read page by page.
 pub fn posts_of_after(
@@ -141,7 +131,7 @@ pub fn finish(conn: &mut DbConn, id: i32, failed: bool) -> QueryResult<usize> {
     }
 }
 
-/// A finished export's file.
+/// An export's file: its pieces are in `export_chunks` (see [`FILE_START`]).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = exports)]
 pub struct Export {
@@ -149,38 +139,116 @@ pub struct Export {
     pub task_id: i32,
     pub user_id: i32,
     pub filename: String,
-    pub body: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// Every piece is written and the task is done.
+    pub ready: bool,
+    /// The whole file's length in bytes.
+    pub size: i64,
 }
 
-/// Keeps an export's file for [`KEEP_EXPORT`]; its id.
-pub fn save_export(
+/// The file is `FILE_START`, its pieces in order separated by `SEPARATOR`, then `FILE_END`;
+/// a piece is posts as JSON separated by `SEPARATOR`.
+pub const FILE_START: &str = "{\"posts\": [";
+pub const SEPARATOR: &str = ", ";
+pub const FILE_END: &str = "]}";
+
+/// Starts the file of `task`'s export, to be filled with [`add_chunk`] and made ready by
+/// [`finish_export`]; its id. What an earlier run of the task left unfinished is deleted first
+/// (a run that lost its lease and still writes then fails on the missing export).
+pub fn begin_export(
     conn: &mut DbConn,
     task: &Task,
     filename: &str,
-    body: &str,
     now: NaiveDateTime,
 ) -> QueryResult<i32> {
+    let unfinished = exports::table
+        .filter(exports::task_id.eq(task.id))
+        .filter(exports::ready.eq(false))
+        .select(exports::id);
+    diesel::delete(export_chunks::table.filter(export_chunks::export_id.eq_any(unfinished)))
+        .execute(conn)?;
+    diesel::delete(
+        exports::table
+            .filter(exports::task_id.eq(task.id))
+            .filter(exports::ready.eq(false)),
+    )
+    .execute(conn)?;
     diesel::insert_into(exports::table)
         .values((
             exports::task_id.eq(task.id),
             exports::user_id.eq(task.user_id),
             exports::filename.eq(filename),
-            exports::body.eq(body),
             exports::created_at.eq(now),
+            // Deleted by the housekeeping a day on if it is never finished.
             exports::expires_at.eq(now + KEEP_EXPORT),
+            exports::ready.eq(false),
+            exports::size.eq(0),
         ))
         .returning(exports::id)
         .get_result(conn)
 }
 
+/// Writes piece `seq` (0, 1, ...) of an unfinished export.
+pub fn add_chunk(conn: &mut DbConn, export: i32, seq: i32, body: &str) -> QueryResult<usize> {
+    diesel::insert_into(export_chunks::table)
+        .values((
+            export_chunks::export_id.eq(export),
+            export_chunks::seq.eq(seq),
+            export_chunks::body.eq(body),
+        ))
+        .execute(conn)
+}
+
+/// Makes an export's file downloadable for [`KEEP_EXPORT`] from `now`.
+pub fn finish_export(
+    conn: &mut DbConn,
+    export: i32,
+    size: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(exports::table.find(export))
+        .set((
+            exports::ready.eq(true),
+            exports::size.eq(size),
+            exports::created_at.eq(now),
+            exports::expires_at.eq(now + KEEP_EXPORT),
+        ))
+        .execute(conn)
+}
+
+/// A finished export, without its pieces.
 pub fn find_export(conn: &mut DbConn, id: i32) -> QueryResult<Option<Export>> {
     exports::table
         .find(id)
+        .filter(exports::ready.eq(true))
         .select(Export::as_select())
         .first(conn)
         .optional()
+}
+
+/// Piece `seq` of export `export`; `None` past the last.
+pub fn chunk(conn: &mut DbConn, export: i32, seq: i32) -> QueryResult<Option<String>> {
+    export_chunks::table
+        .find((export, seq))
+        .select(export_chunks::body)
+        .first(conn)
+        .optional()
+}
+
+/// A finished export's whole file, for a mail's attachment (the export chose to attach only a
+/// file of a few MiB).
+pub fn export_file(conn: &mut DbConn, id: i32) -> QueryResult<Option<(String, String)>> {
+    let Some(export) = find_export(conn, id)? else {
+        return Ok(None);
+    };
+    let pieces: Vec<String> = export_chunks::table
+        .filter(export_chunks::export_id.eq(id))
+        .order(export_chunks::seq)
+        .select(export_chunks::body)
+        .load(conn)?;
+    let file = format!("{FILE_START}{}{FILE_END}", pieces.join(SEPARATOR));
+    Ok(Some((export.filename, file)))
 }
 
 /// The user's newest export that can still be downloaded at `now`, without its body.
@@ -191,6 +259,7 @@ pub fn latest_export(
 ) -> QueryResult<Option<(i32, NaiveDateTime)>> {
     exports::table
         .filter(exports::user_id.eq(user))
+        .filter(exports::ready.eq(true))
         .filter(exports::expires_at.gt(now))
         .order(exports::id.desc())
         .select((exports::id, exports::expires_at))
@@ -214,19 +283,40 @@ pub fn last_export_failed(conn: &mut DbConn, user: i32) -> QueryResult<bool> {
 /// thirteen hours.
 const WAIT_FOR_MAIL: TimeDelta = TimeDelta::days(1);
 
-/// Deletes the exports past their day that no queued mail still carries, and every export a
-/// day past that, whatever became of its mail.
+/// Deletes the exports past their day that no queued mail still carries (an unfinished one
+/// too), and every export a day past that, whatever became of its mail.
 pub fn delete_expired_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     let waiting = mails::table
         .filter(mails::status.eq(crate::models::mail::QUEUED))
         .filter(mails::attachment_export_id.is_not_null())
         .select(mails::attachment_export_id.assume_not_null());
-    diesel::delete(
-        exports::table.filter(
+    let expired = exports::table
+        .filter(
             exports::expires_at
                 .le(now - WAIT_FOR_MAIL)
                 .or(exports::expires_at.le(now).and(exports::id.ne_all(waiting))),
-        ),
+        )
+        .select(exports::id)
+        .load::<i32>(conn)?;
+    for ids in expired.chunks(500) {
+        diesel::delete(export_chunks::table.filter(export_chunks::export_id.eq_any(ids)))
+            .execute(conn)?;
+        diesel::delete(exports::table.filter(exports::id.eq_any(ids))).execute(conn)?;
+    }
+    Ok(expired.len())
+}
+
+/// How long an ended task is kept: its "Export failed" stays on the profile until then, or
+/// until the next export.
+pub const KEEP_ENDED_TASK: TimeDelta = TimeDelta::days(7);
+
+/// Deletes tasks that ended before `before` and have no export left.
+pub fn delete_ended_tasks(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        tasks::table
+            .filter(tasks::complete.eq(true))
+            .filter(tasks::created_at.lt(before))
+            .filter(tasks::id.ne_all(exports::table.select(exports::task_id))),
     )
     .execute(conn)
 }

@@ -306,3 +306,116 @@ async fn jobs_list_shows_the_queue_as_rq_info_would() {
     line("send_mail", "done");
     assert!(line("send_mail", "failed").contains("last error: the mail server said no"));
 }
+
+/// Adds `count` posts of about 100 characters to `username`, numbered from 1, by SQL.
+pub fn add_many_posts(app: &TestApp, username: &str, count: u32) {
+    let sqlite = matches!(app.database_url, microblog::config::DatabaseUrl::Sqlite(_));
+    let (numbers, timestamp) = if sqlite {
+        (
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})"
+            ),
+            "'2026-01-01 00:00:00'",
+        )
+    } else {
+        (
+            format!("WITH n(i) AS (SELECT generate_series(1, {count}))"),
+            "TIMESTAMP '2026-01-01 00:00:00'",
+        )
+    };
+    app.execute_sql(&format!(
+        "{numbers} INSERT INTO posts (body, timestamp, user_id, language)
+         SELECT 'post ' || i || ' of a long archive, written to make the file large enough \
+                 to be left out of the mail', {timestamp},
+                (SELECT id FROM users WHERE username = '{username}'), 'en'
+         FROM n"
+    ));
+}
+
+#[actix_web::test]
+async fn a_large_export_is_linked_instead_of_attached_and_downloads_whole_in_pieces() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(&smtp).await;
+    let mut susan = app.logged_in("susan", false).await;
+    // About 6 MB of JSON: more than a mail carries, in 40 pieces.
+    add_many_posts(&app, "susan", 40_000);
+
+    susan.submit("/user/susan", "/export_posts", &[]).await;
+    let mail = smtp.wait_for(1, Duration::from_secs(60)).await.remove(0);
+    assert!(!mail.data.contains("posts.json"), "nothing attached");
+    assert!(
+        mail.text()
+            .contains("archive of your 40000 posts that you requested is too large to attach"),
+        "{}",
+        mail.text()
+    );
+
+    let profile = susan.get("/user/susan").await.body;
+    let at = profile
+        .find("class=\"export-download\" href=\"")
+        .expect("a link")
+        + 30;
+    let link = &profile[at..at + profile[at..].find('"').unwrap()];
+    let file = susan.get(link).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(
+        file.header("content-length"),
+        Some(file.body.len().to_string().as_str())
+    );
+    assert!(
+        file.body.starts_with("{\"posts\": [{\"body\":\"post 1 of"),
+        "{}",
+        &file.body[..80]
+    );
+    let json: serde_json::Value = serde_json::from_str(&file.body).unwrap();
+    let posts = json["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 40_000);
+    for (i, post) in posts.iter().enumerate() {
+        let body = post["body"].as_str().unwrap();
+        assert!(body.starts_with(&format!("post {} of", i + 1)), "{body}");
+    }
+}
+
+#[actix_web::test]
+async fn an_export_whose_last_attempt_never_came_back_ends_failed_at_once() {
+    let app = spawn_app_with(&[]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    // Its process died in the last attempt: the job is running under a lease that ran out.
+    app.execute_sql(
+        "INSERT INTO tasks (name, description, user_id, progress, complete, failed, created_at)
+         SELECT 'export_posts', 'Export your posts', id, 30, FALSE, FALSE, '2026-01-01 00:00:00'
+         FROM users WHERE username = 'susan';
+         INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, locked_by,
+                           locked_until, created_at)
+         SELECT 'export_posts', '{\"kind\":\"export_posts\",\"task_id\":' || id || '}',
+                'running', 5, 5, '2026-01-01 00:00:00', 'a-dead-worker', '2026-01-01 00:00:00',
+                '2026-01-01 00:00:00'
+         FROM tasks",
+    );
+    assert!(susan.get("/index").await.body.contains("task-progress"));
+
+    app.wait_for_jobs().await;
+
+    let profile = susan.get("/user/susan").await.body;
+    assert!(profile.contains("class=\"export-failed"), "{profile}");
+    assert!(!profile.contains("task-progress"));
+    let db = app.database();
+    let job: microblog::models::job::JobRow = {
+        use diesel::prelude::*;
+        let mut conn = db.get().unwrap();
+        microblog::schema::jobs::table
+            .select(microblog::models::job::JobRow::as_select())
+            .first(&mut *conn)
+            .unwrap()
+    };
+    assert_eq!((job.state.as_str(), job.attempts), ("failed", 5));
+    // A new export can start.
+    let res = susan.submit("/user/susan", "/export_posts", &[]).await;
+    assert_eq!(res.location(), Some("/user/susan"));
+    assert!(
+        !susan
+            .flashes("/user/susan")
+            .await
+            .contains(&"An export task is currently in progress".to_owned())
+    );
+}

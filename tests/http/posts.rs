@@ -81,6 +81,10 @@ async fn a_post_that_is_too_long_or_empty_is_a_form_error_and_not_stored() {
             "Field must be between 1 and 140 characters long.",
         ),
         ("   ", "This field is required."),
+        (
+            "hidden\u{1}marks\u{2}",
+            "This field cannot hold control characters.",
+        ),
     ] {
         let res = browser.submit("/index", "/index", &[("post", body)]).await;
         assert_eq!(res.status, 422);

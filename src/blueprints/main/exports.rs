@@ -2,10 +2,14 @@
 //! (the tutorial starts the job on a GET), and the download of the file it made (a port
 //! addition). The job itself is `src/export.rs`.
 
+use actix_web::body::SizedStream;
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
+use futures_util::{Stream, stream};
 
 use crate::csrf::{CsrfForm, NoFields};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::flash::Kind;
 use crate::i18n::Message;
@@ -63,7 +67,8 @@ pub async fn start(
 }
 
 /// `GET /export_posts/<id>/posts.json`: one's own export, for a day after it was made; anyone
-/// else's, or an older one, is a 404.
+/// else's, or an older one, is a 404. The file is sent piece by piece as it is read from the
+/// database, so a large export never sits whole in memory.
 pub async fn download(
     CurrentUser(me): CurrentUser,
     path: web::Path<String>,
@@ -83,5 +88,46 @@ pub async fn download(
             parameters: vec![header::DispositionParam::Filename(export.filename)],
         })
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(export.body))
+        .body(SizedStream::new(
+            u64::try_from(export.size).unwrap_or(0),
+            file_pieces(state.db.clone(), export.id),
+        )))
+}
+
+/// Where the sending of a file has got to.
+enum Next {
+    Start,
+    Piece(i32),
+    Done,
+}
+
+/// The file of export `id`: its start, its pieces read one at a time, its end.
+fn file_pieces(db: Db, id: i32) -> impl Stream<Item = Result<Bytes, AppError>> {
+    stream::unfold(Next::Start, move |next| {
+        let db = db.clone();
+        async move {
+            match next {
+                Next::Start => Some((
+                    Ok(Bytes::from_static(task::FILE_START.as_bytes())),
+                    Next::Piece(0),
+                )),
+                Next::Piece(seq) => match db.run(move |conn| task::chunk(conn, id, seq)).await {
+                    Ok(Some(piece)) => {
+                        let piece = if seq > 0 {
+                            format!("{}{piece}", task::SEPARATOR)
+                        } else {
+                            piece
+                        };
+                        Some((Ok(Bytes::from(piece)), Next::Piece(seq + 1)))
+                    }
+                    Ok(None) => Some((
+                        Ok(Bytes::from_static(task::FILE_END.as_bytes())),
+                        Next::Done,
+                    )),
+                    Err(e) => Some((Err(e), Next::Done)),
+                },
+                Next::Done => None,
+            }
+        }
+    })
 }
