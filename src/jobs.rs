@@ -159,7 +159,8 @@ impl Lease {
     }
 
     /// Fails, rolling the caller's transaction back, if the lease was lost: a run that was
-    /// given up writes nothing more.
+    /// given up writes nothing more. Put it first in a transaction that writes: it is a write
+    /// itself, so on SQLite the transaction then holds the write lock throughout.
     pub fn check(&self, conn: &mut DbConn) -> QueryResult<()> {
         if job::is_held(conn, self.job_id, &self.worker, self.attempt)? {
             Ok(())

@@ -144,9 +144,14 @@ pub fn renew(
     Ok(n == 1)
 }
 
-/// Whether `worker` still holds job `id` under the claim of `attempt`.
+/// Whether `worker` still holds job `id` under the claim of `attempt`. Asked with an update
+/// that changes nothing, so that, first in a transaction, it also takes SQLite's write lock:
+/// a transaction that read first could not write later if another connection wrote between.
 pub fn is_held(conn: &mut DbConn, id: i32, worker: &str, attempt: i32) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(held!(id, worker, attempt))).get_result(conn)
+    let n = diesel::update(held!(id, worker, attempt))
+        .set(jobs::locked_until.eq(jobs::locked_until))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Fails a job claimed again after its last attempt (which never came back), without counting

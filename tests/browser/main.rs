@@ -515,3 +515,95 @@ async fn the_badge_changes_live_in_every_tab_over_one_stream() {
     until(5, "the badge of another tab after reading", None, badge).await;
     chrome.close().await;
 }
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn the_export_bar_moves_to_100_without_a_reload() {
+    let app = spawn_app_with(&[]).await;
+    let chrome = Chrome::start().await;
+    let c = chrome.client();
+    let me = Person {
+        c,
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+    // Enough posts for an export of several seconds (marked as indexed for search on SQLite,
+    // so no indexing holds the write lock meanwhile).
+    let sqlite = matches!(app.database_url, microblog::config::DatabaseUrl::Sqlite(_));
+    let (numbers, at, mark) = if sqlite {
+        (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150000)",
+            "'2026-01-01 00:00:00'",
+            "UPDATE posts_search_mark SET indexed_through = (SELECT MAX(id) FROM posts);",
+        )
+    } else {
+        (
+            "WITH n(i) AS (SELECT generate_series(1, 150000))",
+            "TIMESTAMP '2026-01-01 00:00:00'",
+            "",
+        )
+    };
+    app.execute_sql(&format!(
+        "BEGIN; {numbers} INSERT INTO posts (body, timestamp, user_id, language)
+         SELECT 'post number ' || i, {at}, (SELECT id FROM users WHERE username = 'susan'), 'en'
+         FROM n; {mark} COMMIT;"
+    ));
+
+    me.open("/user/susan").await;
+    me.press("form[action=\"/export_posts\"] button").await;
+    assert_eq!(me.path().await, "/user/susan");
+    me.appears(".task[data-task] .progress-bar", 5, "the task's bar")
+        .await;
+    // A mark on this page: a reload would lose it.
+    c.execute("window.notReloaded = true;", vec![])
+        .await
+        .unwrap();
+    // The value and the bar's width, read at one moment.
+    let read = || async {
+        let both = c
+            .execute(
+                "const box = document.querySelector('.task');
+                 return [box.querySelector('.task-progress').textContent,
+                         box.querySelector('.progress-bar').style.width];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let shown: i64 = both[0].as_str().unwrap().parse().unwrap();
+        (shown, both[1].as_str().unwrap_or_default().to_owned())
+    };
+    let mut seen = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        let (shown, width) = read().await;
+        assert_eq!(
+            width,
+            format!("{shown}%"),
+            "the bar's width follows its value"
+        );
+        if seen.last() != Some(&shown) {
+            seen.push(shown);
+        }
+        if shown == 100 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the bar stopped at {seen:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        seen.iter().any(|p| *p > 0 && *p < 100),
+        "the bar moved through values on its way: {seen:?}"
+    );
+    let done = c.find(Locator::Css(".task.alert-success")).await.is_ok();
+    assert!(done, "the box turns green at 100");
+    let kept = c
+        .execute("return window.notReloaded === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(kept, serde_json::Value::Bool(true), "no reload");
+    me.snapshot("export-done").await;
+    chrome.close().await;
+}

@@ -307,9 +307,8 @@ async fn jobs_list_shows_the_queue_as_rq_info_would() {
     assert!(line("send_mail", "failed").contains("last error: the mail server said no"));
 }
 
-/// Adds `count` posts of about 100 characters to `username`, numbered from 1, by SQL.
-pub fn add_many_posts(app: &TestApp, username: &str, count: u32) {
-    let sqlite = matches!(app.database_url, microblog::config::DatabaseUrl::Sqlite(_));
+/// SQL that adds `count` posts of about 100 characters to `username`, numbered from 1.
+pub fn many_posts_sql(sqlite: bool, username: &str, count: u32) -> String {
     let (numbers, timestamp) = if sqlite {
         (
             format!(
@@ -323,13 +322,13 @@ pub fn add_many_posts(app: &TestApp, username: &str, count: u32) {
             "TIMESTAMP '2026-01-01 00:00:00'",
         )
     };
-    app.execute_sql(&format!(
+    format!(
         "{numbers} INSERT INTO posts (body, timestamp, user_id, language)
          SELECT 'post ' || i || ' of a long archive, written to make the file large enough \
                  to be left out of the mail', {timestamp},
                 (SELECT id FROM users WHERE username = '{username}'), 'en'
-         FROM n"
-    ));
+         FROM n;"
+    )
 }
 
 #[actix_web::test]
@@ -338,7 +337,8 @@ async fn a_large_export_is_linked_instead_of_attached_and_downloads_whole_in_pie
     let app = app_mailing_to(&smtp).await;
     let mut susan = app.logged_in("susan", false).await;
     // About 6 MB of JSON: more than a mail carries, in 40 pieces.
-    add_many_posts(&app, "susan", 40_000);
+    let sqlite = matches!(app.database_url, microblog::config::DatabaseUrl::Sqlite(_));
+    app.execute_sql(&many_posts_sql(sqlite, "susan", 40_000));
 
     susan.submit("/user/susan", "/export_posts", &[]).await;
     let mail = smtp.wait_for(1, Duration::from_secs(60)).await.remove(0);

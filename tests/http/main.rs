@@ -6,6 +6,7 @@ mod activity;
 mod auth;
 mod email;
 mod errors;
+mod export_runs;
 mod exports;
 mod faults;
 mod i18n;
