@@ -64,11 +64,11 @@ struct ExportedPost<'a> {
     timestamp: String,
 }
 
-/// One page of posts as a piece of the file.
-fn piece(page: &[(i32, String, chrono::NaiveDateTime)]) -> serde_json::Result<String> {
+/// One page of posts as a piece of the file (see `task::FILE_START`).
+fn piece(page: &[(i32, String, chrono::NaiveDateTime)], first: bool) -> serde_json::Result<String> {
     let mut piece = String::new();
-    for (_, text, at) in page {
-        if !piece.is_empty() {
+    for (i, (_, text, at)) in page.iter().enumerate() {
+        if i > 0 || !first {
             piece.push_str(task::SEPARATOR);
         }
         let post = ExportedPost {
@@ -121,13 +121,10 @@ pub async fn export_posts(
         let Some(&(last, _, _)) = page.last() else {
             break;
         };
-        let piece = piece(&page)?;
+        let piece = piece(&page, seq == 0)?;
         done += page.len() as i64;
         drop(page);
         size += piece.len() as i64;
-        if seq > 0 {
-            size += task::SEPARATOR.len() as i64;
-        }
         after = last;
         let report = reported.elapsed() >= PROGRESS_EVERY;
         let percent = (done * 100 / total.max(1)).clamp(0, 99) as i32;

@@ -147,8 +147,9 @@ pub struct Export {
     pub size: i64,
 }
 
-/// The file is `FILE_START`, its pieces in order separated by `SEPARATOR`, then `FILE_END`;
-/// a piece is posts as JSON separated by `SEPARATOR`.
+/// The file is `FILE_START`, its pieces in order, then `FILE_END`; a piece is posts as JSON
+/// separated by `SEPARATOR`, and every piece after the first starts with `SEPARATOR`, so the
+/// pieces are only put end to end.
 pub const FILE_START: &str = "{\"posts\": [";
 pub const SEPARATOR: &str = ", ";
 pub const FILE_END: &str = "]}";
@@ -162,12 +163,7 @@ pub fn begin_export(
     filename: &str,
     now: NaiveDateTime,
 ) -> QueryResult<i32> {
-    let unfinished = exports::table
-        .filter(exports::task_id.eq(task.id))
-        .filter(exports::ready.eq(false))
-        .select(exports::id);
-    diesel::delete(export_chunks::table.filter(export_chunks::export_id.eq_any(unfinished)))
-        .execute(conn)?;
+    // Its pieces go with it (ON DELETE CASCADE).
     diesel::delete(
         exports::table
             .filter(exports::task_id.eq(task.id))
@@ -247,7 +243,7 @@ pub fn export_file(conn: &mut DbConn, id: i32) -> QueryResult<Option<(String, St
         .order(export_chunks::seq)
         .select(export_chunks::body)
         .load(conn)?;
-    let file = format!("{FILE_START}{}{FILE_END}", pieces.join(SEPARATOR));
+    let file = format!("{FILE_START}{}{FILE_END}", pieces.concat());
     Ok(Some((export.filename, file)))
 }
 
@@ -290,20 +286,15 @@ pub fn delete_expired_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryRes
         .filter(mails::status.eq(crate::models::mail::QUEUED))
         .filter(mails::attachment_export_id.is_not_null())
         .select(mails::attachment_export_id.assume_not_null());
-    let expired = exports::table
-        .filter(
+    // Their pieces go with them (ON DELETE CASCADE).
+    diesel::delete(
+        exports::table.filter(
             exports::expires_at
                 .le(now - WAIT_FOR_MAIL)
                 .or(exports::expires_at.le(now).and(exports::id.ne_all(waiting))),
-        )
-        .select(exports::id)
-        .load::<i32>(conn)?;
-    for ids in expired.chunks(500) {
-        diesel::delete(export_chunks::table.filter(export_chunks::export_id.eq_any(ids)))
-            .execute(conn)?;
-        diesel::delete(exports::table.filter(exports::id.eq_any(ids))).execute(conn)?;
-    }
-    Ok(expired.len())
+        ),
+    )
+    .execute(conn)
 }
 
 /// How long an ended task is kept: its "Export failed" stays on the profile until then, or

@@ -11,7 +11,7 @@ use microblog::models::job::JobRow;
 use microblog::schema::{export_chunks, exports, jobs, tasks};
 
 use crate::common::{Browser, PASSWORD, Server, TestDatabase, wait_for_jobs};
-use crate::exports::many_posts_sql;
+use crate::exports::{launch_export, many_posts_sql};
 use crate::smtp::SmtpServer;
 
 /// The binary on `database`, mailing through `smtp`.
@@ -178,18 +178,7 @@ async fn exports_queued_while_the_app_was_down_run_when_it_starts() {
     // Three exports asked for as the app went down: their tasks and jobs are written, and no
     // worker is running.
     for id in 1..=3 {
-        let launched = microblog::models::task::launch(
-            &mut db.get().unwrap(),
-            id,
-            microblog::models::task::EXPORT_POSTS,
-            "Export your posts",
-            |task_id| microblog::jobs::Job::ExportPosts {
-                task_id,
-                lang: "en".into(),
-            },
-            microblog::models::now(),
-        )
-        .unwrap();
+        let launched = launch_export(&mut db.get().unwrap(), id);
         assert!(matches!(
             launched,
             microblog::models::task::Launched::Started(_)

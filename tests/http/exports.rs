@@ -34,6 +34,35 @@ fn task_count(app: &TestApp) -> i64 {
         .unwrap()
 }
 
+/// The profile's link to the newest export.
+fn download_link(profile: &str) -> String {
+    let at = profile
+        .find("class=\"export-download\" href=\"")
+        .expect("a link")
+        + 30;
+    profile[at..at + profile[at..].find('"').unwrap()].to_owned()
+}
+
+/// An export of `user`'s posts launched straight in the database, as `POST /export_posts`
+/// does (its task and its job in one transaction).
+pub fn launch_export(
+    conn: &mut microblog::db::DbConn,
+    user: i32,
+) -> microblog::models::task::Launched {
+    microblog::models::task::launch(
+        conn,
+        user,
+        microblog::models::task::EXPORT_POSTS,
+        "Export your posts",
+        |task_id| microblog::jobs::Job::ExportPosts {
+            task_id,
+            lang: "en".into(),
+        },
+        microblog::models::now(),
+    )
+    .unwrap()
+}
+
 /// The JSON attached to `mail` (the part named posts.json).
 fn attachment(mail: &Received) -> serde_json::Value {
     assert!(
@@ -98,12 +127,7 @@ async fn an_export_is_started_by_a_post_and_arrives_by_mail_and_for_download() {
         .find(|n| n["name"] == "task_progress")
         .expect("a task_progress notification");
     assert_eq!(progress["data"]["progress"], 100);
-    let profile = susan.get("/user/susan").await.body;
-    let at = profile
-        .find("class=\"export-download\" href=\"")
-        .expect("a link")
-        + 30;
-    let link = &profile[at..at + profile[at..].find('"').unwrap()];
+    let link = &download_link(&susan.get("/user/susan").await.body);
     let file = susan.get(link).await;
     assert_eq!(file.status, 200);
     assert!(
@@ -175,20 +199,7 @@ async fn one_export_at_a_time_and_every_page_shows_the_running_one() {
         )
         .unwrap();
     }
-    let launch = |conn: &mut microblog::db::DbConn| {
-        microblog::models::task::launch(
-            conn,
-            1,
-            microblog::models::task::EXPORT_POSTS,
-            "Export your posts",
-            |task_id| microblog::jobs::Job::ExportPosts {
-                task_id,
-                lang: "en".into(),
-            },
-            microblog::models::now(),
-        )
-        .unwrap()
-    };
+    let launch = |conn: &mut microblog::db::DbConn| launch_export(conn, 1);
     assert!(matches!(
         launch(&mut conn),
         microblog::models::task::Launched::Started(_)
@@ -350,12 +361,7 @@ async fn a_large_export_is_linked_instead_of_attached_and_downloads_whole_in_pie
         mail.text()
     );
 
-    let profile = susan.get("/user/susan").await.body;
-    let at = profile
-        .find("class=\"export-download\" href=\"")
-        .expect("a link")
-        + 30;
-    let link = &profile[at..at + profile[at..].find('"').unwrap()];
+    let link = &download_link(&susan.get("/user/susan").await.body);
     let file = susan.get(link).await;
     assert_eq!(file.status, 200);
     assert_eq!(

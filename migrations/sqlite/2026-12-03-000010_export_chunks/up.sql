@@ -1,7 +1,7 @@
 -- Chapter 22: an export's file is kept in pieces of a thousand posts, written as the export
 -- reads them, so neither the export nor a download ever holds the whole file in memory.
--- A piece is posts as JSON separated by ", "; the file is `{"posts": [` + the pieces in order,
--- separated by ", ", + `]}`.
+-- A piece is posts as JSON separated by ", ", every piece after the first starting with ", ";
+-- the file is `{"posts": [` + the pieces in order + `]}`.
 CREATE TABLE export_chunks (
     export_id INTEGER NOT NULL REFERENCES exports (id) ON DELETE CASCADE,
     seq INTEGER NOT NULL,

@@ -112,14 +112,7 @@ fn file_pieces(db: Db, id: i32) -> impl Stream<Item = Result<Bytes, AppError>> {
                     Next::Piece(0),
                 )),
                 Next::Piece(seq) => match db.run(move |conn| task::chunk(conn, id, seq)).await {
-                    Ok(Some(piece)) => {
-                        let piece = if seq > 0 {
-                            format!("{}{piece}", task::SEPARATOR)
-                        } else {
-                            piece
-                        };
-                        Some((Ok(Bytes::from(piece)), Next::Piece(seq + 1)))
-                    }
+                    Ok(Some(piece)) => Some((Ok(Bytes::from(piece)), Next::Piece(seq + 1))),
                     Ok(None) => Some((
                         Ok(Bytes::from_static(task::FILE_END.as_bytes())),
                         Next::Done,
