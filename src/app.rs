@@ -71,6 +71,7 @@ pub fn create_app(
         .app_data(web::PayloadConfig::new(limits::MAX_BODY))
         .app_data(web::JsonConfig::default().limit(limits::MAX_BODY))
         .app_data(web::FormConfig::default().limit(limits::MAX_BODY))
+        .configure(blueprints::api::config)
         .configure(blueprints::main::config)
         .configure(blueprints::auth::config)
         .route("/static/{path:.*}", web::get().to(assets::static_file))

@@ -42,6 +42,11 @@ pub async fn run_once(state: &State) {
         "delete expired logins",
     );
     logged(
+        db.run(move |conn| models::api_token::delete_expired(conn, now))
+            .await,
+        "delete expired API tokens",
+    );
+    logged(
         db.run(move |conn| user::delete_expired_reset_links(conn, now))
             .await,
         "delete expired reset links",

@@ -12,6 +12,9 @@ pub fn too_long(max: usize) -> Message {
     Message::new("form-too-long").with("max", max as i64)
 }
 
+/// The longest "about me" a profile holds, in characters.
+pub const ABOUT_ME_MAX: usize = 140;
+
 /// Checks the length in characters (as Python's `len` counts), after `required`.
 fn required_within(value: &str, min: usize, max: usize) -> Result<(), Message> {
     let len = value.chars().count();

@@ -285,16 +285,24 @@ impl Attempt<'_> {
 
     /// The password was right: the account's failures are forgiven, and the browser becomes
     /// known for the account (the `device` cookie is added to `response`).
-    pub fn succeeded(mut self, response: &mut HttpResponse) {
-        self.decided = true;
-        self.throttle
-            .settle(&self.counts, false, Some(&self.account));
-        if !self.known
-            && let Some(cookie) = self.throttle.device_cookie(&self.account)
+    pub fn succeeded(self, response: &mut HttpResponse) {
+        let (throttle, known) = (self.throttle, self.known);
+        let account = self.account.clone();
+        self.forgiven();
+        if !known
+            && let Some(cookie) = throttle.device_cookie(&account)
             && let Err(e) = response.add_cookie(&cookie)
         {
             tracing::warn!(error = %e, "could not set the device cookie");
         }
+    }
+
+    /// The password was right, for a client that keeps no cookies (the API): the account's
+    /// failures are forgiven, and no browser becomes known.
+    pub fn forgiven(mut self) {
+        self.decided = true;
+        self.throttle
+            .settle(&self.counts, false, Some(&self.account));
     }
 }
 

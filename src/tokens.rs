@@ -9,7 +9,17 @@ use sha2::{Digest, Sha256};
 
 /// A new random token and the hash to store for it.
 pub fn new_token() -> (String, String) {
-    let mut bytes = [0u8; 32];
+    random_token::<32>()
+}
+
+/// A token for the API: 16 random bytes, 32 hex digits, as the Flask app's
+/// `secrets.token_hex(16)` (clients may expect that length); still far past guessing.
+pub fn new_api_token() -> (String, String) {
+    random_token::<16>()
+}
+
+fn random_token<const BYTES: usize>() -> (String, String) {
+    let mut bytes = [0u8; BYTES];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
     let hash = token_hash(&token);

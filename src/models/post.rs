@@ -34,6 +34,7 @@ pub struct NewPost<'a> {
 #[diesel(table_name = posts)]
 pub struct PostWithAuthor {
     pub id: i32,
+    pub user_id: i32,
     pub body: String,
     pub timestamp: NaiveDateTime,
     pub language: Option<String>,
@@ -64,8 +65,44 @@ pub enum Feed {
     Timeline(i32),
 }
 
-pub fn create(conn: &mut DbConn, new: &NewPost<'_>) -> QueryResult<usize> {
-    diesel::insert_into(posts::table).values(new).execute(conn)
+/// Stores a post; returns its id.
+pub fn create(conn: &mut DbConn, new: &NewPost<'_>) -> QueryResult<i32> {
+    diesel::insert_into(posts::table)
+        .values(new)
+        .returning(posts::id)
+        .get_result(conn)
+}
+
+/// One post and its author (`GET /api/posts/<id>`).
+pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<PostWithAuthor>> {
+    posts::table
+        .inner_join(users::table)
+        .filter(posts::id.eq(id))
+        .select(PostWithAuthor::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// How many posts a feed holds in all (the API's collections say it).
+pub fn count(conn: &mut DbConn, feed: Feed) -> QueryResult<i64> {
+    match feed {
+        Feed::Everyone => posts::table.count().get_result(conn),
+        Feed::Author(user_id) => posts::table
+            .filter(posts::user_id.eq(user_id))
+            .count()
+            .get_result(conn),
+        Feed::Timeline(user_id) => on_backend!(conn, c => posts::table
+            .filter(
+                posts::user_id.eq_any(
+                    followers::table
+                        .filter(followers::follower_id.eq(user_id))
+                        .select(followers::followed_id),
+                )
+                .or(posts::user_id.eq(user_id)),
+            )
+            .count()
+            .get_result(c)),
+    }
 }
 
 /// Flask: `db.paginate(query, page=page, per_page=per_page)` over a feed (chapter 9): page

@@ -6,8 +6,8 @@ use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
 use serde::Serialize;
 
 use crate::db::DbConn;
-use crate::models::login_session;
-use crate::schema::{followers, password_resets, users};
+use crate::models::{api_token, login_session};
+use crate::schema::{followers, password_resets, posts, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -145,6 +145,7 @@ pub fn set_password(conn: &mut DbConn, id: i32, hash: &str, keep: Option<i32>) -
             .set(users::password_hash.eq(hash))
             .execute(conn)?;
         login_session::delete_all_for_user(conn, id, keep)?;
+        api_token::delete_all_for_user(conn, id)?;
         delete_reset_links(conn, id)?;
         Ok(())
     })
@@ -347,4 +348,168 @@ mod tests {
         assert_eq!(avatar_url("MyEmailAddress@example.com ", 80), expected);
         assert_eq!(avatar_url("myemailaddress@example.com", 80), expected);
     }
+}
+
+/// A user with the counts the API shows (Flask: `User.to_dict()`, chapter 23).
+#[derive(Debug)]
+pub struct WithCounts {
+    pub user: User,
+    pub posts: i64,
+    pub followers: i64,
+    pub following: i64,
+}
+
+/// Which users an API collection lists, in id order.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing {
+    Everyone,
+    /// Who follows this user.
+    FollowersOf(i32),
+    /// Whom this user follows.
+    FollowedBy(i32),
+}
+
+/// Up to `limit` users of a listing from `offset` on, and how many it holds in all.
+pub fn list(
+    conn: &mut DbConn,
+    listing: Listing,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<User>, i64)> {
+    match listing {
+        Listing::Everyone => Ok((
+            users::table
+                .order(users::id)
+                .limit(limit)
+                .offset(offset)
+                .select(User::as_select())
+                .load(conn)?,
+            users::table.count().get_result(conn)?,
+        )),
+        Listing::FollowersOf(id) => {
+            let of = || {
+                users::table
+                    .inner_join(followers::table.on(followers::follower_id.eq(users::id)))
+                    .filter(followers::followed_id.eq(id))
+            };
+            Ok((
+                of().order(users::id)
+                    .limit(limit)
+                    .offset(offset)
+                    .select(User::as_select())
+                    .load(conn)?,
+                of().count().get_result(conn)?,
+            ))
+        }
+        Listing::FollowedBy(id) => {
+            let of = || {
+                users::table
+                    .inner_join(followers::table.on(followers::followed_id.eq(users::id)))
+                    .filter(followers::follower_id.eq(id))
+            };
+            Ok((
+                of().order(users::id)
+                    .limit(limit)
+                    .offset(offset)
+                    .select(User::as_select())
+                    .load(conn)?,
+                of().count().get_result(conn)?,
+            ))
+        }
+    }
+}
+
+/// `users` with their counts, in the same order: three grouped counts, whatever their number.
+pub fn with_counts(conn: &mut DbConn, users: Vec<User>) -> QueryResult<Vec<WithCounts>> {
+    use diesel::dsl::count_star;
+    use std::collections::HashMap;
+    let ids: Vec<i32> = users.iter().map(|u| u.id).collect();
+    let posts: HashMap<i32, i64> = posts::table
+        .filter(posts::user_id.eq_any(&ids))
+        .group_by(posts::user_id)
+        .select((posts::user_id, count_star()))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let followers: HashMap<i32, i64> = followers::table
+        .filter(followers::followed_id.eq_any(&ids))
+        .group_by(followers::followed_id)
+        .select((followers::followed_id, count_star()))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let following: HashMap<i32, i64> = followers::table
+        .filter(followers::follower_id.eq_any(&ids))
+        .group_by(followers::follower_id)
+        .select((followers::follower_id, count_star()))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    Ok(users
+        .into_iter()
+        .map(|user| WithCounts {
+            posts: posts.get(&user.id).copied().unwrap_or(0),
+            followers: followers.get(&user.id).copied().unwrap_or(0),
+            following: following.get(&user.id).copied().unwrap_or(0),
+            user,
+        })
+        .collect())
+}
+
+/// One user and their counts, as `GET /api/users/<id>` shows them.
+pub fn find_with_counts(conn: &mut DbConn, id: i32) -> QueryResult<Option<WithCounts>> {
+    let Some(user) = find(conn, id)? else {
+        return Ok(None);
+    };
+    Ok(with_counts(conn, vec![user])?.pop())
+}
+
+/// What `PUT /api/users/<id>` may change; `None` keeps the value.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct AccountChange<'a> {
+    pub username: Option<&'a str>,
+    pub email: Option<&'a str>,
+    /// `Some(None)` clears it.
+    pub about_me: Option<Option<&'a str>>,
+}
+
+/// Whether someone other than `me` has this username, and this address (any case).
+pub fn used_by_others(
+    conn: &mut DbConn,
+    me: i32,
+    username: Option<&str>,
+    email: Option<&str>,
+) -> QueryResult<(bool, bool)> {
+    let name_taken = match username {
+        Some(name) => diesel::select(diesel::dsl::exists(
+            users::table
+                .filter(users::username.eq(name))
+                .filter(users::id.ne(me)),
+        ))
+        .get_result(conn)?,
+        None => false,
+    };
+    let email_taken = match email {
+        Some(email) => diesel::select(diesel::dsl::exists(
+            users::table
+                .filter(lower(users::email).eq(email.to_lowercase()))
+                .filter(users::id.ne(me)),
+        ))
+        .get_result(conn)?,
+        None => false,
+    };
+    Ok((name_taken, email_taken))
+}
+
+/// Flask: `User.from_dict(data, new_user=False)` and its commit, in one statement. `Ok(false)`
+/// when the name or the address was taken meanwhile.
+pub fn update_account(conn: &mut DbConn, id: i32, change: &AccountChange<'_>) -> QueryResult<bool> {
+    if change.username.is_none() && change.email.is_none() && change.about_me.is_none() {
+        return Ok(true);
+    }
+    let updated = diesel::update(users::table.find(id))
+        .set(change)
+        .execute(conn);
+    Ok(unless_taken(updated)?.is_some())
 }

@@ -607,3 +607,65 @@ async fn the_export_bar_moves_to_100_without_a_reload() {
     me.snapshot("export-done").await;
     chrome.close().await;
 }
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn the_api_docs_page_gets_a_token_tries_a_request_and_revokes_the_token() {
+    let app = spawn_app_with(&[]).await;
+    let chrome = Chrome::start().await;
+    let c = chrome.client();
+    let me = Person {
+        c,
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+    me.open("/api/docs").await;
+    // The script read /api/openapi.json and made a card of each operation.
+    let card = "[data-operation=\"GET /api/users/{id}\"]";
+    me.appears(card, 10, "the card of GET /api/users/{id}")
+        .await;
+    me.fill("username", "susan").await;
+    me.fill("password", common::PASSWORD).await;
+    me.press_without_navigation("#token-get").await;
+    let token = || async {
+        c.execute(
+            "return document.getElementById('token').value.length;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or(0)
+    };
+    until(10, "the token", 32, token).await;
+
+    let id = c
+        .find(Locator::Css(&format!("{card} input[name=\"id\"]")))
+        .await
+        .unwrap();
+    id.send_keys("1").await.unwrap();
+    // A click in the page's script, not at a point: the card may be far down, under others.
+    let send = || async {
+        c.execute(
+            &format!("document.querySelector('{card} .try-send').click();"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    };
+    send().await;
+    let status = || async { me.text(&format!("{card} .try-status")).await };
+    until(10, "the response", "200 OK".to_owned(), status).await;
+    let body = me.text(&format!("{card} .try-body")).await;
+    assert!(body.contains("\"username\": \"susan\""), "{body}");
+    me.snapshot("api-docs").await;
+
+    // Revoked: the same request is now refused, in JSON.
+    c.execute("document.getElementById('token-revoke').click();", vec![])
+        .await
+        .unwrap();
+    until(10, "the token cleared", 0, token).await;
+    send().await;
+    until(10, "the refusal", "401 Unauthorized".to_owned(), status).await;
+    chrome.close().await;
+}

@@ -3,6 +3,7 @@
 mod common;
 
 mod activity;
+mod api;
 mod auth;
 mod email;
 mod errors;

@@ -115,7 +115,9 @@ fn dress_error<B: MessageBody + 'static>(
     }
 
     let req = res.request().clone();
-    let (content_type, body) = if wants_json(&req) {
+    // Under /api every error is JSON, whatever the client accepts.
+    let api = req.path() == "/api" || req.path().starts_with("/api/");
+    let (content_type, body) = if api || wants_json(&req) {
         // Programs read `error`: it stays the status's English name, as Flask writes it.
         let json = ErrorJson {
             error: status.canonical_reason().unwrap_or("Error"),

@@ -59,7 +59,6 @@ pub struct ProfileChange {
 }
 
 pub const EDIT_PROFILE_FIELDS: &[&str] = &["username", "about_me"];
-pub const ABOUT_ME_MAX: usize = 140;
 
 impl EditProfileInput {
     /// Checks everything but uniqueness; the view keeps what was typed.
@@ -69,8 +68,11 @@ impl EditProfileInput {
             .value("about_me", &self.about_me);
         let username = Username::parse(&self.username).map_err(|e| view.error("username", e));
         let about_me = self.about_me.trim();
-        if about_me.chars().count() > ABOUT_ME_MAX {
-            view.error("about_me", crate::domain::too_long(ABOUT_ME_MAX));
+        if about_me.chars().count() > crate::domain::ABOUT_ME_MAX {
+            view.error(
+                "about_me",
+                crate::domain::too_long(crate::domain::ABOUT_ME_MAX),
+            );
         }
         let change = match username {
             Ok(username) if view.is_valid() => Some(ProfileChange {

@@ -224,6 +224,7 @@ mod tests {
     fn row(id: i32, body: &str, author: &str) -> PostWithAuthor {
         PostWithAuthor {
             id,
+            user_id: 1,
             body: body.to_owned(),
             language: Some("es".to_owned()),
             timestamp: NaiveDate::from_ymd_opt(2026, 11, 22)

@@ -1,0 +1,69 @@
+//! Flask: `app/api/auth.py` (chapter 23): Flask-HTTPAuth's `basic_auth` (a username and
+//! password, only to get a token) and `token_auth` (the token, for everything else).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::Header;
+use actix_web::{FromRequest, HttpRequest, web};
+use actix_web_httpauth::headers::authorization::{Authorization, Basic, Bearer};
+
+use super::errors::ApiError;
+use crate::models::{self, api_token, user::User};
+use crate::state::State;
+use crate::tokens::token_hash;
+
+/// The `WWW-Authenticate` of a 401 from `POST /api/tokens` (Flask-HTTPAuth's default realm).
+pub const BASIC_CHALLENGE: &str = "Basic realm=\"Authentication Required\"";
+/// The `WWW-Authenticate` of a 401 from every endpoint that takes a token.
+pub const BEARER_CHALLENGE: &str = "Bearer realm=\"Authentication Required\"";
+
+/// Flask-HTTPAuth's `basic_auth`: the username and password of an `Authorization: Basic`
+/// header, if it holds both. Checking them is the caller's work (throttled, as logins are).
+pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    let basic = Authorization::<Basic>::parse(req).ok()?.into_scheme();
+    let username = basic.user_id().trim().to_owned();
+    let password = basic.password()?.to_owned();
+    (!username.is_empty() && !password.is_empty()).then_some((username, password))
+}
+
+/// Flask: `@token_auth.login_required` and `token_auth.current_user()`: the user whose
+/// unexpired token came as `Authorization: Bearer <token>`. Anything else is a 401 with
+/// [`BEARER_CHALLENGE`], before the handler runs. Cookies are never read: a page of another
+/// site can make a browser send them, never this header.
+pub struct TokenUser {
+    pub user: User,
+    /// What is stored for the token, to revoke it.
+    pub token_hash: String,
+}
+
+impl FromRequest for TokenUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = Authorization::<Bearer>::parse(req)
+            .ok()
+            .map(|auth| auth.as_ref().token().to_owned());
+        let state = req.app_data::<web::Data<State>>().cloned();
+        Box::pin(async move {
+            let (Some(token), Some(state)) = (token, state) else {
+                return Err(ApiError::unauthorized(BEARER_CHALLENGE));
+            };
+            let hash = token_hash(&token);
+            let looked_up = hash.clone();
+            let user = state
+                .db
+                .run(move |conn| api_token::owner(conn, &looked_up, models::now()))
+                .await?;
+            match user {
+                Some(user) => Ok(Self {
+                    user,
+                    token_hash: hash,
+                }),
+                None => Err(ApiError::unauthorized(BEARER_CHALLENGE)),
+            }
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! Flask: `app/api/errors.py` (chapter 23): every error under `/api` is JSON,
+//! `{"error": <the status's English name>, "message"?: <why>}`, with the status code.
+//!
+//! Handlers fail with an [`ApiError`]; errors raised before a handler runs (an unknown route, a
+//! wrong method, a body that is not JSON) are bare responses that the errors blueprint dresses
+//! as JSON too, since their path starts with `/api/`.
+
+use actix_web::error::JsonPayloadError;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+use crate::limits;
+
+/// An error's body (Flask: `error_response(status_code, message)`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The status's name: "Bad Request", "Unauthorized", "Not Found"...
+    #[schema(example = "Bad Request")]
+    pub error: String,
+    /// Why, when there is more to say than the name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// A request the API refuses, and why.
+    Refused {
+        status: StatusCode,
+        message: Option<String>,
+        /// `WWW-Authenticate` for a 401, `Retry-After` for a 429.
+        header: Option<(header::HeaderName, String)>,
+    },
+    /// Our own failure (a 500), handled as on every page: logged, mailed to the admins.
+    App(AppError),
+}
+
+impl ApiError {
+    fn refused(status: StatusCode, message: Option<String>) -> Self {
+        Self::Refused {
+            status,
+            message,
+            header: None,
+        }
+    }
+
+    /// Flask: `bad_request(message)`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::refused(StatusCode::BAD_REQUEST, Some(message.into()))
+    }
+
+    /// No valid credentials; `challenge` is the `WWW-Authenticate` that says which to send.
+    pub fn unauthorized(challenge: &str) -> Self {
+        Self::Refused {
+            status: StatusCode::UNAUTHORIZED,
+            message: None,
+            header: Some((header::WWW_AUTHENTICATE, challenge.to_owned())),
+        }
+    }
+
+    pub fn forbidden(message: &str) -> Self {
+        Self::refused(StatusCode::FORBIDDEN, Some(message.to_owned()))
+    }
+
+    pub fn not_found() -> Self {
+        Self::refused(StatusCode::NOT_FOUND, None)
+    }
+
+    /// Too many wrong passwords: wait this long.
+    pub fn too_many(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1);
+        Self::Refused {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: Some(format!(
+                "Too many failed attempts: try again in {seconds} seconds."
+            )),
+            header: Some((header::RETRY_AFTER, seconds.to_string())),
+        }
+    }
+
+    /// A body that could not be read as the JSON an endpoint takes.
+    pub fn json(error: &JsonPayloadError) -> Self {
+        match error {
+            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                Self::refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Some(format!(
+                        "The body is too large ({} KiB at most).",
+                        limits::MAX_BODY >> 10
+                    )),
+                )
+            }
+            JsonPayloadError::ContentType => Self::refused(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("Send a JSON body, with Content-Type: application/json.".to_owned()),
+            ),
+            // serde_json says what is wrong and where: "invalid type: integer `5`, expected a
+            // string at line 1 column 15", "missing field `email`".
+            JsonPayloadError::Deserialize(e) => {
+                Self::bad_request(format!("The body is not the JSON expected: {e}."))
+            }
+            other => Self::bad_request(format!("The body could not be read: {other}.")),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused {
+                status,
+                message: Some(message),
+                ..
+            } => write!(f, "{status}: {message}"),
+            Self::Refused { status, .. } => write!(f, "{status}"),
+            Self::App(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Refused { status, .. } => *status,
+            Self::App(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let Self::Refused {
+            status,
+            message,
+            header,
+        } = self
+        else {
+            // Bare: the errors blueprint logs it, mails it and dresses it as JSON.
+            return HttpResponse::build(self.status_code()).finish();
+        };
+        let mut res = HttpResponse::build(*status);
+        if let Some(header) = header {
+            res.insert_header(header.clone());
+        }
+        res.json(ErrorBody {
+            error: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: message.clone(),
+        })
+    }
+}
+
+/// An `/api/...` URL that no route matches.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found())
+}
+
+/// A known `/api/...` URL asked with a method it does not take.
+pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::refused(StatusCode::METHOD_NOT_ALLOWED, None))
+}

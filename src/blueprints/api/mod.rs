@@ -1,0 +1,66 @@
+//! Flask: `app/api/` (chapter 23), the REST API: tokens, users, posts, every error in JSON,
+//! and the API described by an OpenAPI document. `docs/23-apis.md` walks through it.
+//!
+//! | Flask                                   | here                                  |
+//! |-----------------------------------------|---------------------------------------|
+//! | `app/api/auth.py` (Flask-HTTPAuth)      | `auth.rs`: [`auth::TokenUser`]        |
+//! | `app/api/tokens.py`                     | `tokens.rs`                           |
+//! | `app/api/users.py`                      | `users.rs`                            |
+//! | `app/api/errors.py`                     | `errors.rs`: [`errors::ApiError`]     |
+//! | `to_dict`, `from_dict`, `PaginatedAPIMixin` | `json.rs`                         |
+//! | (none)                                  | `posts.rs`, `docs.rs`                 |
+
+mod auth;
+mod docs;
+mod errors;
+mod json;
+mod posts;
+mod tokens;
+mod users;
+
+use actix_web::web;
+
+use crate::limits;
+
+/// Ids in paths are digits: anything else under a known path is an unknown URL (404).
+const ID: &str = "{id:\\d+}";
+
+/// A resource whose other methods are a 405 (without this, the scope's 404 would answer them).
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(errors::method_not_allowed))
+}
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    let json = web::JsonConfig::default()
+        .limit(limits::MAX_BODY)
+        .error_handler(|e, _| errors::ApiError::json(&e).into());
+    let user = |tail: &str| format!("/users/{ID}{tail}");
+    cfg.service(
+        web::scope("/api")
+            .app_data(json)
+            .service(
+                resource("/tokens")
+                    .route(web::post().to(tokens::get_token))
+                    .route(web::delete().to(tokens::revoke_token)),
+            )
+            .service(
+                resource("/users")
+                    .route(web::get().to(users::get_users))
+                    .route(web::post().to(users::create_user)),
+            )
+            .service(
+                resource(&user(""))
+                    .route(web::get().to(users::get_user))
+                    .route(web::put().to(users::update_user)),
+            )
+            .service(resource(&user("/followers")).route(web::get().to(users::get_followers)))
+            .service(resource(&user("/following")).route(web::get().to(users::get_following)))
+            .service(resource(&user("/posts")).route(web::get().to(posts::get_user_posts)))
+            .service(resource("/timeline").route(web::get().to(posts::get_timeline)))
+            .service(resource("/posts").route(web::post().to(posts::create_post)))
+            .service(resource(&format!("/posts/{ID}")).route(web::get().to(posts::get_post)))
+            .service(resource("/openapi.json").route(web::get().to(docs::openapi)))
+            .service(resource("/docs").route(web::get().to(docs::page)))
+            .default_service(web::to(errors::not_found)),
+    );
+}

@@ -1,0 +1,176 @@
+//! Posts through the API (the Flask app's API has none; a real client needs them): a user's
+//! posts, your timeline, one post, and a new one, by the rules of the web site's post form.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::auth::TokenUser;
+use super::errors::{ApiError, ErrorBody};
+use super::json::{Body, NewPostJson, PostCollection, PostJson, Window};
+use crate::domain::PostBody;
+use crate::i18n::english;
+use crate::models::post::{self, Feed, NewPost, PostWithAuthor};
+use crate::models::{self, user};
+use crate::state::State;
+
+/// A page of `feed` at `url`; `author`: the feed is this user's, who must exist.
+async fn collection(
+    feed: Feed,
+    author: Option<i32>,
+    req: &HttpRequest,
+    url: &str,
+    state: &State,
+) -> Result<HttpResponse, ApiError> {
+    let window = Window::parse(req.query_string());
+    let (page, total) = state
+        .db
+        .run(move |conn| {
+            if let Some(id) = author
+                && user::find(conn, id)?.is_none()
+            {
+                return Ok(None);
+            }
+            let page = post::page(conn, feed, window.number(), window.per_page)?;
+            Ok::<_, diesel::result::Error>(Some((page, post::count(conn, feed)?)))
+        })
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (meta, links) = window.describe(total, url);
+    let items = page.items.into_iter().map(PostJson::of).collect();
+    Ok(HttpResponse::Ok().json(PostCollection { items, meta, links }))
+}
+
+/// A user's posts, newest first.
+#[utoipa::path(
+    get, path = "/api/users/{id}/posts", tag = "posts",
+    summary = "A user's posts, newest first",
+    params(
+        ("id" = i32, Path, description = "The user's id"),
+        ("page" = Option<i64>, Query, description = "From 1; default 1"),
+        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+    ),
+    responses(
+        (status = 200, description = "A page of posts", body = PostCollection),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn get_user_posts(
+    _me: TokenUser,
+    id: web::Path<i32>,
+    req: HttpRequest,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let url = format!("/api/users/{id}/posts");
+    collection(Feed::Author(id), Some(id), &req, &url, &state).await
+}
+
+/// Flask: `User.following_posts()`, the home page's posts: yours and those of whom you follow.
+#[utoipa::path(
+    get, path = "/api/timeline", tag = "posts",
+    summary = "Your timeline: your posts and those of the users you follow, newest first",
+    params(
+        ("page" = Option<i64>, Query, description = "From 1; default 1"),
+        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+    ),
+    responses(
+        (status = 200, description = "A page of posts", body = PostCollection),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn get_timeline(
+    me: TokenUser,
+    req: HttpRequest,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    collection(
+        Feed::Timeline(me.user.id),
+        None,
+        &req,
+        "/api/timeline",
+        &state,
+    )
+    .await
+}
+
+#[utoipa::path(
+    get, path = "/api/posts/{id}", tag = "posts",
+    summary = "A post",
+    params(("id" = i32, Path, description = "The post's id")),
+    responses(
+        (status = 200, description = "The post", body = PostJson),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such post", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn get_post(
+    _me: TokenUser,
+    id: web::Path<i32>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let found = state
+        .db
+        .run(move |conn| post::find(conn, id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(PostJson::of(found)))
+}
+
+/// Flask: the post form of `index` (chapter 4), as JSON: the same 1-140 rule, the language
+/// detected as on the web.
+#[utoipa::path(
+    post, path = "/api/posts", tag = "posts",
+    summary = "Publish a post",
+    request_body = NewPostJson,
+    responses(
+        (status = 201, description = "Published; `Location` is its URL", body = PostJson,
+         headers(("Location" = String, description = "/api/posts/<id>"))),
+        (status = 400, description = "The body is missing, empty, too long or of the wrong type", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn create_post(
+    me: TokenUser,
+    Body(input): Body<NewPostJson>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let body = PostBody::parse(&input.body)
+        .map_err(|e| ApiError::bad_request(format!("body: {}", e.text(&english()))))?;
+    let language = crate::translate::detect_language(body.as_str());
+    let timestamp = models::now();
+    let user_id = me.user.id;
+    let text = body.as_str().to_owned();
+    let id = state
+        .db
+        .run(move |conn| {
+            post::create(
+                conn,
+                &NewPost {
+                    body: &text,
+                    timestamp,
+                    user_id,
+                    language,
+                },
+            )
+        })
+        .await?;
+    let created = PostJson::of(PostWithAuthor {
+        id,
+        user_id,
+        body: body.as_str().to_owned(),
+        timestamp,
+        language: language.map(str::to_owned),
+        author: me.user.username,
+        author_email: me.user.email,
+    });
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, created.links.self_.clone()))
+        .json(created))
+}

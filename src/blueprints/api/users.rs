@@ -1,0 +1,346 @@
+//! Flask: `app/api/users.py` (chapter 23): users, their followers and whom they follow, a new
+//! user, and a change to one's own.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::auth::TokenUser;
+use super::errors::{ApiError, ErrorBody};
+use super::json::{Body, NewUserJson, UserChangeJson, UserCollection, UserJson, Window};
+use crate::domain::{ABOUT_ME_MAX, Email, NewPassword, Username, too_long};
+use crate::i18n::{Message, english};
+use crate::models;
+use crate::models::user::{self, AccountChange, Listing, NewUser};
+use crate::state::State;
+
+/// The reasons a body was refused, one per field, in English as the statuses' names are.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, field: &str, reason: Message) {
+        self.0.push(format!("{field}: {}", reason.text(&english())));
+    }
+
+    fn check(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::bad_request(self.0.join(" ")))
+        }
+    }
+}
+
+/// `about_me` as the profile form takes it: trimmed, at most 140 characters, empty is none.
+fn about_me(raw: &str, problems: &mut Problems) -> Option<String> {
+    let text = raw.trim();
+    if text.chars().count() > ABOUT_ME_MAX {
+        problems.add("about_me", too_long(ABOUT_ME_MAX));
+    }
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// Flask: `get_user`.
+#[utoipa::path(
+    get, path = "/api/users/{id}", tag = "users",
+    summary = "A user",
+    params(("id" = i32, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user; `email` only in your own", body = UserJson),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn get_user(
+    me: TokenUser,
+    id: web::Path<i32>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let found = state
+        .db
+        .run(move |conn| user::find_with_counts(conn, id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(UserJson::of(found, id == me.user.id)))
+}
+
+/// A page of users of `listing` at `url`.
+async fn collection(
+    me: &TokenUser,
+    listing: Listing,
+    req: &HttpRequest,
+    url: &str,
+    state: &State,
+) -> Result<HttpResponse, ApiError> {
+    let window = Window::parse(req.query_string());
+    let exists = match listing {
+        Listing::Everyone => None,
+        Listing::FollowersOf(id) | Listing::FollowedBy(id) => Some(id),
+    };
+    let (users, total) = state
+        .db
+        .run(move |conn| {
+            if let Some(id) = exists
+                && user::find(conn, id)?.is_none()
+            {
+                return Ok(None);
+            }
+            let (users, total) = user::list(conn, listing, window.per_page, window.offset())?;
+            Ok::<_, diesel::result::Error>(Some((user::with_counts(conn, users)?, total)))
+        })
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (meta, links) = window.describe(total, url);
+    let items = users
+        .into_iter()
+        .map(|u| {
+            let own = u.user.id == me.user.id;
+            UserJson::of(u, own)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(UserCollection { items, meta, links }))
+}
+
+/// Flask: `get_users`.
+#[utoipa::path(
+    get, path = "/api/users", tag = "users",
+    summary = "All users, in id order",
+    params(
+        ("page" = Option<i64>, Query, description = "From 1; default 1"),
+        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = UserCollection),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn get_users(
+    me: TokenUser,
+    req: HttpRequest,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    collection(&me, Listing::Everyone, &req, "/api/users", &state).await
+}
+
+/// Flask: `get_followers`.
+#[utoipa::path(
+    get, path = "/api/users/{id}/followers", tag = "users",
+    summary = "Who follows a user",
+    params(
+        ("id" = i32, Path, description = "The user's id"),
+        ("page" = Option<i64>, Query, description = "From 1; default 1"),
+        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = UserCollection),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn get_followers(
+    me: TokenUser,
+    id: web::Path<i32>,
+    req: HttpRequest,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let url = format!("/api/users/{id}/followers");
+    collection(&me, Listing::FollowersOf(id), &req, &url, &state).await
+}
+
+/// Flask: `get_following`.
+#[utoipa::path(
+    get, path = "/api/users/{id}/following", tag = "users",
+    summary = "Whom a user follows",
+    params(
+        ("id" = i32, Path, description = "The user's id"),
+        ("page" = Option<i64>, Query, description = "From 1; default 1"),
+        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = UserCollection),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn get_following(
+    me: TokenUser,
+    id: web::Path<i32>,
+    req: HttpRequest,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let url = format!("/api/users/{id}/following");
+    collection(&me, Listing::FollowedBy(id), &req, &url, &state).await
+}
+
+/// Flask: `create_user`: registration, with the registration form's rules.
+#[utoipa::path(
+    post, path = "/api/users", tag = "users",
+    summary = "Register a new user",
+    description = "No token needed. The registration form's rules apply: a username of letters, \
+                   digits, `.`, `_` and `-`; a valid address; a password of at least 8 characters \
+                   that is not too common. Other fields are ignored.",
+    request_body = NewUserJson,
+    responses(
+        (status = 201, description = "Created; `Location` is its URL", body = UserJson,
+         headers(("Location" = String, description = "/api/users/<id>"))),
+        (status = 400, description = "A field is missing, of the wrong type, or breaks a rule; or the name or address is taken", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    ),
+)]
+pub async fn create_user(
+    Body(input): Body<NewUserJson>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let mut problems = Problems::default();
+    let username = Username::parse(&input.username).map_err(|e| problems.add("username", e));
+    let email = Email::parse(&input.email).map_err(|e| problems.add("email", e));
+    let password = NewPassword::parse(
+        &input.password,
+        &input.password,
+        &input.username,
+        &input.email,
+    )
+    .map_err(|(first, _)| first.into_iter().for_each(|e| problems.add("password", e)));
+    let about = about_me(input.about_me.as_deref().unwrap_or(""), &mut problems);
+    let (name, address) = (
+        input.username.trim().to_owned(),
+        input.email.trim().to_owned(),
+    );
+    let (name_taken, email_taken) = state
+        .db
+        .run(move |conn| user::already_used(conn, &name, &address))
+        .await?;
+    if name_taken {
+        problems.add("username", Message::new("form-username-taken"));
+    }
+    if email_taken {
+        problems.add("email", Message::new("form-email-taken"));
+    }
+    problems.check()?;
+    // Each is `Err` only with a problem reported, and there is none.
+    let (Ok(username), Ok(email), Ok(password)) = (username, email, password) else {
+        return Err(ApiError::bad_request("The user is not valid."));
+    };
+    let hash = state.hasher.hash(password.as_str()).await?;
+    let created = state
+        .db
+        .run(move |conn| {
+            let new = NewUser {
+                username: username.as_str(),
+                email: email.as_str(),
+                password_hash: &hash,
+                last_seen: models::now(),
+            };
+            let Some(created) = user::create(conn, &new)? else {
+                return Ok(None);
+            };
+            if about.is_some() {
+                let change = AccountChange {
+                    about_me: Some(about.as_deref()),
+                    ..AccountChange::default()
+                };
+                user::update_account(conn, created.id, &change)?;
+            }
+            user::find_with_counts(conn, created.id)
+        })
+        .await?;
+    // Taken between the check and the insert, by a request that was faster.
+    let created = created.ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "username: {}",
+            Message::new("form-username-taken").text(&english())
+        ))
+    })?;
+    let location = format!("/api/users/{}", created.user.id);
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(UserJson::of(created, true)))
+}
+
+/// Flask: `update_user`: only one's own.
+#[utoipa::path(
+    put, path = "/api/users/{id}", tag = "users",
+    summary = "Change your username, address or about me",
+    description = "Only your own user. A field left out keeps its value; an empty `about_me` \
+                   clears it. The password is changed on the web site.",
+    params(("id" = i32, Path, description = "Your user's id")),
+    request_body = UserChangeJson,
+    responses(
+        (status = 200, description = "The user as changed", body = UserJson),
+        (status = 400, description = "A field breaks a rule, or the name or address is taken", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not your user", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn update_user(
+    me: TokenUser,
+    id: web::Path<i32>,
+    Body(input): Body<UserChangeJson>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if id != me.user.id {
+        return Err(ApiError::forbidden("You can only change your own user."));
+    }
+    let mut problems = Problems::default();
+    let username = match &input.username {
+        Some(raw) => Username::parse(raw)
+            .map(Some)
+            .map_err(|e| problems.add("username", e)),
+        None => Ok(None),
+    };
+    let email = match &input.email {
+        Some(raw) => Email::parse(raw)
+            .map(Some)
+            .map_err(|e| problems.add("email", e)),
+        None => Ok(None),
+    };
+    let about = input
+        .about_me
+        .as_deref()
+        .map(|raw| about_me(raw, &mut problems));
+    problems.check()?;
+    // Each is `Err` only with a problem reported, and there is none.
+    let (username, email) = (username.ok().flatten(), email.ok().flatten());
+    let (name, address) = (
+        username.as_ref().map(|u| u.as_str().to_owned()),
+        email.as_ref().map(|e| e.as_str().to_owned()),
+    );
+    let (name_taken, email_taken) = state
+        .db
+        .run(move |conn| user::used_by_others(conn, id, name.as_deref(), address.as_deref()))
+        .await?;
+    let mut problems = Problems::default();
+    if name_taken {
+        problems.add("username", Message::new("form-username-taken"));
+    }
+    if email_taken {
+        problems.add("email", Message::new("form-email-taken"));
+    }
+    problems.check()?;
+    let changed = state
+        .db
+        .run(move |conn| {
+            let change = AccountChange {
+                username: username.as_ref().map(Username::as_str),
+                email: email.as_ref().map(Email::as_str),
+                about_me: about.as_ref().map(Option::as_deref),
+            };
+            if !user::update_account(conn, id, &change)? {
+                return Ok(None);
+            }
+            user::find_with_counts(conn, id)
+        })
+        .await?
+        .ok_or_else(|| ApiError::bad_request("username or email: taken by another user."))?;
+    Ok(HttpResponse::Ok().json(UserJson::of(changed, true)))
+}
