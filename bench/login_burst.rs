@@ -206,6 +206,7 @@ fn main() -> anyhow::Result<()> {
                         email: &email,
                         password_hash: &hash,
                         last_seen: models::now(),
+                        about_me: None,
                     },
                 )?;
                 anyhow::ensure!(created.is_some(), "{name} was already there");

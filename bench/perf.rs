@@ -17,7 +17,8 @@
 //! memory). `BENCH_POSTGRES_URL=postgresql://user:pass@host/db` (a user who may create databases)
 //! adds the search phases on PostgreSQL, on a database of the large size made for the run.
 //!
-//! Chapter 22's phase gives one user 100,000 posts on a database of its own, exports them as a
+//! Chapter 23's phase reads the reader's user through the API with a token, right after
+//! `/index`. Chapter 22's phase gives one user 100,000 posts on a database of its own, exports them as a
 //! background job and downloads the file, sampling the server's memory all along.
 
 use std::collections::HashMap;
@@ -957,6 +958,39 @@ async fn live_streams(site: &Site, targets: &mut Vec<Target>) -> anyhow::Result<
     Ok(lines)
 }
 
+/// Chapter 23: `GET /api/users/<id>` of the reader, with a token from `POST /api/tokens`.
+async fn api_user_load(site: &Site, db: &Path) -> anyhow::Result<Stats> {
+    use base64::Engine as _;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        id: i32,
+    }
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("reader:{READER_PASSWORD}"));
+    let mut res = local()
+        .post(format!("{}/api/tokens", site.server.base))
+        .insert_header((header::AUTHORIZATION, format!("Basic {credentials}")))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("POST /api/tokens: {e}"))?;
+    anyhow::ensure!(res.status() == 200, "POST /api/tokens: {}", res.status());
+    let body: serde_json::Value = serde_json::from_slice(&res.body().await?)?;
+    let token = body["token"].as_str().context("no token")?.to_owned();
+    let db = microblog::db::Db::connect(&microblog::config::DatabaseUrl::Sqlite(db.to_owned()))?;
+    let id = diesel::sql_query("SELECT id FROM users WHERE username = 'reader'")
+        .get_result::<Id>(&mut *db.get()?)?
+        .id;
+    let bearer = format!("Bearer {token}");
+    Ok(load_get(
+        &site.server,
+        &format!("/api/users/{id}"),
+        &[("Authorization", &bearer)],
+    )
+    .await)
+}
+
 /// How many posts the chapter 22 phase exports.
 const EXPORT_POSTS: u32 = 100_000;
 
@@ -1399,6 +1433,19 @@ async fn run() -> anyhow::Result<()> {
     ));
     let index = site.load_as_reader("/index", &[]).await;
     line(format!("| GET /index, logged in | {} |", index.row()));
+    // Chapter 23: the reader's user through the API, right after /index (the same data).
+    let api_user = api_user_load(&site, &large_db).await?;
+    line(format!(
+        "| GET /api/users/<id>, Bearer token | {} |",
+        api_user.row()
+    ));
+    let api_ratio = api_user.per_second / index.per_second;
+    targets.push((
+        "GET /api/users/<id> (token) throughput / logged-in /index".to_owned(),
+        format!("{api_ratio:.2}x"),
+        api_ratio >= 1.5 && api_user.errors == 0,
+        "at least 1.5x",
+    ));
     // Chapter 13: the same page in Spanish costs what it costs in English (each post's HTML is
     // kept per language). Measured English, Spanish, English, Spanish, so that drift of the
     // machine falls on both languages alike.

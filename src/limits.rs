@@ -41,9 +41,16 @@ pub async fn limit_request_head(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if head_size(&req) > MAX_HEAD {
-        let res = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-            .content_type(mime::TEXT_PLAIN_UTF_8)
-            .body("The request's headers are too large (16 KiB at most).");
+        const REASON: &str = "The request's headers are too large (16 KiB at most).";
+        let mut res = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        // This runs before the error pages, so the API's JSON is made here.
+        let res = if req.path().starts_with("/api/") {
+            res.json(
+                serde_json::json!({"error": "Request Header Fields Too Large", "message": REASON}),
+            )
+        } else {
+            res.content_type(mime::TEXT_PLAIN_UTF_8).body(REASON)
+        };
         return Ok(req.into_response(res).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())

@@ -198,6 +198,7 @@ fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
                         email,
                         password_hash,
                         last_seen: now - Duration::minutes(rng.random_range(0..60 * 24 * 30)),
+                        about_me: None,
                     })
                     .collect();
                 bulk::insert_users(conn, &rows)?;

@@ -1,6 +1,6 @@
 //! `microblog db transfer --to URL`: copies every row of this database into another one, so a
-//! student who outgrows SQLite moves to PostgreSQL and loses nothing (not even their logins, the
-//! mails not yet sent or the jobs not yet done).
+//! student who outgrows SQLite moves to PostgreSQL and loses nothing (not even their logins, their
+//! API tokens, the mails not yet sent or the jobs not yet done).
 //!
 //! The target is migrated first and must be empty. Everything is copied in one transaction on
 //! the target: it ends with all of the data, or with none. Ids are kept, so links and follows
@@ -51,13 +51,14 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
     let target = Db::connect(&target_url)?;
     let copied = transfer(&source, &target)?;
     println!(
-        "copied {} users, {} posts, {} follows, {} logins, {} mails, {} jobs, {} reset links, \
+        "copied {} users, {} posts, {} follows, {} logins, {} API tokens, {} mails, {} jobs, {} reset links, \
          {} messages, {} notifications, {} blocks, {} tasks and {} exports ({} pieces) into \
          {target_url:?}",
         copied.users,
         copied.posts,
         copied.follows,
         copied.login_sessions,
+        copied.api_tokens,
         copied.mails,
         copied.jobs,
         copied.password_resets,
@@ -117,6 +118,14 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
             |after| bulk::login_sessions_after(&mut from, after, PAGE),
             |rows| bulk::insert_login_session_rows(to, rows),
             |s| s.id,
+        )?;
+        copy_table(
+            "API tokens",
+            expected.api_tokens,
+            0,
+            |after| bulk::api_tokens_after(&mut from, after, PAGE),
+            |rows| bulk::insert_api_token_rows(to, rows),
+            |t| t.id,
         )?;
         copy_table(
             "reset links",

@@ -19,7 +19,7 @@ use crate::models::post::{NewPost, Post};
 use crate::models::task::{Export, Task};
 use crate::models::user::{NewUser, User};
 use crate::schema::{
-    blocks, export_chunks, exports, followers, jobs, login_sessions, mails, messages,
+    api_tokens, blocks, export_chunks, exports, followers, jobs, login_sessions, mails, messages,
     notifications, password_resets, posts, tasks, users,
 };
 
@@ -30,6 +30,7 @@ pub struct Counts {
     pub posts: i64,
     pub follows: i64,
     pub login_sessions: i64,
+    pub api_tokens: i64,
     pub mails: i64,
     pub jobs: i64,
     pub password_resets: i64,
@@ -47,6 +48,7 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
         posts: posts::table.count().get_result(conn)?,
         follows: followers::table.count().get_result(conn)?,
         login_sessions: login_sessions::table.count().get_result(conn)?,
+        api_tokens: api_tokens::table.count().get_result(conn)?,
         mails: mails::table.count().get_result(conn)?,
         jobs: jobs::table.count().get_result(conn)?,
         password_resets: password_resets::table.count().get_result(conn)?,
@@ -289,6 +291,36 @@ pub fn login_sessions_after(
         .load(conn)
 }
 
+/// An API token's row, whole.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiTokenRow {
+    pub id: i32,
+    pub token_hash: String,
+    pub user_id: i32,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Up to `limit` API tokens with an id above `after`, in id order.
+pub fn api_tokens_after(
+    conn: &mut DbConn,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<ApiTokenRow>> {
+    api_tokens::table
+        .filter(api_tokens::id.gt(after))
+        .order(api_tokens::id)
+        .limit(limit)
+        .select(ApiTokenRow::as_select())
+        .load(conn)
+}
+
+/// Inserts whole API token rows, ids included.
+pub fn insert_api_token_rows(conn: &mut DbConn, rows: &[ApiTokenRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(api_tokens::table).values(rows).execute(c))
+}
+
 /// Up to `limit` mails with an id above `after`, in id order.
 pub fn mails_after(conn: &mut DbConn, after: i32, limit: i64) -> QueryResult<Vec<MailRow>> {
     mails::table
@@ -361,6 +393,7 @@ pub fn reset_id_sequences(conn: &mut DbConn) -> QueryResult<()> {
             "users",
             "posts",
             "login_sessions",
+            "api_tokens",
             "mails",
             "jobs",
             "messages",

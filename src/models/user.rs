@@ -56,11 +56,14 @@ pub struct RunningTask {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
+// `None` is written as NULL, not as DEFAULT: SQLite takes many rows in one INSERT only then.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewUser<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
     pub last_seen: NaiveDateTime,
+    pub about_me: Option<&'a str>,
 }
 
 pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
@@ -94,6 +97,10 @@ pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<User>> {
 }
 
 pub fn username_taken(conn: &mut DbConn, name: &str) -> QueryResult<bool> {
+    // As in `find_by_username`: no user's name holds a NUL, and PostgreSQL could not look one up.
+    if name.contains('\0') {
+        return Ok(false);
+    }
     diesel::select(diesel::dsl::exists(
         users::table.filter(users::username.eq(name)),
     ))
@@ -102,6 +109,9 @@ pub fn username_taken(conn: &mut DbConn, name: &str) -> QueryResult<bool> {
 
 /// Addresses differing only in case belong to the same person.
 pub fn email_taken(conn: &mut DbConn, email: &str) -> QueryResult<bool> {
+    if email.contains('\0') {
+        return Ok(false);
+    }
     diesel::select(diesel::dsl::exists(
         users::table.filter(lower(users::email).eq(email.to_lowercase())),
     ))
@@ -147,6 +157,15 @@ pub fn set_password(conn: &mut DbConn, id: i32, hash: &str, keep: Option<i32>) -
         login_session::delete_all_for_user(conn, id, keep)?;
         api_token::delete_all_for_user(conn, id)?;
         delete_reset_links(conn, id)?;
+        Ok(())
+    })
+}
+
+/// "Log out everywhere": every login of the user and every API token end, in one transaction.
+pub fn end_every_login(conn: &mut DbConn, id: i32) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        login_session::delete_all_for_user(conn, id, None)?;
+        api_token::delete_all_for_user(conn, id)?;
         Ok(())
     })
 }

@@ -348,7 +348,10 @@
     if (media) {
       textarea = el('textarea', { id: 'try-' + n + '-body', rows: 6, spellcheck: 'false',
         class: 'form-control form-control-sm font-monospace' },
-        JSON.stringify(exampleOf(content[media].schema), null, 2));
+        // A change (PUT) starts empty: its example, sent as it is, would rename you.
+        entry.method.toUpperCase() === 'PUT'
+          ? '{}'
+          : JSON.stringify(exampleOf(content[media].schema), null, 2));
       form.append(el('div', { class: 'mb-2' }, el('label', { class: 'form-label small mb-0',
         for: textarea.id }, 'Body (JSON)'), textarea));
     }

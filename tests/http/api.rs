@@ -433,6 +433,19 @@ async fn a_new_user_gets_201_and_its_location_and_must_pass_the_registration_rul
             "about_me:",
         ),
         (json!(["not", "an", "object"]), "a JSON object"),
+        // JSON can carry a NUL, which PostgreSQL cannot store or look up: a 400, not a 500.
+        (
+            json!({"username": "a\u{0}b", "email": "b@example.com", "password": PASSWORD}),
+            "username:",
+        ),
+        (
+            json!({"username": "bob", "email": "b\u{0}@example.com", "password": PASSWORD}),
+            "email:",
+        ),
+        (
+            json!({"username": "bob", "email": "b@example.com", "password": PASSWORD, "about_me": "x\u{0}"}),
+            "about_me:",
+        ),
     ];
     for (body, expected) in cases {
         let res = api
@@ -628,9 +641,9 @@ async fn every_error_under_api_is_json_with_its_status_never_a_page_or_a_500() {
     api.send("GET", "/api", bearer, None)
         .await
         .assert_error(404, "Not Found");
-    api.send("PATCH", "/api/tokens", bearer, None)
-        .await
-        .assert_error(405, "Method Not Allowed");
+    let wrong = api.send("PATCH", "/api/tokens", bearer, None).await;
+    wrong.assert_error(405, "Method Not Allowed");
+    assert_eq!(wrong.header("allow"), Some("POST, DELETE"));
     api.send("DELETE", "/api/users", bearer, None)
         .await
         .assert_error(405, "Method Not Allowed");
@@ -664,6 +677,23 @@ async fn every_error_under_api_is_json_with_its_status_never_a_page_or_a_500() {
         )
         .await;
     res.assert_error(413, "Payload Too Large");
+
+    // Headers too large: 431, in JSON too.
+    let res = awc::Client::default()
+        .get(format!("{}/api/users", app.address))
+        .insert_header(("X-Padding", "x".repeat(20 << 10)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 431);
+    assert!(
+        res.headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
 
     // JSON even for a browser that asks for HTML.
     let mut browser = app.browser();
@@ -762,7 +792,7 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_is_served_
 }
 
 #[actix_web::test]
-async fn a_password_change_ends_every_token_of_the_user() {
+async fn a_password_change_and_log_out_everywhere_end_every_token_of_the_user() {
     let app = spawn_app().await;
     let api = Client::of(&app);
     let id = api.register("susan").await;
@@ -774,5 +804,13 @@ async fn a_password_change_ends_every_token_of_the_user() {
     api.get(&format!("/api/users/{id}"), &token)
         .await
         .assert_error(401, "Unauthorized");
-    api.token("susan", "a brand new passphrase").await;
+    let token = api.token("susan", "a brand new passphrase").await;
+    // "Log out everywhere" ends the tokens too.
+    let res = browser
+        .submit("/auth/sessions", "/auth/sessions/logout_all", &[])
+        .await;
+    assert_eq!(res.location(), Some("/auth/login"), "{}", res.body);
+    api.get(&format!("/api/users/{id}"), &token)
+        .await
+        .assert_error(401, "Unauthorized");
 }

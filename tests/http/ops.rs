@@ -121,6 +121,20 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
             &[("email", "john@example.com")],
         )
         .await;
+    // An API token of John's.
+    let credentials = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("john:{PASSWORD}"),
+    );
+    let mut token = awc::Client::default()
+        .post(format!("{}/api/tokens", old_site.address))
+        .insert_header(("Authorization", format!("Basic {credentials}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let token: serde_json::Value = token.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
     old_site.wait_for_jobs().await;
     old_site.stop().await;
 
@@ -146,7 +160,7 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     );
     assert!(
         stdout.contains(
-            "copied 2 users, 1 posts, 1 follows, 2 logins, 1 mails, 2 jobs, 1 reset links, \
+            "copied 2 users, 1 posts, 1 follows, 2 logins, 1 API tokens, 1 mails, 2 jobs, 1 reset links, \
              1 messages, 2 notifications, 1 blocks, 0 tasks and 0 exports (0 pieces)"
         ),
         "{stdout}"
@@ -165,6 +179,14 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
         index.body.contains("moving house"),
         "the followed timeline came along"
     );
+    // So did John's API token.
+    let john_api = awc::Client::default()
+        .get(format!("{}/api/users/2", new_site.address))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(john_api.status(), 200);
     // The search index came along too (the target's own triggers or column made it).
     let found = susan_later.get("/search?q=house").await;
     assert!(

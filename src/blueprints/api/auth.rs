@@ -30,8 +30,9 @@ pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 
 /// Flask: `@token_auth.login_required` and `token_auth.current_user()`: the user whose
 /// unexpired token came as `Authorization: Bearer <token>`. Anything else is a 401 with
-/// [`BEARER_CHALLENGE`], before the handler runs. Cookies are never read: a page of another
-/// site can make a browser send them, never this header.
+/// [`BEARER_CHALLENGE`], before the handler runs. The login cookies are never read: a page of
+/// another site can make a browser send them, never this header. (Only `POST /api/tokens`
+/// looks at one cookie: the login throttle's `device`, as the login form does.)
 pub struct TokenUser {
     pub user: User,
     /// What is stored for the token, to revoke it.

@@ -1,9 +1,10 @@
 //! Flask: `app/api/errors.py` (chapter 23): every error under `/api` is JSON,
 //! `{"error": <the status's English name>, "message"?: <why>}`, with the status code.
 //!
-//! Handlers fail with an [`ApiError`]; errors raised before a handler runs (an unknown route, a
-//! wrong method, a body that is not JSON) are bare responses that the errors blueprint dresses
-//! as JSON too, since their path starts with `/api/`.
+//! Handlers fail with an [`ApiError`], and so do the API's unknown routes, wrong methods and
+//! unreadable bodies (the scope's default service, each resource's, and its `JsonConfig`). What
+//! is left, an id too large for a number and our own failures, comes out as a bare status, which
+//! the errors blueprint dresses as JSON too, since the path starts with `/api/`.
 
 use actix_web::error::JsonPayloadError;
 use actix_web::http::{StatusCode, header};
@@ -161,7 +162,11 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found())
 }
 
-/// A known `/api/...` URL asked with a method it does not take.
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::refused(StatusCode::METHOD_NOT_ALLOWED, None))
+/// A known `/api/...` URL asked with a method it does not take; `allow` lists those it takes.
+pub async fn method_not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::Refused {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: None,
+        header: Some((header::ALLOW, allow.to_owned())),
+    })
 }

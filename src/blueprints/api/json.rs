@@ -34,7 +34,7 @@ pub struct TokenJson {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserLinks {
     #[serde(rename = "self")]
-    #[schema(rename = "self", example = "/api/users/1")]
+    #[schema(example = "/api/users/1")]
     pub self_: String,
     #[schema(example = "/api/users/1/followers")]
     pub followers: String,
@@ -64,7 +64,6 @@ pub struct UserJson {
     pub follower_count: i64,
     pub following_count: i64,
     #[serde(rename = "_links")]
-    #[schema(rename = "_links")]
     pub links: UserLinks,
 }
 
@@ -101,7 +100,7 @@ impl UserJson {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostLinks {
     #[serde(rename = "self")]
-    #[schema(rename = "self", example = "/api/posts/1")]
+    #[schema(example = "/api/posts/1")]
     pub self_: String,
     #[schema(example = "/api/users/1")]
     pub author: String,
@@ -123,7 +122,6 @@ pub struct PostJson {
     #[schema(example = "susan")]
     pub author: String,
     #[serde(rename = "_links")]
-    #[schema(rename = "_links")]
     pub links: PostLinks,
 }
 
@@ -155,7 +153,7 @@ pub struct Meta {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CollectionLinks {
     #[serde(rename = "self")]
-    #[schema(rename = "self", example = "/api/users?page=1&per_page=10")]
+    #[schema(example = "/api/users?page=1&per_page=10")]
     pub self_: String,
     /// Null on the last page.
     pub next: Option<String>,
@@ -168,10 +166,8 @@ pub struct CollectionLinks {
 pub struct UserCollection {
     pub items: Vec<UserJson>,
     #[serde(rename = "_meta")]
-    #[schema(rename = "_meta")]
     pub meta: Meta,
     #[serde(rename = "_links")]
-    #[schema(rename = "_links")]
     pub links: CollectionLinks,
 }
 
@@ -180,10 +176,8 @@ pub struct UserCollection {
 pub struct PostCollection {
     pub items: Vec<PostJson>,
     #[serde(rename = "_meta")]
-    #[schema(rename = "_meta")]
     pub meta: Meta,
     #[serde(rename = "_links")]
-    #[schema(rename = "_links")]
     pub links: CollectionLinks,
 }
 
@@ -256,8 +250,8 @@ pub struct NewUserJson {
     pub about_me: Option<String>,
 }
 
-/// Flask: `User.from_dict(data, new_user=False)`: `PUT /api/users/<id>`. A field left out
-/// keeps its value; an empty `about_me` clears it. The password is changed on the web site
+/// Flask: `User.from_dict(data, new_user=False)`: `PUT /api/users/<id>`. A field left out (or
+/// null) keeps its value; an empty `about_me` clears it. The password is changed on the web site
 /// only, where the old one is asked for.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]

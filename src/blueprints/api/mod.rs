@@ -25,9 +25,10 @@ use crate::limits;
 /// Ids in paths are digits: anything else under a known path is an unknown URL (404).
 const ID: &str = "{id:\\d+}";
 
-/// A resource whose other methods are a 405 (without this, the scope's 404 would answer them).
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(errors::method_not_allowed))
+/// A resource whose other methods are a 405 naming the `allow`ed ones (without this, the
+/// scope's 404 would answer them).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || errors::method_not_allowed(allow)))
 }
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -39,28 +40,32 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::scope("/api")
             .app_data(json)
             .service(
-                resource("/tokens")
+                resource("/tokens", "POST, DELETE")
                     .route(web::post().to(tokens::get_token))
                     .route(web::delete().to(tokens::revoke_token)),
             )
             .service(
-                resource("/users")
+                resource("/users", "GET, POST")
                     .route(web::get().to(users::get_users))
                     .route(web::post().to(users::create_user)),
             )
             .service(
-                resource(&user(""))
+                resource(&user(""), "GET, PUT")
                     .route(web::get().to(users::get_user))
                     .route(web::put().to(users::update_user)),
             )
-            .service(resource(&user("/followers")).route(web::get().to(users::get_followers)))
-            .service(resource(&user("/following")).route(web::get().to(users::get_following)))
-            .service(resource(&user("/posts")).route(web::get().to(posts::get_user_posts)))
-            .service(resource("/timeline").route(web::get().to(posts::get_timeline)))
-            .service(resource("/posts").route(web::post().to(posts::create_post)))
-            .service(resource(&format!("/posts/{ID}")).route(web::get().to(posts::get_post)))
-            .service(resource("/openapi.json").route(web::get().to(docs::openapi)))
-            .service(resource("/docs").route(web::get().to(docs::page)))
+            .service(
+                resource(&user("/followers"), "GET").route(web::get().to(users::get_followers)),
+            )
+            .service(
+                resource(&user("/following"), "GET").route(web::get().to(users::get_following)),
+            )
+            .service(resource(&user("/posts"), "GET").route(web::get().to(posts::get_user_posts)))
+            .service(resource("/timeline", "GET").route(web::get().to(posts::get_timeline)))
+            .service(resource("/posts", "POST").route(web::post().to(posts::create_post)))
+            .service(resource(&format!("/posts/{ID}"), "GET").route(web::get().to(posts::get_post)))
+            .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi)))
+            .service(resource("/docs", "GET").route(web::get().to(docs::page)))
             .default_service(web::to(errors::not_found)),
     );
 }

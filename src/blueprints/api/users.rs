@@ -31,11 +31,19 @@ impl Problems {
     }
 }
 
-/// `about_me` as the profile form takes it: trimmed, at most 140 characters, empty is none.
+/// `about_me` as the profile form takes it: trimmed, at most 140 characters, empty is none;
+/// and, as a post, no control characters but line breaks and tabs (the form's decoder already
+/// refuses a NUL, which JSON can carry and PostgreSQL cannot store).
 fn about_me(raw: &str, problems: &mut Problems) -> Option<String> {
     let text = raw.trim();
     if text.chars().count() > ABOUT_ME_MAX {
         problems.add("about_me", too_long(ABOUT_ME_MAX));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        problems.add("about_me", Message::new("form-control-characters"));
     }
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -209,13 +217,20 @@ pub async fn create_user(
     )
     .map_err(|(first, _)| first.into_iter().for_each(|e| problems.add("password", e)));
     let about = about_me(input.about_me.as_deref().unwrap_or(""), &mut problems);
+    // Uniqueness is checked even when other fields are wrong, so every reason comes at once; a
+    // name or address that failed its rules is not looked up.
     let (name, address) = (
-        input.username.trim().to_owned(),
-        input.email.trim().to_owned(),
+        username.as_ref().ok().map(|u| u.as_str().to_owned()),
+        email.as_ref().ok().map(|e| e.as_str().to_owned()),
     );
     let (name_taken, email_taken) = state
         .db
-        .run(move |conn| user::already_used(conn, &name, &address))
+        .run(move |conn| {
+            Ok::<_, diesel::result::Error>((
+                name.map_or(Ok(false), |n| user::username_taken(conn, &n))?,
+                address.map_or(Ok(false), |a| user::email_taken(conn, &a))?,
+            ))
+        })
         .await?;
     if name_taken {
         problems.add("username", Message::new("form-username-taken"));
@@ -237,26 +252,17 @@ pub async fn create_user(
                 email: email.as_str(),
                 password_hash: &hash,
                 last_seen: models::now(),
+                about_me: about.as_deref(),
             };
             let Some(created) = user::create(conn, &new)? else {
                 return Ok(None);
             };
-            if about.is_some() {
-                let change = AccountChange {
-                    about_me: Some(about.as_deref()),
-                    ..AccountChange::default()
-                };
-                user::update_account(conn, created.id, &change)?;
-            }
             user::find_with_counts(conn, created.id)
         })
         .await?;
     // Taken between the check and the insert, by a request that was faster.
     let created = created.ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "username: {}",
-            Message::new("form-username-taken").text(&english())
-        ))
+        ApiError::bad_request("username or email: taken by another user meanwhile.")
     })?;
     let location = format!("/api/users/{}", created.user.id);
     Ok(HttpResponse::Created()
@@ -341,6 +347,8 @@ pub async fn update_user(
             user::find_with_counts(conn, id)
         })
         .await?
-        .ok_or_else(|| ApiError::bad_request("username or email: taken by another user."))?;
+        .ok_or_else(|| {
+            ApiError::bad_request("username or email: taken by another user meanwhile.")
+        })?;
     Ok(HttpResponse::Ok().json(UserJson::of(changed, true)))
 }

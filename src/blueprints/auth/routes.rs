@@ -180,6 +180,7 @@ pub async fn register_submit(
                 email: registration.email.as_str(),
                 password_hash: &hash,
                 last_seen: models::now(),
+                about_me: None,
             };
             user::create(conn, &new)
         })
@@ -534,7 +535,7 @@ pub async fn session_logout(
     Ok(redirect("/auth/sessions"))
 }
 
-/// "Log out everywhere": every login of the user ends, this one included.
+/// "Log out everywhere": every login of the user ends, this one included, and every API token.
 pub async fn sessions_logout_all(
     req: HttpRequest,
     FreshUser(user): FreshUser,
@@ -544,7 +545,7 @@ pub async fn sessions_logout_all(
     let user_id = user.id;
     state
         .db
-        .run(move |conn| login_session::delete_all_for_user(conn, user_id, None))
+        .run(move |conn| user::end_every_login(conn, user_id))
         .await?;
     login::logout_user(&req).await?;
     flash(
