@@ -1,6 +1,8 @@
 //! The docs stay true: every file path a Markdown file of the repository names (`src/...`,
 //! `templates/...`, `migrations/...`, `tests/...`, `bench/...`, `static/...`, `docs/...`,
-//! `deploy/...`) exists.
+//! `deploy/...`) exists; and every Rust name the guide (`docs/`, the README) gives as
+//! `module::name` (`api_token::create`, `throttle::LoginThrottle`, `json::Window::describe`) is
+//! still in that module of `src/`.
 //!
 //! A path may be a pattern: `{a,b}` stands for each of its choices, and `*`, `...` or a `<name>`
 //! inside a segment for any text (`migrations/*/..._followers`, `src/models/<table>.rs`); a
@@ -195,6 +197,147 @@ fn every_path_named_in_a_markdown_file_exists() {
         "paths that do not exist:\n{}",
         missing.join("\n")
     );
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Whether `word` is in `text` as a whole identifier.
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// The `a::b::c` names inside the backquoted spans of a Markdown text, as their segments.
+fn named_items(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, span) in text.split('`').enumerate() {
+        if i % 2 == 0 || span.contains('\n') {
+            continue;
+        }
+        let mut rest = span;
+        while let Some(at) = rest.find("::") {
+            let head_start = rest[..at]
+                .char_indices()
+                .rev()
+                .take_while(|&(_, c)| is_ident(c))
+                .last()
+                .map_or(at, |(j, _)| j);
+            let mut segments = vec![rest[head_start..at].to_owned()];
+            let mut tail = &rest[at..];
+            while let Some(next) = tail.strip_prefix("::") {
+                let len = next.find(|c: char| !is_ident(c)).unwrap_or(next.len());
+                segments.push(next[..len].to_owned());
+                tail = &next[len..];
+            }
+            rest = tail;
+            if segments.iter().all(|s| !s.is_empty()) {
+                out.push(segments);
+            }
+        }
+    }
+    out
+}
+
+/// The source files that are module `name` (`src/**/name.rs`, `src/**/name/...`) or define a
+/// type `name`; none for names of other crates (`web::scope`, `diesel::insert_into`).
+fn module_files<'a>(name: &str, sources: &'a [(String, String)]) -> Vec<&'a (String, String)> {
+    let as_module: Vec<_> = sources
+        .iter()
+        .filter(|(path, _)| {
+            let parts: Vec<&str> = path.trim_end_matches(".rs").split('/').collect();
+            parts.last() == Some(&name) || parts[..parts.len() - 1].contains(&name)
+        })
+        .collect();
+    if !as_module.is_empty() {
+        return as_module;
+    }
+    sources
+        .iter()
+        .filter(|(_, text)| {
+            ["struct", "enum", "trait", "type"]
+                .iter()
+                .any(|kind| has_word(text, &format!("{kind} {name}")))
+        })
+        .collect()
+}
+
+#[test]
+fn every_rust_name_the_guide_gives_is_still_in_its_module() {
+    let root = repository();
+    let sources: Vec<(String, String)> = tree(&root)
+        .into_iter()
+        .filter(|f| f.starts_with("src/") && f.ends_with(".rs"))
+        .map(|f| {
+            let text = std::fs::read_to_string(root.join(&f)).expect("readable");
+            (f["src/".len()..].to_owned(), text)
+        })
+        .collect();
+    let mut pages: Vec<String> = tree(&root)
+        .into_iter()
+        .filter(|f| f.starts_with("docs/") && f.ends_with(".md"))
+        .collect();
+    pages.push("README.md".to_owned());
+    let (mut checked, mut gone) = (0, Vec::new());
+    for page in &pages {
+        let text = std::fs::read_to_string(root.join(page)).expect("readable");
+        for mut segments in named_items(&text) {
+            if segments[0] == "crate" {
+                segments.remove(0);
+            }
+            let files = module_files(&segments[0], &sources);
+            let Some(name) = segments.last().filter(|_| segments.len() > 1) else {
+                continue;
+            };
+            if files.is_empty() {
+                continue;
+            }
+            checked += 1;
+            if !files.iter().any(|(_, text)| has_word(text, name)) {
+                gone.push(format!("{page}: {}", segments.join("::")));
+            }
+        }
+    }
+    assert!(
+        checked > 100,
+        "only {checked} names found: is the scan broken?"
+    );
+    assert!(
+        gone.is_empty(),
+        "names the guide gives that are not in their module:\n{}",
+        gone.join("\n")
+    );
+}
+
+#[test]
+fn the_name_scan_reads_paths_in_code_spans_only() {
+    let text = "`api_token::create(conn)` and `crate::tokens::token_hash`; not a::b outside";
+    assert_eq!(
+        named_items(text),
+        vec![
+            vec!["api_token".to_owned(), "create".to_owned()],
+            vec![
+                "crate".to_owned(),
+                "tokens".to_owned(),
+                "token_hash".to_owned()
+            ],
+        ]
+    );
+    assert!(has_word("fn create(", "create") && !has_word("fn created(", "create"));
+    let sources = vec![
+        (
+            "models/api_token.rs".to_owned(),
+            "pub fn create() {}".to_owned(),
+        ),
+        ("jobs.rs".to_owned(), "pub enum Job { A }".to_owned()),
+    ];
+    assert_eq!(module_files("api_token", &sources).len(), 1);
+    assert_eq!(module_files("Job", &sources).len(), 1);
+    assert!(module_files("web", &sources).is_empty());
 }
 
 #[test]

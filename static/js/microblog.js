@@ -67,7 +67,8 @@
   async function load(url) {
     if (!cache.has(url)) {
       const response = await fetch(url, { credentials: 'same-origin' });
-      if (!response.ok) throw new Error(response.status);
+      // A login that ended meanwhile is redirected to the login page: no card for that.
+      if (!response.ok || response.redirected) throw new Error(response.status);
       cache.set(url, await response.text());
     }
     return cache.get(url);
