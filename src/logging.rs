@@ -1,5 +1,5 @@
 //! Logging as the tutorial sets it up (chapter 7): with `LOG_TO_STDOUT`, to standard output (for
-//! Heroku, Docker and systemd); otherwise to `logs/microblog.log` (rotated daily, ten kept) and
+//! Heroku, Docker and systemd); otherwise to `logs/microblog.<date>.log` (a file a day, ten kept) and
 //! to the terminal. `RUST_LOG` sets what is shown (`info`, without actix's start-up chatter).
 //!
 //! Each request makes one line when it ends ([`AccessLog`]): method, path, client, status and
@@ -49,7 +49,7 @@ pub fn init(
         .filename_suffix("log")
         .max_log_files(10)
         .build("logs")
-        .context("opening logs/microblog.log")?;
+        .context("opening the log file in logs/")?;
     let (file, guard) = tracing_appender::non_blocking(appender);
     let ansi = std::io::stderr().is_terminal();
     tracing_subscriber::registry()
