@@ -148,6 +148,24 @@ impl Hasher {
     }
 }
 
+/// Flask: `user is None or not user.check_password(password)` (chapter 5), for the login form
+/// and `POST /api/tokens`: the user with this name and password, if both are right. An unknown
+/// name costs a bcrypt check too, so the answer and its time are the same either way.
+pub async fn authenticate(
+    db: &crate::db::Db,
+    hasher: &Hasher,
+    username: &str,
+    password: &str,
+) -> Result<Option<crate::models::user::User>, AppError> {
+    let name = username.to_owned();
+    let found = db
+        .run(move |conn| crate::models::user::find_by_username(conn, &name))
+        .await?;
+    let stored = found.as_ref().map(|u| u.password_hash.clone());
+    let valid = hasher.verify(password, stored).await?;
+    Ok(found.filter(|_| valid))
+}
+
 /// Django's validators: long enough, not all digits, not common, not the username or e-mail.
 /// Returns the messages to show next to the password field.
 pub fn check_rules(password: &str, username: &str, email: &str) -> Vec<Message> {

@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::errors::ApiError;
 
@@ -179,6 +179,18 @@ pub struct PostCollection {
     pub meta: Meta,
     #[serde(rename = "_links")]
     pub links: CollectionLinks,
+}
+
+/// How the OpenAPI document describes [`Window`]'s query (read by `Window::parse`, which is
+/// more forgiving than a typed query would be).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "only described: Window::parse reads the query")]
+pub struct PageQuery {
+    /// From 1; default 1.
+    page: Option<i64>,
+    /// 1-100; default 10.
+    per_page: Option<i64>,
 }
 
 /// `?page=&per_page=` of a collection (Flask: `request.args.get('page', 1, type=int)` and

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::TokenUser;
 use super::errors::{ApiError, ErrorBody};
-use super::json::{Body, NewPostJson, PostCollection, PostJson, Window};
+use super::json::{Body, NewPostJson, PageQuery, PostCollection, PostJson, Window};
 use crate::domain::PostBody;
 use crate::i18n::english;
 use crate::models::post::{self, Feed, NewPost, PostWithAuthor};
@@ -46,8 +46,7 @@ async fn collection(
     summary = "A user's posts, newest first",
     params(
         ("id" = i32, Path, description = "The user's id"),
-        ("page" = Option<i64>, Query, description = "From 1; default 1"),
-        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+        PageQuery,
     ),
     responses(
         (status = 200, description = "A page of posts", body = PostCollection),
@@ -71,10 +70,7 @@ pub async fn get_user_posts(
 #[utoipa::path(
     get, path = "/api/timeline", tag = "posts",
     summary = "Your timeline: your posts and those of the users you follow, newest first",
-    params(
-        ("page" = Option<i64>, Query, description = "From 1; default 1"),
-        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of posts", body = PostCollection),
         (status = 401, description = "No valid token", body = ErrorBody),

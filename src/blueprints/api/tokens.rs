@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::auth::{BASIC_CHALLENGE, TokenUser, basic_credentials};
 use super::errors::{ApiError, ErrorBody};
 use super::json::TokenJson;
-use crate::models::{self, api_token, user};
+use crate::models::{self, api_token};
 use crate::state::State;
 use crate::tokens::new_api_token;
 
@@ -37,14 +37,9 @@ pub async fn get_token(
         .throttle
         .begin(&req, &username)
         .map_err(ApiError::too_many)?;
-    let found = state
-        .db
-        .run(move |conn| user::find_by_username(conn, &username))
-        .await?;
-    // An unknown user costs a bcrypt check too: same answer, same time.
-    let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let valid = state.hasher.verify(&password, stored).await?;
-    let (Some(found), true) = (found, valid) else {
+    let found =
+        crate::password::authenticate(&state.db, &state.hasher, &username, &password).await?;
+    let Some(found) = found else {
         attempt.failed();
         return Err(ApiError::unauthorized(BASIC_CHALLENGE));
     };

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::TokenUser;
 use super::errors::{ApiError, ErrorBody};
-use super::json::{Body, NewUserJson, UserChangeJson, UserCollection, UserJson, Window};
+use super::json::{Body, NewUserJson, PageQuery, UserChangeJson, UserCollection, UserJson, Window};
 use crate::domain::{ABOUT_ME_MAX, Email, NewPassword, Username, too_long};
 use crate::i18n::{Message, english};
 use crate::models;
@@ -115,10 +115,7 @@ async fn collection(
 #[utoipa::path(
     get, path = "/api/users", tag = "users",
     summary = "All users, in id order",
-    params(
-        ("page" = Option<i64>, Query, description = "From 1; default 1"),
-        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of users", body = UserCollection),
         (status = 401, description = "No valid token", body = ErrorBody),
@@ -139,8 +136,7 @@ pub async fn get_users(
     summary = "Who follows a user",
     params(
         ("id" = i32, Path, description = "The user's id"),
-        ("page" = Option<i64>, Query, description = "From 1; default 1"),
-        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+        PageQuery,
     ),
     responses(
         (status = 200, description = "A page of users", body = UserCollection),
@@ -166,8 +162,7 @@ pub async fn get_followers(
     summary = "Whom a user follows",
     params(
         ("id" = i32, Path, description = "The user's id"),
-        ("page" = Option<i64>, Query, description = "From 1; default 1"),
-        ("per_page" = Option<i64>, Query, description = "1-100; default 10"),
+        PageQuery,
     ),
     responses(
         (status = 200, description = "A page of users", body = UserCollection),

@@ -91,15 +91,14 @@ pub async fn login_submit(
         }
     };
 
-    let name = credentials.username.clone();
-    let found = state
-        .db
-        .run(move |conn| user::find_by_username(conn, &name))
-        .await?;
-    // An unknown user costs a bcrypt check too: same answer, same time.
-    let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let valid = state.hasher.verify(&credentials.password, stored).await?;
-    let (Some(found), true) = (found, valid) else {
+    let found = crate::password::authenticate(
+        &state.db,
+        &state.hasher,
+        &credentials.username,
+        &credentials.password,
+    )
+    .await?;
+    let Some(found) = found else {
         attempt.failed();
         page.flash(Kind::Error, Message::new("flash-invalid-login"));
         let back = match next_param(page.request()) {
