@@ -224,6 +224,51 @@ async fn wrong_or_missing_credentials_are_a_401_in_json_with_the_challenge() {
 }
 
 #[actix_web::test]
+async fn the_authorization_scheme_is_read_whatever_its_case_as_flask_httpauth_does() {
+    let app = spawn_app().await;
+    let api = Client::of(&app);
+    let id = api.register("susan").await;
+    let raw = |method: &str, path: &str, authorization: String| {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        awc::Client::default()
+            .request(method, format!("{}{path}", app.address))
+            .insert_header((header::AUTHORIZATION, authorization))
+            .send()
+    };
+    let pair = base64::engine::general_purpose::STANDARD.encode(format!("susan:{PASSWORD}"));
+    for scheme in ["basic", "BASIC"] {
+        let mut res = raw("POST", "/api/tokens", format!("{scheme}  {pair}"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{scheme}");
+        let body: Value = res.json().await.unwrap();
+        let token = body["token"].as_str().unwrap().to_owned();
+        for given in [format!("bearer {token}"), format!("BEARER\t{token} ")] {
+            let res = raw("GET", &format!("/api/users/{id}"), given.clone())
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{given:?}");
+        }
+    }
+    // The scheme must still be the right one, and whole.
+    let token = api.token("susan", PASSWORD).await;
+    for given in [
+        format!("Token {token}"),
+        format!("Bearer{token}"),
+        format!("Basic {token}"),
+    ] {
+        let res = raw("GET", &format!("/api/users/{id}"), given.clone())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{given:?}");
+    }
+    let res = raw("POST", "/api/tokens", format!("Bearer {pair}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[actix_web::test]
 async fn token_requests_share_the_login_forms_counts_of_wrong_passwords() {
     let app = spawn_app().await;
     let api = Client::of(&app);

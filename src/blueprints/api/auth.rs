@@ -5,9 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::Header;
+use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use actix_web_httpauth::headers::authorization::{Authorization, Basic, Bearer};
+use base64::Engine as _;
 
 use super::errors::ApiError;
 use crate::models::{self, api_token, user::User};
@@ -19,13 +19,30 @@ pub const BASIC_CHALLENGE: &str = "Basic realm=\"Authentication Required\"";
 /// The `WWW-Authenticate` of a 401 from every endpoint that takes a token.
 pub const BEARER_CHALLENGE: &str = "Bearer realm=\"Authentication Required\"";
 
+/// What follows `scheme` in the request's `Authorization` header. HTTP says a scheme's name is
+/// matched whatever its case, and Flask-HTTPAuth does so: `bearer <token>` is a token, as
+/// `Bearer <token>` is. (actix-web-httpauth only knows `Bearer` and `Basic` as written, which
+/// is why this header is read here.)
+fn credentials<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (given, rest) = value.trim().split_once([' ', '\t'])?;
+    let rest = rest.trim();
+    (given.eq_ignore_ascii_case(scheme) && !rest.is_empty()).then_some(rest)
+}
+
 /// Flask-HTTPAuth's `basic_auth`: the username and password of an `Authorization: Basic`
-/// header, if it holds both. Checking them is the caller's work (throttled, as logins are).
+/// header (`username:password` in base64), if it holds both. Checking them is the caller's
+/// work (throttled, as logins are).
 pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
-    let basic = Authorization::<Basic>::parse(req).ok()?.into_scheme();
-    let username = basic.user_id().trim().to_owned();
-    let password = basic.password()?.to_owned();
-    (!username.is_empty() && !password.is_empty()).then_some((username, password))
+    let encoded = credentials(req, "Basic")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    let (username, password) = pair.split_once(':')?;
+    let username = username.trim();
+    (!username.is_empty() && !password.is_empty())
+        .then(|| (username.to_owned(), password.to_owned()))
 }
 
 /// Flask: `@token_auth.login_required` and `token_auth.current_user()`: the user whose
@@ -44,9 +61,7 @@ impl FromRequest for TokenUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = Authorization::<Bearer>::parse(req)
-            .ok()
-            .map(|auth| auth.as_ref().token().to_owned());
+        let token = credentials(req, "Bearer").map(str::to_owned);
         let state = req.app_data::<web::Data<State>>().cloned();
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
