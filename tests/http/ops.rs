@@ -16,6 +16,58 @@ async fn the_health_endpoint_answers_without_touching_the_session() {
 }
 
 #[actix_web::test]
+async fn head_answers_as_get_does_without_the_body_as_flask_does() {
+    let app = spawn_app_with(&[]).await;
+    let client = awc::Client::builder().disable_redirects().finish();
+    let url = |path: &str| format!("{}{path}", app.address);
+    for path in [
+        "/auth/login",
+        "/health",
+        "/static/css/microblog.css",
+        "/api/openapi.json",
+    ] {
+        let mut get = client
+            .get(url(path))
+            .insert_header(("Accept-Encoding", "identity"))
+            .send()
+            .await
+            .unwrap();
+        let body = get.body().await.unwrap();
+        let mut head = client
+            .head(url(path))
+            .insert_header(("Accept-Encoding", "identity"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 200, "{path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "{path}"
+        );
+        let length = head
+            .headers()
+            .get("content-length")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(length, Some(body.len().to_string()), "{path}");
+        assert!(head.body().await.unwrap().is_empty(), "{path}");
+    }
+    // What a GET would get, a HEAD gets: the login redirect, a 404, the API's 401...
+    let head = |path: &'static str| client.head(url(path)).send();
+    let login = head("/index").await.unwrap();
+    assert_eq!(login.status(), 302);
+    assert_eq!(
+        login.headers().get("location").unwrap(),
+        "/auth/login?next=%2Findex"
+    );
+    assert_eq!(head("/nothing-here").await.unwrap().status(), 404);
+    assert_eq!(head("/api/users/1").await.unwrap().status(), 401);
+    // ...and a URL that only takes a POST is a 405, as in Flask.
+    let post_only = head("/follow/susan").await.unwrap();
+    assert_eq!(post_only.status(), 405);
+}
+
+#[actix_web::test]
 async fn a_browser_that_asks_for_gzip_gets_the_same_page_compressed() {
     use std::io::Read as _;
 
