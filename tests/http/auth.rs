@@ -310,3 +310,36 @@ async fn a_flash_message_is_shown_exactly_once() {
     );
     assert!(browser.flashes("/index").await.is_empty());
 }
+
+#[actix_web::test]
+async fn registrations_racing_for_one_address_make_one_user_and_say_the_address_is_taken() {
+    let app = spawn_app().await;
+    let mut browsers: Vec<_> = (0..8).map(|_| app.browser()).collect();
+    let names: Vec<String> = (0..8).map(|i| format!("racer{i}")).collect();
+    let forms: Vec<[(&str, &str); 4]> = names
+        .iter()
+        .map(|name| {
+            [
+                ("username", name.as_str()),
+                ("email", "same@example.com"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ]
+        })
+        .collect();
+    let sent = browsers
+        .iter_mut()
+        .zip(&forms)
+        .map(|(browser, fields)| browser.submit("/auth/register", "/auth/register", fields));
+    let results = futures_util::future::join_all(sent).await;
+    let registered = results.iter().filter(|res| res.status == 302).count();
+    assert_eq!(registered, 1, "exactly one registration wins");
+    for res in results.iter().filter(|res| res.status != 302) {
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert!(res.body.contains("Please use a different email address."));
+        assert!(
+            !res.body.contains("Please use a different username."),
+            "the name was free: only the address is blamed"
+        );
+    }
+}

@@ -268,6 +268,24 @@ async fn edit_profile_refuses_a_taken_username_and_an_overlong_about_me() {
 }
 
 #[actix_web::test]
+async fn two_users_renaming_to_one_name_at_once_make_one_winner_and_no_error() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    let mut john = app.logged_in("john", false).await;
+    let (a, b) = futures_util::future::join(
+        susan.edit_profile("alice", ""),
+        john.edit_profile("alice", ""),
+    )
+    .await;
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 302], "{} / {}", a.body, b.body);
+    let refused = if a.status == 200 { &a } else { &b };
+    assert!(refused.body.contains("Please use a different username."));
+    assert_eq!(susan.get("/user/alice").await.status, 200);
+}
+
+#[actix_web::test]
 async fn a_renamed_user_is_found_at_the_new_name_and_stays_logged_in() {
     let app = spawn_app().await;
     let mut susan = app.logged_in("susan", false).await;

@@ -171,7 +171,9 @@ pub async fn register_submit(
     };
 
     let hash = state.hasher.hash(registration.password.as_str()).await?;
-    let created = state
+    // Someone may have registered the name or the address since the check above: then the
+    // unique indexes refuse the insert, and the form says which of the two was taken.
+    let refused = state
         .db
         .run(move |conn| {
             let new = NewUser {
@@ -181,11 +183,19 @@ pub async fn register_submit(
                 last_seen: models::now(),
                 about_me: None,
             };
-            user::create(conn, &new)
+            if user::create(conn, &new)?.is_some() {
+                return Ok(None);
+            }
+            user::already_used(conn, new.username, new.email).map(Some)
         })
         .await?;
-    if created.is_none() {
-        form.error("username", Message::new("form-username-taken"));
+    if let Some((name_taken, email_taken)) = refused {
+        if name_taken || !email_taken {
+            form.error("username", Message::new("form-username-taken"));
+        }
+        if email_taken {
+            form.error("email", Message::new("form-email-taken"));
+        }
         return show_again(form);
     }
     page.flash(Kind::Success, Message::new("flash-registered"));
