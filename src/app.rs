@@ -12,8 +12,7 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::middleware::{Compress, DefaultHeaders, Next, from_fn};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use tracing_actix_web::TracingLogger;
@@ -21,26 +20,12 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Config;
 use crate::logging::AccessLog;
 use crate::state::State;
-use crate::{assets, background, blueprints, limits, login};
+use crate::{assets, background, blueprints, head, limits, login};
 
 /// The Content-Security-Policy: everything from this site only (Bootstrap is vendored), avatars
 /// from Gravatar, no inline scripts, no framing.
 const CSP: &str = "default-src 'self'; img-src 'self' https://www.gravatar.com data:; \
                    object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
-
-/// Answers a HEAD as Flask does: on every URL that takes a GET, with the GET's status and
-/// headers and no body (a monitor's or `curl -I`'s check). The request is routed as the GET it
-/// stands for; the HTTP/1 writer remembers that the client asked for a HEAD, so it sends the
-/// headers, with the length the body has, and not the body.
-async fn head_as_get(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if req.method() == Method::HEAD {
-        req.head_mut().method = Method::GET;
-    }
-    next.call(req).await
-}
 
 /// Flask's `create_app()`: builds the actix `App` from the shared state.
 pub fn create_app(
@@ -93,9 +78,10 @@ pub fn create_app(
         .configure(blueprints::errors::config)
         // actix runs the last `wrap` first. Read from the bottom up, a request passes:
         // logging -> security headers -> the size limit of the request head -> HEAD read as
-        // GET (after the log has its method) -> compression -> session cookie (decrypted into Session) -> identity (reads the login token from the
-        // session) -> remember-me cookie writer -> error pages -> the handler. The head limit
-        // comes before the session middleware, which would decrypt a cookie of any size.
+        // GET (after the log has its method) -> compression -> session cookie (decrypted into
+        // Session) -> identity (reads the login token from the session) -> remember-me cookie
+        // writer -> error pages -> the handler. The head limit comes before the session
+        // middleware, which would decrypt a cookie of any size.
         // Identity must sit inside the session middleware because it reads the Session that
         // middleware creates. Error pages sit innermost so they can see who is logged in and
         // the session is saved after them.
@@ -104,7 +90,7 @@ pub fn create_app(
         .wrap(identity)
         .wrap(session)
         .wrap(Compress::default())
-        .wrap(from_fn(head_as_get))
+        .wrap(from_fn(head::as_get))
         .wrap(from_fn(limits::limit_request_head))
         .wrap(security_headers)
         .wrap(TracingLogger::<AccessLog>::new())

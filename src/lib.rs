@@ -15,6 +15,7 @@ pub mod export;
 pub mod flash;
 pub mod form;
 pub mod fragments;
+pub mod head;
 pub mod i18n;
 pub mod jobs;
 pub mod limits;

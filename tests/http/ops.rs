@@ -15,6 +15,30 @@ async fn the_health_endpoint_answers_without_touching_the_session() {
     assert!(res.set_cookies.is_empty(), "no cookie for a load balancer");
 }
 
+/// Sends `HEAD path` on a connection of its own that the server is asked to close after its
+/// answer, and returns all the server wrote; `None` when it was still open after five seconds.
+async fn raw_head(address: &str, path: &str, cookie: &str) -> Option<String> {
+    let host = address.trim_start_matches("http://").to_owned();
+    let request = format!(
+        "HEAD {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
+    actix_web::rt::task::spawn_blocking(move || {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&host).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut all = Vec::new();
+        stream
+            .read_to_end(&mut all)
+            .ok()
+            .map(|_| String::from_utf8_lossy(&all).into_owned())
+    })
+    .await
+    .unwrap()
+}
+
 #[actix_web::test]
 async fn head_answers_as_get_does_without_the_body_as_flask_does() {
     let app = spawn_app_with(&[]).await;
@@ -33,7 +57,7 @@ async fn head_answers_as_get_does_without_the_body_as_flask_does() {
             .await
             .unwrap();
         let body = get.body().await.unwrap();
-        let mut head = client
+        let head = client
             .head(url(path))
             .insert_header(("Accept-Encoding", "identity"))
             .send()
@@ -50,7 +74,10 @@ async fn head_answers_as_get_does_without_the_body_as_flask_does() {
             .get("content-length")
             .map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(length, Some(body.len().to_string()), "{path}");
-        assert!(head.body().await.unwrap().is_empty(), "{path}");
+        // On the wire: the headers, and not one byte after them.
+        let written = raw_head(&app.address, path, "").await.expect("closed");
+        assert!(written.starts_with("HTTP/1.1 200"), "{written}");
+        assert!(written.ends_with("\r\n\r\n"), "a body was sent: {written}");
     }
     // What a GET would get, a HEAD gets: the login redirect, a 404, the API's 401...
     let head = |path: &'static str| client.head(url(path)).send();
@@ -65,6 +92,20 @@ async fn head_answers_as_get_does_without_the_body_as_flask_does() {
     // ...and a URL that only takes a POST is a 405, as in Flask.
     let post_only = head("/follow/susan").await.unwrap();
     assert_eq!(post_only.status(), 405);
+
+    // A stream that a GET keeps open for minutes ends with its headers: nothing of it is
+    // produced for a HEAD (it would hold one of the user's streams, and the connection).
+    let susan = app.logged_in("susan", false).await;
+    let written = raw_head(
+        &app.address,
+        "/notifications/stream",
+        &susan.cookie_header(),
+    )
+    .await
+    .expect("the HEAD of the live stream was still open after 5 s");
+    assert!(written.starts_with("HTTP/1.1 200"), "{written}");
+    assert!(written.contains("text/event-stream"), "{written}");
+    assert!(written.ends_with("\r\n\r\n"), "a body was sent: {written}");
 }
 
 #[actix_web::test]

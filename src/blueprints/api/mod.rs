@@ -45,27 +45,34 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(tokens::revoke_token)),
             )
             .service(
-                resource("/users", "GET, POST")
+                resource("/users", "GET, HEAD, POST")
                     .route(web::get().to(users::get_users))
                     .route(web::post().to(users::create_user)),
             )
             .service(
-                resource(&user(""), "GET, PUT")
+                resource(&user(""), "GET, HEAD, PUT")
                     .route(web::get().to(users::get_user))
                     .route(web::put().to(users::update_user)),
             )
             .service(
-                resource(&user("/followers"), "GET").route(web::get().to(users::get_followers)),
+                resource(&user("/followers"), "GET, HEAD")
+                    .route(web::get().to(users::get_followers)),
             )
             .service(
-                resource(&user("/following"), "GET").route(web::get().to(users::get_following)),
+                resource(&user("/following"), "GET, HEAD")
+                    .route(web::get().to(users::get_following)),
             )
-            .service(resource(&user("/posts"), "GET").route(web::get().to(posts::get_user_posts)))
-            .service(resource("/timeline", "GET").route(web::get().to(posts::get_timeline)))
+            .service(
+                resource(&user("/posts"), "GET, HEAD").route(web::get().to(posts::get_user_posts)),
+            )
+            .service(resource("/timeline", "GET, HEAD").route(web::get().to(posts::get_timeline)))
             .service(resource("/posts", "POST").route(web::post().to(posts::create_post)))
-            .service(resource(&format!("/posts/{ID}"), "GET").route(web::get().to(posts::get_post)))
-            .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi)))
-            .service(resource("/docs", "GET").route(web::get().to(docs::page)))
+            .service(
+                resource(&format!("/posts/{ID}"), "GET, HEAD")
+                    .route(web::get().to(posts::get_post)),
+            )
+            .service(resource("/openapi.json", "GET, HEAD").route(web::get().to(docs::openapi)))
+            .service(resource("/docs", "GET, HEAD").route(web::get().to(docs::page)))
             .default_service(web::to(errors::not_found)),
     );
 }
