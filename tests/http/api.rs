@@ -243,19 +243,20 @@ async fn the_authorization_scheme_is_read_whatever_its_case_as_flask_httpauth_do
         assert_eq!(res.status(), 200, "{scheme}");
         let body: Value = res.json().await.unwrap();
         let token = body["token"].as_str().unwrap().to_owned();
-        for given in [format!("bearer {token}"), format!("BEARER\t{token} ")] {
+        for given in [format!("bearer {token}"), format!("BEARER  {token} ")] {
             let res = raw("GET", &format!("/api/users/{id}"), given.clone())
                 .await
                 .unwrap();
             assert_eq!(res.status(), 200, "{given:?}");
         }
     }
-    // The scheme must still be the right one, and whole.
+    // The scheme must still be the right one, whole, and followed by a space (not a tab).
     let token = api.token("susan", PASSWORD).await;
     for given in [
         format!("Token {token}"),
         format!("Bearer{token}"),
         format!("Basic {token}"),
+        format!("Bearer\t{token}"),
     ] {
         let res = raw("GET", &format!("/api/users/{id}"), given.clone())
             .await
@@ -266,6 +267,18 @@ async fn the_authorization_scheme_is_read_whatever_its_case_as_flask_httpauth_do
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    // A password may hold a colon: only the first one ends the username.
+    let password = "correct:horse battery staple";
+    let res = api
+        .json(
+            "POST",
+            "/api/users",
+            Auth::Anonymous,
+            json!({"username": "colon", "email": "colon@example.com", "password": password}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    api.token("colon", password).await;
 }
 
 #[actix_web::test]

@@ -19,13 +19,13 @@ pub const BASIC_CHALLENGE: &str = "Basic realm=\"Authentication Required\"";
 /// The `WWW-Authenticate` of a 401 from every endpoint that takes a token.
 pub const BEARER_CHALLENGE: &str = "Bearer realm=\"Authentication Required\"";
 
-/// What follows `scheme` in the request's `Authorization` header. HTTP says a scheme's name is
-/// matched whatever its case, and Flask-HTTPAuth does so: `bearer <token>` is a token, as
-/// `Bearer <token>` is. (actix-web-httpauth only knows `Bearer` and `Basic` as written, which
+/// What follows `scheme` and its space in the request's `Authorization` header. HTTP says a
+/// scheme's name is matched whatever its case, and Flask-HTTPAuth does so: `bearer <token>` is a
+/// token, as `Bearer <token>` is. (actix-web-httpauth only knows `Bearer` and `Basic` as written, which
 /// is why this header is read here.)
 fn credentials<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (given, rest) = value.trim().split_once([' ', '\t'])?;
+    let (given, rest) = value.trim().split_once(' ')?;
     let rest = rest.trim();
     (given.eq_ignore_ascii_case(scheme) && !rest.is_empty()).then_some(rest)
 }
