@@ -82,7 +82,7 @@ pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<Use
 /// The user with this address, whatever its case (Flask: `User.query.filter_by(email=...)`).
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
     users::table
-        .filter(lower(users::email).eq(email.to_lowercase()))
+        .filter(lower(users::email).eq(lower(email)))
         .select(User::as_select())
         .first(conn)
         .optional()
@@ -113,7 +113,7 @@ pub fn email_taken(conn: &mut DbConn, email: &str) -> QueryResult<bool> {
         return Ok(false);
     }
     diesel::select(diesel::dsl::exists(
-        users::table.filter(lower(users::email).eq(email.to_lowercase())),
+        users::table.filter(lower(users::email).eq(lower(email))),
     ))
     .get_result(conn)
 }
@@ -512,7 +512,7 @@ pub fn used_by_others(
     let email_taken = match email {
         Some(email) => diesel::select(diesel::dsl::exists(
             users::table
-                .filter(lower(users::email).eq(email.to_lowercase()))
+                .filter(lower(users::email).eq(lower(email)))
                 .filter(users::id.ne(me)),
         ))
         .get_result(conn)?,

@@ -343,3 +343,27 @@ async fn registrations_racing_for_one_address_make_one_user_and_say_the_address_
         );
     }
 }
+
+#[actix_web::test]
+async fn an_address_with_a_capital_beyond_ascii_is_still_found_taken() {
+    let app = spawn_app().await;
+    let register = |name: &'static str| {
+        let mut browser = app.browser();
+        async move {
+            let fields = [
+                ("username", name),
+                ("email", "Ärger@example.com"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ];
+            browser
+                .submit("/auth/register", "/auth/register", &fields)
+                .await
+        }
+    };
+    assert_eq!(register("first").await.status, 302);
+    let again = register("second").await;
+    assert_eq!(again.status, 200);
+    assert!(again.body.contains("Please use a different email address."));
+    assert!(!again.body.contains("Please use a different username."));
+}
