@@ -2,7 +2,7 @@
 //! `templates/...`, `migrations/...`, `tests/...`, `bench/...`, `static/...`, `docs/...`,
 //! `deploy/...`) exists; and every Rust name the guide (`docs/`, the README) gives as
 //! `module::name` (`api_token::create`, `throttle::LoginThrottle`, `json::Window::describe`) is
-//! still in that module of `src/`.
+//! still in that module of `src/`; and every table row has as many cells as its header.
 //!
 //! A path may be a pattern: `{a,b}` stands for each of its choices, and `*`, `...` or a `<name>`
 //! inside a segment for any text (`migrations/*/..._followers`, `src/models/<table>.rs`); a
@@ -357,4 +357,65 @@ fn the_path_scan_reads_patterns_and_skips_flask_paths() {
     let files = vec!["src/".to_owned(), "src/db.rs".to_owned()];
     assert!(exists("src/db.rs", &files) && exists("src/", &files));
     assert!(!exists("src/login.rs", &files));
+}
+
+/// How many cells a Markdown table row has: its `|`s outside code spans, less one.
+fn table_cells(row: &str) -> usize {
+    let (mut bars, mut in_code, mut escaped) = (0usize, false, false);
+    for c in row.trim().chars() {
+        match c {
+            '`' => in_code = !in_code,
+            '|' if !in_code && !escaped => bars += 1,
+            _ => {}
+        }
+        escaped = c == '\\';
+    }
+    bars.saturating_sub(1)
+}
+
+/// A row with more cells than its table's header loses the extra ones when the page is shown;
+/// one with fewer shifts what follows into the wrong column.
+#[test]
+fn every_table_row_has_as_many_cells_as_its_header() {
+    let root = repository();
+    let ignored = ignored(&root);
+    let mut pages: Vec<String> = tree(&root)
+        .into_iter()
+        .filter(|f| f.ends_with(".md") && !ignored.iter().any(|folder| f.starts_with(folder)))
+        .collect();
+    pages.sort();
+    let mut wrong = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(root.join(page)).expect("readable");
+        let mut header = None;
+        for (n, line) in text.lines().enumerate() {
+            if !line.starts_with('|') {
+                header = None;
+                continue;
+            }
+            let cells = table_cells(line);
+            match header {
+                None => header = Some(cells),
+                Some(expected) if cells != expected => {
+                    wrong.push(format!(
+                        "{page}:{}: {cells} cells, the header has {expected}",
+                        n + 1
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "table rows of the wrong width:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn a_table_cell_count_skips_bars_in_code_spans() {
+    assert_eq!(table_cells("| a | `x | y` | b |"), 3);
+    assert_eq!(table_cells("|---|---|"), 2);
+    assert_eq!(table_cells(r"| a \| b | c |"), 2);
 }
