@@ -2,7 +2,9 @@
 //! `templates/...`, `migrations/...`, `tests/...`, `bench/...`, `static/...`, `docs/...`,
 //! `deploy/...`) exists; and every Rust name the guide (`docs/`, the README) gives as
 //! `module::name` (`api_token::create`, `throttle::LoginThrottle`, `json::Window::describe`) is
-//! still in that module of `src/`; and every table row has as many cells as its header.
+//! still in that module of `src/`; every code excerpt whose first line names its file
+//! (`// src/models/user.rs: follow`) is still in that file; and every table row has as many
+//! cells as its header.
 //!
 //! A path may be a pattern: `{a,b}` stands for each of its choices, and `*`, `...` or a `<name>`
 //! inside a segment for any text (`migrations/*/..._followers`, `src/models/<table>.rs`); a
@@ -418,4 +420,129 @@ fn a_table_cell_count_skips_bars_in_code_spans() {
     assert_eq!(table_cells("| a | `x | y` | b |"), 3);
     assert_eq!(table_cells("|---|---|"), 2);
     assert_eq!(table_cells(r"| a \| b | c |"), 2);
+}
+
+/// The code excerpts of the guide: each fenced block whose first line is a comment naming a
+/// file (`// src/login/extractors.rs: CurrentUser`), with the lines that follow it. A line
+/// `// ...` stands for lines left out.
+fn excerpts(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let fence = line.trim_start();
+        if !fence.starts_with("```") || fence.len() == 3 {
+            continue;
+        }
+        let block: Vec<String> = lines
+            .by_ref()
+            .take_while(|l| l.trim_start() != "```")
+            .map(|l| l.trim().to_owned())
+            .collect();
+        let Some(file) = block
+            .first()
+            .and_then(|first| first.strip_prefix("// "))
+            .and_then(|named| named.split(':').next())
+            .filter(|file| {
+                file.ends_with(".rs") || file.ends_with(".html") || file.ends_with(".js")
+            })
+        else {
+            continue;
+        };
+        found.push((file.to_owned(), block[1..].to_vec()));
+    }
+    found
+}
+
+/// Whether `lines` (trimmed, `// ...` for a gap) are in `source` in this order, each gap-free
+/// run as consecutive lines.
+fn excerpt_is_in(lines: &[String], source: &str) -> bool {
+    let source: Vec<&str> = source.lines().map(str::trim).collect();
+    let runs: Vec<Vec<&str>> = lines
+        .split(|l| l == "// ...")
+        .map(|run| {
+            run.iter()
+                .map(String::as_str)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .filter(|run: &Vec<&str>| !run.is_empty())
+        .collect();
+    let mut from = 0;
+    for run in runs {
+        let source_lines: Vec<&str> = source[from..]
+            .iter()
+            .copied()
+            .filter(|l| !l.is_empty())
+            .collect();
+        let Some(at) = source_lines
+            .windows(run.len())
+            .position(|w| w == run.as_slice())
+        else {
+            return false;
+        };
+        // Move past the run, counting the blank lines skipped in the source.
+        let (mut seen, mut i) = (0, from);
+        while seen < at + run.len() {
+            if !source[i].is_empty() {
+                seen += 1;
+            }
+            i += 1;
+        }
+        from = i;
+    }
+    true
+}
+
+/// An excerpt that no longer matches its file would teach code that is not there.
+#[test]
+fn every_code_excerpt_of_the_guide_is_still_in_its_file() {
+    let root = repository();
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for page in tree(&root)
+        .into_iter()
+        .filter(|f| f.starts_with("docs/") && f.ends_with(".md"))
+    {
+        let text = std::fs::read_to_string(root.join(&page)).expect("readable");
+        for (file, lines) in excerpts(&text) {
+            checked += 1;
+            let source = std::fs::read_to_string(root.join(&file)).unwrap_or_default();
+            if !excerpt_is_in(&lines, &source) {
+                stale.push(format!("{page}: the excerpt of {file}"));
+            }
+        }
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} excerpts found: is the scan broken?"
+    );
+    assert!(
+        stale.is_empty(),
+        "excerpts that are no longer in their file:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn an_excerpt_matches_in_order_with_gaps_and_fails_when_changed() {
+    let source = "fn a() {\n    let x = 1;\n\n    let y = 2;\n    x + y\n}\n";
+    let lines = |ls: &[&str]| ls.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+    assert!(excerpt_is_in(
+        &lines(&["fn a() {", "let x = 1;", "", "let y = 2;"]),
+        source
+    ));
+    assert!(excerpt_is_in(
+        &lines(&["fn a() {", "// ...", "x + y"]),
+        source
+    ));
+    assert!(!excerpt_is_in(&lines(&["fn a() {", "let y = 2;"]), source));
+    assert!(!excerpt_is_in(
+        &lines(&["x + y", "// ...", "fn a() {"]),
+        source
+    ));
+    let page = "```rust\n// src/a.rs: a\nfn a() {\n```\n\n```rust\nfn not_named() {}\n```\n";
+    assert_eq!(
+        excerpts(page),
+        vec![("src/a.rs".to_owned(), lines(&["fn a() {"]))]
+    );
 }
