@@ -33,7 +33,7 @@ impl MessageBody for NoBody {
 
 /// Routes a HEAD as the GET it stands for, then answers with [`NoBody`]: the HTTP/1 writer,
 /// which remembers the request was a HEAD, sends the headers with that length and no body.
-/// Registered in `create_app` inside the access log, which so logs the method as it came.
+/// Registered in `create_app` inside the access log, so that the log shows the method as it came.
 pub async fn as_get(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -190,6 +190,7 @@ pub async fn register_submit(
         })
         .await?;
     if let Some((name_taken, email_taken)) = refused {
+        // Neither found any more means the row was deleted meanwhile: say the name, as before.
         if name_taken || !email_taken {
             form.error("username", Message::new("form-username-taken"));
         }
