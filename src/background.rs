@@ -23,6 +23,7 @@ use chrono::TimeDelta;
 
 use crate::error::{AppError, chain};
 use crate::models::{self, job, login_session, user};
+use crate::search;
 use crate::state::State;
 use crate::tasks;
 
@@ -80,11 +81,7 @@ fn logged<T>(result: Result<T, AppError>, task: &str) {
 
 /// The job runner of this instance, until the task running it is dropped.
 pub async fn run_jobs(state: web::Data<State>) {
-    let perform = {
-        let state = state.clone();
-        move |job, lease| tasks::perform(state.clone(), job, lease)
-    };
-    state.jobs.clone().run(perform).await;
+    state.jobs.clone().run(tasks::Registry(state.clone())).await;
 }
 
 /// How often new posts are added to the search index (SQLite's; PostgreSQL's needs nothing).
@@ -98,7 +95,7 @@ pub async fn run_search_index(state: web::Data<State>) {
     loop {
         tick.tick().await;
         logged(
-            state.db.run(crate::search::catch_up).await,
+            state.db.run(search::catch_up).await,
             "add new posts to the search index",
         );
     }

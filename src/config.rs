@@ -112,6 +112,10 @@ pub enum TranslatorConfig {
     Libre { url: String, key: Option<String> },
 }
 
+/// Microsoft Translator's public endpoint, the default of `MS_TRANSLATOR_URL` (which names
+/// another, e.g. a regional one).
+pub const MICROSOFT_URL: &str = "https://api.cognitive.microsofttranslator.com";
+
 impl fmt::Debug for TranslatorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -329,8 +333,7 @@ impl Config {
                 region: get("MS_TRANSLATOR_REGION"),
                 url: web_url(
                     "MS_TRANSLATOR_URL",
-                    get("MS_TRANSLATOR_URL")
-                        .unwrap_or_else(|| crate::translate::MICROSOFT_URL.to_owned()),
+                    get("MS_TRANSLATOR_URL").unwrap_or_else(|| MICROSOFT_URL.to_owned()),
                 )?,
             }),
             (None, Some(url)) => Some(TranslatorConfig::Libre {

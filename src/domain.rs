@@ -3,6 +3,7 @@
 //! The messages are WTForms' own (in English), so pages read as they do in the Flask app.
 
 use crate::i18n::Message;
+use crate::password::check_rules;
 
 /// WTForms' `DataRequired`.
 pub const REQUIRED: Message = Message::new("form-required");
@@ -139,7 +140,7 @@ impl NewPassword {
         if password.is_empty() {
             first.push(REQUIRED);
         } else {
-            first = crate::password::check_rules(password, username, email);
+            first = check_rules(password, username, email);
         }
         if password2.is_empty() {
             second.push(REQUIRED);

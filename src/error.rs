@@ -4,6 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::i18n::Message;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// Not a failure: the visitor is sent elsewhere instead (Flask-Login's redirect of an
@@ -14,7 +16,7 @@ pub enum AppError {
     NotFound,
     /// A request we refuse, with the reason shown to the client (in its language on pages).
     #[error("{0}")]
-    BadRequest(crate::i18n::Message),
+    BadRequest(Message),
     #[error("database query failed")]
     Database(#[from] diesel::result::Error),
     #[error("no database connection available")]
@@ -28,7 +30,7 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn bad_request(reason: crate::i18n::Message) -> Self {
+    pub fn bad_request(reason: Message) -> Self {
         Self::BadRequest(reason)
     }
 }

@@ -10,7 +10,7 @@ use actix_session::SessionExt;
 use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 
-use crate::i18n::Message;
+use crate::i18n::{self, Message};
 
 const KEY: &str = "_flashes";
 /// The longest message kept, in characters.
@@ -65,7 +65,7 @@ fn stored<E>(read: Result<Option<Vec<Stored>>, E>) -> Vec<Flashed> {
 /// Queues a message for the next rendered page, in this request's language (as Flask's
 /// `flash(_('...'))` translates when it flashes).
 pub fn flash(req: &HttpRequest, kind: Kind, message: Message) {
-    let text = message.text(&crate::i18n::for_request(req));
+    let text = message.text(&i18n::for_request(req));
     let session = req.get_session();
     let mut messages = stored(session.get::<Vec<Stored>>(KEY));
     messages.push(Flashed {

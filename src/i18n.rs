@@ -38,11 +38,6 @@ pub fn english() -> LanguageIdentifier {
     fluent_templates::langid!("en")
 }
 
-/// `"en"`, for values stored before they named a language.
-pub fn english_tag() -> String {
-    "en".to_owned()
-}
-
 /// The languages that have translation files.
 pub fn available() -> Vec<String> {
     let mut langs: Vec<String> = LOCALES.locales().map(ToString::to_string).collect();

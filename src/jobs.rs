@@ -1,8 +1,10 @@
 //! The background job runner (what the tutorial does with Redis and an RQ worker, here on a
 //! table of the app's own database, so no other server is needed).
 //!
-//! A [`Job`] is written to the `jobs` table, usually in the same transaction as what asks for it,
-//! and every app instance runs a worker ([`Jobs::run`]) that claims due jobs and performs them.
+//! A [`Job`] (`models::job`) is written to the `jobs` table, usually in the same transaction as
+//! what asks for it, and every app instance runs a worker ([`Jobs::run`]) that claims due jobs
+//! and has the app's [`Tasks`] perform them. The runner knows the queue, not the work: the app
+//! hands it its tasks (`tasks::Registry`), as RQ is handed a function's name.
 //! What the runner promises:
 //!
 //! - **Durable.** A job is a row: it survives a restart, a crash, even SIGKILL.
@@ -23,12 +25,13 @@
 //!   counts as failed; its lease is no longer renewed, so anything it still tries to commit is
 //!   refused.
 //! - **Given up together.** When a job fails for good, what waits on it (a user's task) ends in
-//!   the same transaction (`tasks::given_up`). A job whose last attempt never came back (the
+//!   the same transaction ([`Tasks::given_up`]). A job whose last attempt never came back (the
 //!   process died, or the failure could not be written) is failed when its lease runs out,
 //!   instead of running again after every restart.
 //! - **Drivable by hand**: [`Jobs::run_due`] runs what is due, then returns (tests).
 //!
-//! What each kind of job does is in `src/tasks.rs` (Flask's `app/tasks.py`).
+//! The kinds of job are `models::job::Job`; what each does is in `src/tasks.rs` (Flask's
+//! `app/tasks.py`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,13 +40,13 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use diesel::{Connection as _, QueryResult};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, chain};
 use crate::live::Live;
-use crate::models::{self, job};
+use crate::models;
+use crate::models::job::{self, Job};
 
 /// How long a claim lasts without renewal: how soon the job of a dead worker runs again.
 /// Several times [`RENEW_EVERY`], so a renewal held up (a busy pool, a locked SQLite) does not
@@ -59,77 +62,15 @@ pub const CONCURRENCY: usize = 4;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECS: i64 = 3600;
 
-/// The work the app can queue. Stored as JSON (`{"kind": "send_mail", ...}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Job {
-    /// Deliver one mail of the outbox (`mails`).
-    SendMail { mail_id: i32 },
-    /// Mail a password reset link to `email` if it is a user's; links start with `site`; the
-    /// mail is written in `lang`, the language of the page that asked.
-    PasswordReset {
-        email: String,
-        site: String,
-        #[serde(default = "crate::i18n::english_tag")]
-        lang: String,
-    },
-    /// Export the posts of task `task_id`'s user to `posts.json` and mail it (chapter 22); the
-    /// mail is written in `lang`.
-    ExportPosts {
-        task_id: i32,
-        #[serde(default = "crate::i18n::english_tag")]
-        lang: String,
-    },
-}
+/// What the app does with its jobs (`tasks::Registry`), handed to the runner by the app.
+pub trait Tasks {
+    /// Performs one claimed job. A job that writes to the database completes itself in its own
+    /// transaction ([`Lease::complete`]); otherwise the runner marks it done when this returns.
+    fn perform(&self, job: Job, lease: Lease) -> impl Future<Output = anyhow::Result<()>>;
 
-impl Job {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::SendMail { .. } => "send_mail",
-            Self::PasswordReset { .. } => "password_reset",
-            Self::ExportPosts { .. } => "export_posts",
-        }
-    }
-
-    /// The longest one attempt may run before it is stopped and counted as failed.
-    pub fn time_limit(&self) -> Duration {
-        match self {
-            // The SMTP connection's own timeouts end a delivery long before this.
-            Self::SendMail { .. } | Self::PasswordReset { .. } => Duration::from_secs(120),
-            // 100,000 posts take a few seconds.
-            Self::ExportPosts { .. } => Duration::from_secs(600),
-        }
-    }
-
-    /// Attempts before the job is left `failed`. A mail is tried for about thirteen hours.
-    fn max_attempts(&self) -> i32 {
-        match self {
-            Self::SendMail { .. } => 25,
-            Self::PasswordReset { .. } => 10,
-            // Tried again after 1, 2, 4 and 8 seconds, then the user is told it failed.
-            Self::ExportPosts { .. } => 5,
-        }
-    }
-}
-
-/// Writes `job` to the queue, in the caller's transaction if there is one. Wake the worker with
-/// [`Jobs::wake`] once the transaction has committed, or it finds the job at its next look.
-pub fn enqueue(conn: &mut DbConn, job: &Job) -> QueryResult<i32> {
-    let payload = serde_json::to_string(job)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let now = models::now();
-    job::insert(
-        conn,
-        &job::NewJob {
-            kind: job.kind(),
-            payload: &payload,
-            state: job::QUEUED,
-            attempts: 0,
-            max_attempts: job.max_attempts(),
-            run_at: now,
-            created_at: now,
-        },
-    )
+    /// What ends when `job` fails for good, in the transaction that records it (so the job's
+    /// state and what waits on it commit together); the users whose pages changed.
+    fn given_up(conn: &mut DbConn, job: &Job) -> QueryResult<Vec<i32>>;
 }
 
 /// A failure no retry can mend (an address the mail server refuses for good): the job fails at
@@ -197,7 +138,7 @@ impl Jobs {
 
     /// Queues `job` in a transaction of its own and wakes the worker.
     pub async fn enqueue(&self, job: Job) -> Result<i32, AppError> {
-        let id = self.db.run(move |conn| enqueue(conn, &job)).await?;
+        let id = self.db.run(move |conn| job::enqueue(conn, &job)).await?;
         self.wake();
         Ok(id)
     }
@@ -207,21 +148,17 @@ impl Jobs {
         self.bell.notify_one();
     }
 
-    /// Claims and performs due jobs, at most [`CONCURRENCY`] at once, until the task running it
-    /// is dropped.
-    pub async fn run<P, F>(self, perform: P)
-    where
-        P: Fn(Job, Lease) -> F + Clone + 'static,
-        F: Future<Output = anyhow::Result<()>> + 'static,
-    {
+    /// Claims due jobs and has `tasks` perform them, at most [`CONCURRENCY`] at once, until
+    /// the task running it is dropped.
+    pub async fn run<T: Tasks + Clone + 'static>(self, tasks: T) {
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
         loop {
             while let Ok(slot) = slots.clone().try_acquire_owned() {
-                match self.claim().await {
+                match self.claim::<T>().await {
                     Ok(Some(row)) => {
-                        let (me, perform) = (self.clone(), perform.clone());
+                        let (me, tasks) = (self.clone(), tasks.clone());
                         actix_web::rt::spawn(async move {
-                            me.execute(row, &perform).await;
+                            me.execute(row, &tasks).await;
                             drop(slot);
                             me.wake();
                         });
@@ -239,14 +176,10 @@ impl Jobs {
     }
 
     /// Performs due jobs one after another until none is due; returns how many ran.
-    pub async fn run_due<P, F>(&self, perform: P) -> Result<usize, AppError>
-    where
-        P: Fn(Job, Lease) -> F,
-        F: Future<Output = anyhow::Result<()>>,
-    {
+    pub async fn run_due<T: Tasks>(&self, tasks: &T) -> Result<usize, AppError> {
         let mut ran = 0;
-        while let Some(row) = self.claim().await? {
-            self.execute(row, &perform).await;
+        while let Some(row) = self.claim::<T>().await? {
+            self.execute(row, tasks).await;
             ran += 1;
         }
         Ok(ran)
@@ -255,7 +188,7 @@ impl Jobs {
     /// Claims the oldest due job. A job claimed past its last attempt (that attempt never came
     /// back: its process died, or its failure could not be written) is failed instead, with
     /// what waits on it, and the next due job is claimed.
-    async fn claim(&self) -> Result<Option<job::JobRow>, AppError> {
+    async fn claim<T: Tasks>(&self) -> Result<Option<job::JobRow>, AppError> {
         let worker = self.worker.clone();
         let (claimed, given_up) = self
             .db
@@ -276,7 +209,7 @@ impl Jobs {
                     let error = "the last attempt ended without a result (its worker stopped)";
                     given_up.extend(conn.transaction(|conn| {
                         job::exhaust(conn, row.id, &worker, row.attempts, error, now)?;
-                        given_up_with(conn, &row)
+                        given_up_with::<T>(conn, &row)
                     })?);
                 }
             })
@@ -292,11 +225,7 @@ impl Jobs {
     }
 
     /// Performs one claimed job, renewing its lease meanwhile, and records how it went.
-    async fn execute<P, F>(&self, row: job::JobRow, perform: &P)
-    where
-        P: Fn(Job, Lease) -> F,
-        F: Future<Output = anyhow::Result<()>>,
-    {
+    async fn execute<T: Tasks>(&self, row: job::JobRow, tasks: &T) {
         let lease = Lease {
             job_id: row.id,
             worker: self.worker.clone(),
@@ -309,7 +238,7 @@ impl Jobs {
                 let _renewing = AbortOnDrop(actix_web::rt::spawn(
                     self.clone().renew(row.id, row.attempts),
                 ));
-                match tokio::time::timeout(limit, perform(job, lease)).await {
+                match tokio::time::timeout(limit, tasks.perform(job, lease)).await {
                     Ok(outcome) => outcome,
                     Err(_) => Err(anyhow::anyhow!(
                         "stopped after {} s, its time limit",
@@ -349,7 +278,7 @@ impl Jobs {
                             let retry_at = retry_in.map(|w| now + w);
                             let held = job::fail(conn, id, &worker, attempt, &text, retry_at, now)?;
                             if held && retry_at.is_none() {
-                                given_up_with(conn, &row)
+                                given_up_with::<T>(conn, &row)
                             } else {
                                 Ok(Vec::new())
                             }
@@ -387,11 +316,11 @@ impl Jobs {
     }
 }
 
-/// What ends with a job given up (`tasks::given_up`), in the transaction that fails it; the
+/// What ends with a job given up ([`Tasks::given_up`]), in the transaction that fails it; the
 /// users whose pages changed.
-fn given_up_with(conn: &mut DbConn, row: &job::JobRow) -> QueryResult<Vec<i32>> {
+fn given_up_with<T: Tasks>(conn: &mut DbConn, row: &job::JobRow) -> QueryResult<Vec<i32>> {
     match serde_json::from_str::<Job>(&row.payload) {
-        Ok(job) => crate::tasks::given_up(conn, &job),
+        Ok(job) => T::given_up(conn, &job),
         Err(_) => Ok(Vec::new()),
     }
 }
@@ -429,17 +358,36 @@ mod tests {
         Db::connect(&DatabaseUrl::Sqlite(dir.path().join("jobs.db"))).unwrap()
     }
 
+    /// The app's tasks in a test: each job does what the closure says, and nothing waits on
+    /// a job.
+    struct Doing<P>(P);
+
+    impl<P, F> Tasks for Doing<P>
+    where
+        P: Fn(Job, Lease) -> F,
+        F: Future<Output = anyhow::Result<()>>,
+    {
+        fn perform(&self, job: Job, lease: Lease) -> impl Future<Output = anyhow::Result<()>> {
+            (self.0)(job, lease)
+        }
+
+        fn given_up(_: &mut DbConn, _: &Job) -> QueryResult<Vec<i32>> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// The tasks of a test that only claims.
+    type Idle = Doing<fn(Job, Lease) -> std::future::Ready<anyhow::Result<()>>>;
+
     fn mail_job(id: i32) -> Job {
         Job::SendMail { mail_id: id }
     }
 
     async fn rows(db: &Db) -> Vec<job::JobRow> {
         db.run(|conn| {
+            use crate::schema::jobs::dsl::*;
             use diesel::prelude::*;
-            crate::schema::jobs::table
-                .order(crate::schema::jobs::id)
-                .select(job::JobRow::as_select())
-                .load(conn)
+            jobs.order(id).select(job::JobRow::as_select()).load(conn)
         })
         .await
         .unwrap()
@@ -461,14 +409,14 @@ mod tests {
         let seen = Rc::new(Cell::new(0));
 
         let ran = jobs
-            .run_due(|job, _| {
+            .run_due(&Doing(|job, _| {
                 let seen = seen.clone();
                 async move {
                     assert_eq!(job, mail_job(7));
                     seen.set(seen.get() + 1);
                     Ok(())
                 }
-            })
+            }))
             .await
             .unwrap();
 
@@ -485,9 +433,11 @@ mod tests {
         let jobs = Jobs::new(database(&dir), Live::default());
         jobs.enqueue(mail_job(1)).await.unwrap();
 
-        jobs.run_due(|_, _| async { Err(anyhow::anyhow!("mail server down")) })
-            .await
-            .unwrap();
+        jobs.run_due(&Doing(|_, _| async {
+            Err(anyhow::anyhow!("mail server down"))
+        }))
+        .await
+        .unwrap();
 
         let row = &rows(&jobs.db).await[0];
         assert_eq!(row.state, job::QUEUED);
@@ -496,7 +446,7 @@ mod tests {
         let wait = row.run_at - models::now();
         assert!(wait > TimeDelta::zero(), "not due again at once: {wait}");
         // Not due yet: a second look runs nothing.
-        let again = jobs.run_due(|_, _| async { Ok(()) }).await.unwrap();
+        let again = jobs.run_due(&Doing(|_, _| async { Ok(()) })).await.unwrap();
         assert_eq!(again, 0);
     }
 
@@ -517,12 +467,12 @@ mod tests {
             .await
             .unwrap();
 
-        jobs.run_due(|job, _| async move {
+        jobs.run_due(&Doing(|job, _| async move {
             match job {
                 Job::SendMail { mail_id: 1 } => Err(anyhow::anyhow!("still down")),
                 _ => Err(Permanent(anyhow::anyhow!("550 no such mailbox")).into()),
             }
-        })
+        }))
         .await
         .unwrap();
 
@@ -542,9 +492,9 @@ mod tests {
             Jobs::new(db.clone(), Live::default()),
         );
         dead.enqueue(mail_job(1)).await.unwrap();
-        let claimed = dead.claim().await.unwrap().expect("a due job");
+        let claimed = dead.claim::<Idle>().await.unwrap().expect("a due job");
         // The dead worker's lease holds: nobody else may take the job.
-        assert!(alive.claim().await.unwrap().is_none());
+        assert!(alive.claim::<Idle>().await.unwrap().is_none());
 
         db.run(|conn| {
             use crate::schema::jobs::dsl::*;
@@ -555,7 +505,10 @@ mod tests {
         })
         .await
         .unwrap();
-        let ran = alive.run_due(|_, _| async { Ok(()) }).await.unwrap();
+        let ran = alive
+            .run_due(&Doing(|_, _| async { Ok(()) }))
+            .await
+            .unwrap();
 
         assert_eq!(ran, 1);
         let row = &rows(&db).await[0];
@@ -576,7 +529,7 @@ mod tests {
         let db = database(&dir);
         let jobs = Jobs::new(db.clone(), Live::default());
         jobs.enqueue(mail_job(1)).await.unwrap();
-        let first = jobs.claim().await.unwrap().expect("a due job");
+        let first = jobs.claim::<Idle>().await.unwrap().expect("a due job");
         let expire = || {
             db.run(|conn| {
                 use crate::schema::jobs::dsl::*;
@@ -587,7 +540,7 @@ mod tests {
             })
         };
         expire().await.unwrap();
-        let second = jobs.claim().await.unwrap().expect("claimed again");
+        let second = jobs.claim::<Idle>().await.unwrap().expect("claimed again");
         assert_eq!((first.id, second.attempts), (second.id, 2));
 
         let stale = Lease {
@@ -615,7 +568,7 @@ mod tests {
 
         let started = std::time::Instant::now();
         let db = jobs.db.clone();
-        jobs.run_due(|_, lease| {
+        jobs.run_due(&Doing(|_, lease: Lease| {
             let (db, late) = (db.clone(), late.clone());
             async move {
                 // Stuck in the database past the limit, then trying to commit its result.
@@ -627,7 +580,7 @@ mod tests {
                 .await?;
                 Ok(())
             }
-        })
+        }))
         .await
         .unwrap();
 
@@ -653,7 +606,7 @@ mod tests {
         let jobs = Jobs::new(database(&dir), Live::default());
         jobs.enqueue(mail_job(1)).await.unwrap();
         // Claimed for its last attempt by a worker that died.
-        jobs.claim().await.unwrap().expect("a due job");
+        jobs.claim::<Idle>().await.unwrap().expect("a due job");
         jobs.db
             .run(|conn| {
                 use crate::schema::jobs::dsl::*;
@@ -669,7 +622,9 @@ mod tests {
             .unwrap();
 
         let ran = jobs
-            .run_due(|_, _| async { panic!("a job past its last attempt ran") })
+            .run_due(&Doing(|_, _| async {
+                panic!("a job past its last attempt ran")
+            }))
             .await
             .unwrap();
 

@@ -1,39 +1,50 @@
-//! microblog: the Flask Mega-Tutorial's app in Rust. `docs/` maps each chapter to these modules.
+//! microblog: the Flask Mega-Tutorial's app in Rust. `docs/` maps each chapter to these modules;
+//! `docs/15-application-structure.md` says where new code goes and which module may name which.
+//!
+//! The modules are in four groups: the assembly, Flask's own app files, Flask's extensions
+//! re-made, and the plumbing under them. Which module may name which is checked by
+//! `tests/layers.rs`.
 
-pub mod activity;
-pub mod app;
-pub mod assets;
-pub mod background;
-pub mod blueprints;
-pub mod cli;
-pub mod config;
-pub mod csrf;
-pub mod db;
-pub mod domain;
-pub mod error;
-pub mod export;
-pub mod flash;
-pub mod form;
-pub mod fragments;
-pub mod head;
-pub mod i18n;
-pub mod jobs;
-pub mod limits;
-pub mod live;
-pub mod logging;
-pub mod login;
-pub mod mail;
-pub mod models;
-pub mod moment;
-pub mod pagination;
-pub mod password;
-pub mod render;
-pub mod schema;
-pub mod search;
-pub mod state;
-pub mod tasks;
-pub mod throttle;
-pub mod tokens;
-pub mod translate;
-pub mod urls;
-pub mod user_agent;
+// Assembly: the command, the app factory, and what every handler shares.
+pub mod app; // create_app and Application (Flask's app/__init__.py)
+pub mod background; // what runs beside the requests: the job runner, housekeeping
+pub mod cli; // the command and its subcommands (microblog.py and the flask CLI)
+pub mod state; // State, what every handler can use (current_app and its extensions)
+
+// Flask's own app files, by the same names.
+pub mod blueprints; // app/auth, app/main, app/errors, app/api
+pub mod config; // config.py
+pub mod mail; // app/email.py and Flask-Mail, on an outbox table
+pub mod models; // app/models.py: a file per table
+pub mod search; // app/search.py, without Elasticsearch
+pub mod tasks; // app/tasks.py: what each background job does
+pub mod translate; // app/translate.py and langdetect
+
+// Flask extensions, re-made.
+pub mod csrf; // Flask-WTF's CSRF protection
+pub mod db; // Flask-SQLAlchemy's engine and Flask-Migrate: the pool, both backends, migrations
+pub mod flash; // flash() and get_flashed_messages()
+pub mod form; // WTForms: reading and checking a form
+pub mod fragments; // Flask-Caching's {% cache %}: each post's rendered HTML, kept
+pub mod i18n; // Flask-Babel: the page's language, _() and _l()
+pub mod jobs; // RQ: the job runner, on a table of the app's database
+pub mod live; // live notifications: the hub that wakes a user's open streams
+pub mod login; // Flask-Login
+pub mod moment; // Flask-Moment
+pub mod pagination; // paginate() and Pagination
+pub mod render; // render_template and redirect: Tera templates, Page
+pub mod urls; // url_for: user URLs, ?next=, the site's address
+
+// Plumbing.
+pub mod activity; // before_request's last_seen, noted in memory
+pub mod assets; // templates and static files inside the binary
+pub mod domain; // parsed form values: a username, an e-mail address, a post
+pub mod error; // AppError, what a page handler can fail with
+pub mod head; // HEAD answered on every GET URL
+pub mod limits; // how much the app accepts from one request
+pub mod logging; // log files and stdout
+pub mod password; // bcrypt on threads of its own
+pub mod schema; // Diesel's description of the tables
+pub mod throttle; // counts of wrong passwords
+pub mod tokens; // random tokens, stored hashed
+pub mod user_agent; // "Chrome on Linux", for the sessions page

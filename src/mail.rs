@@ -21,7 +21,8 @@ use rand::RngCore;
 use crate::config::{Config, MailConfig};
 use crate::db::{Db, DbConn};
 use crate::error::chain;
-use crate::jobs::{self, Job, Jobs, Permanent};
+use crate::jobs::{Jobs, Permanent};
+use crate::models::job::{self, Job};
 use crate::models::{self, mail, task};
 
 /// How long the mail server may take to accept the connection, or to answer any one command,
@@ -102,7 +103,7 @@ impl Mailer {
                 attachment_export_id: mail.attachment,
             },
         )?;
-        jobs::enqueue(conn, &Job::SendMail { mail_id: id })?;
+        job::enqueue(conn, &Job::SendMail { mail_id: id })?;
         Ok(id)
     }
 

@@ -12,6 +12,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::Serialize;
 
+use crate::form::parse_urlencoded;
+
 /// Flask's `request.args.get('page', 1, type=int)`: the `?page=N` of a request. Missing, zero,
 /// negative or not a number is page 1; absurdly large numbers are capped (an empty page, never
 /// an overflow). As an extractor it never fails.
@@ -23,7 +25,7 @@ impl PageNumber {
 
     /// Reads `page` from a query string.
     pub fn parse(query: &str) -> Self {
-        let number = crate::form::parse_urlencoded(query.as_bytes())
+        let number = parse_urlencoded(query.as_bytes())
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "page"))
             .and_then(|(_, v)| v.trim().parse::<i64>().ok())

@@ -16,8 +16,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::db::Db;
 use crate::error::AppError;
 use crate::i18n::Message;
+use crate::models::user::{self, User};
 
 /// Longest password accepted; longer ones are a form error.
 pub const MAX_LEN: usize = 1000;
@@ -152,14 +154,14 @@ impl Hasher {
 /// and `POST /api/tokens`: the user with this name and password, if both are right. An unknown
 /// name costs a bcrypt check too, so the answer and its time are the same either way.
 pub async fn authenticate(
-    db: &crate::db::Db,
+    db: &Db,
     hasher: &Hasher,
     username: &str,
     password: &str,
-) -> Result<Option<crate::models::user::User>, AppError> {
+) -> Result<Option<User>, AppError> {
     let name = username.to_owned();
     let found = db
-        .run(move |conn| crate::models::user::find_by_username(conn, &name))
+        .run(move |conn| user::find_by_username(conn, &name))
         .await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let valid = hasher.verify(password, stored).await?;

@@ -7,10 +7,13 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::assets::TemplateFiles;
+use crate::csrf;
 use crate::error::AppError;
+use crate::flash::{self, Flashed, Kind};
 use crate::form::FormView;
-use crate::i18n::{LanguageChoice, Languages, Message};
+use crate::i18n::{self, LanguageChoice, Languages, Message};
 use crate::models::user::AuthUser;
+use crate::urls::encode_component;
 use fluent_templates::LanguageIdentifier;
 
 /// All templates, parsed once at start.
@@ -28,10 +31,10 @@ impl Templates {
         let mut tera = tera::Tera::new();
         // `{{ name | urlencode }}`: a value inside a URL (Jinja's filter of the same name).
         // `{{ "nav-home" | t }}`: Flask-Babel's `_()` (src/i18n.rs).
-        tera.register_filter("t", crate::i18n::filter);
+        tera.register_filter("t", i18n::filter);
         tera.register_filter(
             "urlencode",
-            |value: &str, _: tera::Kwargs, _: &tera::State| crate::urls::encode_component(value),
+            |value: &str, _: tera::Kwargs, _: &tera::State| encode_component(value),
         );
         tera.add_raw_templates(sources)
             .map_err(|e| anyhow::anyhow!("{e}"))
@@ -47,7 +50,7 @@ impl Templates {
         lang: &LanguageIdentifier,
         context: &T,
     ) -> Result<String, AppError> {
-        crate::i18n::rendering_in(lang, || {
+        i18n::rendering_in(lang, || {
             let context = tera::Context::from_serialize(context)?;
             Ok(self.0.render(name, &context)?)
         })
@@ -59,7 +62,7 @@ impl Templates {
 pub struct Base<'a> {
     /// `null` for an anonymous visitor (Tera treats undefined variables as errors).
     pub current_user: Option<&'a AuthUser>,
-    pub flashes: Vec<crate::flash::Flashed>,
+    pub flashes: Vec<Flashed>,
     pub csrf_token: String,
     /// The page's title, in its language.
     pub title: String,
@@ -87,11 +90,11 @@ impl<'a> Base<'a> {
     pub fn of(
         req: &'a HttpRequest,
         user: Option<&'a AuthUser>,
-        flashes: Vec<crate::flash::Flashed>,
+        flashes: Vec<Flashed>,
         title: Option<&Message>,
         csrf_token: String,
     ) -> Self {
-        let lang = crate::i18n::for_request(req);
+        let lang = i18n::for_request(req);
         let languages = req
             .app_data::<actix_web::web::Data<Languages>>()
             .map_or(&[][..], |l| l.choices());
@@ -158,13 +161,13 @@ impl Page {
     }
 
     /// Flask's `flash()`: a message for the next page shown.
-    pub fn flash(&self, kind: crate::flash::Kind, message: Message) {
-        crate::flash::flash(&self.req, kind, message);
+    pub fn flash(&self, kind: Kind, message: Message) {
+        flash::flash(&self.req, kind, message);
     }
 
     /// Flask-Babel's `get_locale()` for this page.
     pub fn lang(&self) -> LanguageIdentifier {
-        crate::i18n::for_request(&self.req)
+        i18n::for_request(&self.req)
     }
 
     /// Renders with status 200.
@@ -186,7 +189,7 @@ impl Page {
         context: &T,
     ) -> Result<HttpResponse, AppError> {
         // Flashes are taken only now: a handler that redirects leaves them for the next page.
-        let flashes = crate::flash::take(&self.req);
+        let flashes = flash::take(&self.req);
         self.respond(status, template, Some(&title), flashes, context)
     }
 
@@ -205,14 +208,14 @@ impl Page {
         status: StatusCode,
         template: &str,
         title: Option<&Message>,
-        flashes: Vec<crate::flash::Flashed>,
+        flashes: Vec<Flashed>,
         context: &T,
     ) -> Result<HttpResponse, AppError> {
         let templates = self
             .req
             .app_data::<actix_web::web::Data<Templates>>()
             .context("Templates are not registered")?;
-        let csrf_token = crate::csrf::token(&self.req);
+        let csrf_token = csrf::token(&self.req);
         let base = Base::of(&self.req, self.user.as_ref(), flashes, title, csrf_token);
         let html = render_page(templates, base, template, context)?;
         Ok(HttpResponse::build(status)

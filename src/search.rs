@@ -23,7 +23,7 @@ use diesel::sql_types::{Array, Bool, Double, Integer, Text};
 
 use crate::db::{DbConn, on_backend};
 use crate::i18n::Message;
-use crate::models::post::PostWithAuthor;
+use crate::models::post::{self, PostWithAuthor};
 use crate::schema::posts;
 
 /// The newest matches that are ranked by relevance.
@@ -190,7 +190,7 @@ pub fn find(conn: &mut DbConn, query: &Query, limit: i64, offset: i64) -> QueryR
         return Ok(Vec::new());
     }
     let marked = marks(conn, &text, &ids)?;
-    let rows = crate::models::post::with_authors(conn, &ids)?;
+    let rows = post::with_authors(conn, &ids)?;
     let mut found: Vec<Found> = rows
         .into_iter()
         .map(|post| {

@@ -5,11 +5,12 @@
 use actix_web::web;
 
 use crate::activity::ActivityTracker;
-use crate::config::Config;
+use crate::config::{Config, DatabaseUrl};
 use crate::db::Db;
 use crate::fragments::Fragments;
 use crate::i18n::Languages;
 use crate::jobs::Jobs;
+use crate::live::Live;
 use crate::login::LoginManager;
 use crate::mail::Mailer;
 use crate::password::Hasher;
@@ -35,7 +36,7 @@ pub struct State {
     /// The translation service of the Translate links.
     pub translator: Translator,
     /// The live notification streams of this instance.
-    pub live: crate::live::Live,
+    pub live: Live,
     /// Also in the app's data on its own: every page finds its language with it.
     pub languages: web::Data<Languages>,
     /// Also in the app's data on its own: the login extractors find it there.
@@ -51,8 +52,8 @@ impl State {
         let db = Db::connect(&config.database_url)?;
         let templates = web::Data::new(Templates::load()?);
         let activity = ActivityTracker::default();
-        let live = crate::live::Live::default();
-        if let crate::config::DatabaseUrl::Postgres(url) = &config.database_url {
+        let live = Live::default();
+        if let DatabaseUrl::Postgres(url) = &config.database_url {
             live.listen(url.clone());
         }
         Ok(Self {

@@ -14,14 +14,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::TranslatorConfig;
+use crate::urls::encode_component;
 
 /// The longest a translation may take before the reader is told it failed.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// The most of a service's answer we read.
 const MAX_ANSWER: usize = 256 * 1024;
-/// Microsoft Translator's public endpoint (`MS_TRANSLATOR_URL` names another, e.g. a regional
-/// one).
-pub const MICROSOFT_URL: &str = "https://api.cognitive.microsofttranslator.com";
 
 /// langdetect's `detect()`: the ISO 639-1 code of the language `text` is written in, or `None`
 /// when the guess is not reliable (short or mixed text).
@@ -225,7 +223,7 @@ async fn libre(
 fn query_string(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}={}", crate::urls::encode_component(v)))
+        .map(|(k, v)| format!("{k}={}", encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
 }

@@ -6,6 +6,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 
 use crate::config::Config;
+use crate::form::parse_urlencoded;
 
 /// Everything but unreserved characters (RFC 3986), for URL components.
 const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -52,7 +53,7 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
 
 /// The request's `?next=`, if it is a safe local path ([`safe_next`]).
 pub fn next_param(req: &HttpRequest) -> Option<String> {
-    let pairs = crate::form::parse_urlencoded(req.query_string().as_bytes()).ok()?;
+    let pairs = parse_urlencoded(req.query_string().as_bytes()).ok()?;
     let next = pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v);
     safe_next(next.as_deref())
 }

@@ -15,6 +15,8 @@ use clap::{Parser, Subcommand};
 use crate::app::Application;
 use crate::config::Config;
 use crate::db::Db;
+use crate::models::post::{self, Feed};
+use crate::search;
 
 #[derive(Parser)]
 #[command(version, about = "The Flask Mega-Tutorial's microblog, in Rust")]
@@ -192,15 +194,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
 
 /// `microblog search reindex` (Flask's `Post.reindex()`), with a progress bar.
 fn reindex(config: &Config) -> anyhow::Result<()> {
-    use diesel::prelude::*;
     let db = Db::connect(&config.database_url)?;
     let mut conn = db.get()?;
-    let total: i64 = crate::schema::posts::table
-        .count()
-        .get_result(&mut *conn)
-        .context("counting posts")?;
+    let total = post::count(&mut conn, Feed::Everyone).context("counting posts")?;
     let bar = seed::progress_bar(usize::try_from(total).unwrap_or(0), "posts");
-    crate::search::reindex(&mut conn, |n| bar.inc(n)).context("reindexing")?;
+    search::reindex(&mut conn, |n| bar.inc(n)).context("reindexing")?;
     bar.finish();
     println!(
         "indexed {total} posts for search in {:?}",

@@ -14,8 +14,11 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
+use crate::domain::PostBody;
 use crate::models::{self, bulk, post, user};
+use crate::password::hash_blocking;
+use crate::search;
 
 /// Rows per INSERT statement (well under SQLite's and PostgreSQL's limits on bound values).
 const ROWS_PER_STATEMENT: usize = 1_000;
@@ -138,20 +141,20 @@ fn sentence(rng: &mut impl Rng) -> String {
         text = first.to_uppercase() + &text[1..];
     }
     text.push(['.', '!', '?'][rng.random_range(0..3)]);
-    text.chars().take(crate::domain::PostBody::MAX).collect()
+    text.chars().take(PostBody::MAX).collect()
 }
 
 /// `microblog seed`: adds `amounts` of fake data to the database, and says what it did.
 pub(super) fn run(config: &Config, amounts: Amounts, password: &str) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url)?;
-    let hash = crate::password::hash_blocking(password, config.bcrypt_cost)?;
+    let hash = hash_blocking(password, config.bcrypt_cost)?;
     let started = std::time::Instant::now();
     seed(&db, amounts, &hash)?;
-    crate::search::catch_up(&mut *db.get()?).context("indexing the posts for search")?;
+    search::catch_up(&mut *db.get()?).context("indexing the posts for search")?;
     // What autovacuum would do soon after, done now: PostgreSQL plans its queries from
     // statistics (ANALYZE), and the search index's newest entries wait in a pending list that
     // every search reads until VACUUM moves them into the index.
-    if let crate::db::DbConn::Postgresql(conn) = &mut *db.get()? {
+    if let DbConn::Postgresql(conn) = &mut *db.get()? {
         use diesel::RunQueryDsl as _;
         diesel::sql_query("VACUUM ANALYZE")
             .execute(conn)
@@ -289,7 +292,7 @@ fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
 }
 
 fn insert_follows(
-    conn: &mut crate::db::DbConn,
+    conn: &mut DbConn,
     pairs: &mut Vec<(i32, i32)>,
     progress: &ProgressBar,
 ) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ use super::seed::progress_bar;
 use crate::config::{Config, DatabaseUrl};
 use crate::db::Db;
 use crate::models::bulk::{self, Counts, counts};
+use crate::search;
 
 /// Rows read and written at a time.
 const PAGE: i64 = 1_000;
@@ -202,7 +203,7 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
         bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())
     })?;
-    crate::search::catch_up(&mut to).context("indexing the posts for search")?;
+    search::catch_up(&mut to).context("indexing the posts for search")?;
 
     let copied = counts(&mut to).context("counting the copied rows")?;
     anyhow::ensure!(

@@ -26,6 +26,7 @@ use crate::i18n::Message;
 use crate::models::login_session;
 use crate::models::user::AuthUser;
 use crate::render::Page;
+use crate::urls::with_next;
 
 /// Anyone: `Some` user when logged in (Flask-Login's `current_user`, anonymous or not).
 pub struct MaybeUser(pub Option<AuthUser>);
@@ -169,7 +170,7 @@ fn unauthorized(req: &HttpRequest, view: &str, message: Message) -> AppError {
             "" => req.path().to_owned(),
             q => format!("{}?{q}", req.path()),
         };
-        crate::urls::with_next(view, &target)
+        with_next(view, &target)
     } else {
         view.to_owned()
     };

@@ -12,7 +12,7 @@ use crate::config::SessionProtection;
 use crate::error::AppError;
 use crate::models;
 use crate::models::login_session::{self, ActiveLogin, Activity};
-use crate::models::user::AuthUser;
+use crate::models::user::{AuthUser, RunningTask};
 use crate::tokens::token_hash;
 
 /// Flask-Login's `user_loader` and `_load_user`: who is making this request?
@@ -141,13 +141,13 @@ impl Claim {
                 .unread_json
                 .and_then(|json| json.parse().ok())
                 .unwrap_or(0),
-            task: login.running_export.map(|(id, description, progress)| {
-                crate::models::user::RunningTask {
+            task: login
+                .running_export
+                .map(|(id, description, progress)| RunningTask {
                     id,
                     description,
                     progress,
-                }
-            }),
+                }),
         }))
     }
 }

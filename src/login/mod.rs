@@ -34,6 +34,7 @@ use actix_web::{HttpMessage, HttpRequest, web};
 
 use crate::activity::ActivityTracker;
 use crate::config::{Config, SessionProtection};
+use crate::csrf;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::i18n::Message;
@@ -154,7 +155,7 @@ pub async fn login_user(req: &HttpRequest, user: &User, remember: bool) -> Resul
         .insert(FRESH_KEY, true)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("marking the login fresh: {e}")))?;
     // A new login gets a new CSRF token: one learned before logging in is useless after.
-    crate::csrf::rotate(req);
+    csrf::rotate(req);
     let action = if remember {
         RememberAction::Set(token)
     } else {
@@ -201,7 +202,7 @@ pub async fn logout_user(req: &HttpRequest) -> Result<(), AppError> {
     }
     forget_login(req, req.get_identity().ok());
     req.extensions_mut().insert(Loaded(None));
-    crate::csrf::rotate(req);
+    csrf::rotate(req);
     Ok(())
 }
 

@@ -1,14 +1,14 @@
-//! Flask: `User.get_token`, `User.revoke_token` and `User.check_token` (chapter 23): the API's
+//! Flask: `User.get_token` and `User.revoke_token` (chapter 23): the API's
 //! tokens. The client holds a random token; the row holds its SHA-256 (`tokens::token_hash`),
 //! so a copy of this table gives no working token. A user may hold several, one per client,
-//! each revoked on its own; a token past its hour is refused at once and deleted later.
+//! each revoked on its own; a token past its hour is refused at once (`user::check_token`) and
+//! deleted later.
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::models::user::User;
-use crate::schema::{api_tokens, users};
+use crate::schema::api_tokens;
 
 /// How long a token works (Flask: `get_token(expires_in=3600)`).
 pub const LIFETIME: TimeDelta = TimeDelta::hours(1);
@@ -49,17 +49,6 @@ pub fn create(
         .execute(conn)?;
         Ok(())
     })
-}
-
-/// Flask: `User.check_token`: the user holding this unexpired token.
-pub fn owner(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> QueryResult<Option<User>> {
-    api_tokens::table
-        .inner_join(users::table)
-        .filter(api_tokens::token_hash.eq(token_hash))
-        .filter(api_tokens::expires_at.gt(now))
-        .select(User::as_select())
-        .first(conn)
-        .optional()
 }
 
 /// Flask: `User.revoke_token`: this token stops working at once.

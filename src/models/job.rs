@@ -1,8 +1,12 @@
-//! The job runner's table (`src/jobs.rs` says what a job is and how it runs): adding a job,
-//! claiming one under a lease, and ending it.
+//! The job runner's table (`src/jobs.rs` says how a job runs): the kinds of [`Job`] the app
+//! queues, adding one ([`enqueue`]), claiming one under a lease, and ending it. What each kind
+//! does is `src/tasks.rs` (Flask's `app/tasks.py`).
+
+use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::db::DbConn;
 use crate::schema::jobs;
@@ -46,6 +50,85 @@ pub fn insert(conn: &mut DbConn, new: &NewJob<'_>) -> QueryResult<i32> {
         .values(new)
         .returning(jobs::id)
         .get_result(conn)
+}
+
+/// The work the app can queue. Stored as JSON (`{"kind": "send_mail", ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Deliver one mail of the outbox (`mails`).
+    SendMail { mail_id: i32 },
+    /// Mail a password reset link to `email` if it is a user's; links start with `site`; the
+    /// mail is written in `lang`, the language of the page that asked.
+    PasswordReset {
+        email: String,
+        site: String,
+        #[serde(default = "english")]
+        lang: String,
+    },
+    /// Export the posts of task `task_id`'s user to `posts.json` and mail it (chapter 22); the
+    /// mail is written in `lang`.
+    ExportPosts {
+        task_id: i32,
+        #[serde(default = "english")]
+        lang: String,
+    },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SendMail { .. } => "send_mail",
+            Self::PasswordReset { .. } => "password_reset",
+            Self::ExportPosts { .. } => "export_posts",
+        }
+    }
+
+    /// The longest one attempt may run before it is stopped and counted as failed.
+    pub fn time_limit(&self) -> Duration {
+        match self {
+            // The SMTP connection's own timeouts end a delivery long before this.
+            Self::SendMail { .. } | Self::PasswordReset { .. } => Duration::from_secs(120),
+            // 100,000 posts take a few seconds.
+            Self::ExportPosts { .. } => Duration::from_secs(600),
+        }
+    }
+
+    /// Attempts before the job is left `failed`. A mail is tried for about thirteen hours.
+    pub fn max_attempts(&self) -> i32 {
+        match self {
+            Self::SendMail { .. } => 25,
+            Self::PasswordReset { .. } => 10,
+            // Tried again after 1, 2, 4 and 8 seconds, then the user is told it failed.
+            Self::ExportPosts { .. } => 5,
+        }
+    }
+}
+
+/// `"en"`, the language of jobs stored before they named one.
+fn english() -> String {
+    "en".to_owned()
+}
+
+/// Writes `job` to the queue, in the caller's transaction if there is one. Wake the worker
+/// (`jobs::Jobs::wake`) once the transaction has committed, or it finds the job at its next
+/// look.
+pub fn enqueue(conn: &mut DbConn, job: &Job) -> QueryResult<i32> {
+    let payload = serde_json::to_string(job)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let now = super::now();
+    insert(
+        conn,
+        &NewJob {
+            kind: job.kind(),
+            payload: &payload,
+            state: QUEUED,
+            attempts: 0,
+            max_attempts: job.max_attempts(),
+            run_at: now,
+            created_at: now,
+        },
+    )
 }
 
 /// Due: queued and its time has come, or running under a lease that ran out (its worker died).

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::{DbConn, on_backend};
+use crate::models::now;
 use crate::pagination::{PageNumber, Paginated};
 use crate::schema::{blocks, messages, notifications, users};
 
@@ -21,6 +22,10 @@ pub const UNREAD: &str = "unread_message_count";
 /// The notification of a task's progress (the tutorial's name), `data` being
 /// `{"task_id", "description", "progress", "failed"}`.
 pub const TASK_PROGRESS: &str = "task_progress";
+
+/// The channel of PostgreSQL's `NOTIFY` that every notification written is announced on, its
+/// payload the user's id: each instance's live hub (`src/live.rs`) listens on it.
+pub const LIVE_CHANNEL: &str = "microblog_live";
 
 /// The sending budget: at most this many messages ...
 pub const BUDGET: i64 = 10;
@@ -114,7 +119,7 @@ fn for_users<T>(
                 .set(users::id.eq(users::id))
                 .execute(conn)?;
         }
-        f(conn, crate::models::now())
+        f(conn, now())
     })
 }
 
@@ -211,7 +216,7 @@ fn notify(
     // Other instances' live streams hear of it when the transaction commits (`src/live.rs`).
     if let DbConn::Postgresql(c) = conn {
         diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<diesel::sql_types::Text, _>(crate::live::CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(LIVE_CHANNEL)
             .bind::<diesel::sql_types::Text, _>(user.to_string())
             .execute(c)?;
     }

@@ -8,7 +8,8 @@ use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
 use serde::Serialize;
 
 use crate::db::DbConn;
-use crate::jobs::{self, Job};
+use crate::models::job::{Job, enqueue};
+use crate::models::mail;
 use crate::schema::{export_chunks, exports, mails, tasks};
 
 /// The task of "Export your posts".
@@ -62,7 +63,7 @@ pub fn launch(
             ))
             .returning(tasks::id)
             .get_result(conn)?;
-        jobs::enqueue(conn, &job(id))
+        enqueue(conn, &job(id))
     });
     match inserted {
         Ok(job) => Ok(Launched::Started(job)),
@@ -283,7 +284,7 @@ const WAIT_FOR_MAIL: TimeDelta = TimeDelta::days(1);
 /// too), and every export a day past that, whatever became of its mail.
 pub fn delete_expired_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     let waiting = mails::table
-        .filter(mails::status.eq(crate::models::mail::QUEUED))
+        .filter(mails::status.eq(mail::QUEUED))
         .filter(mails::attachment_export_id.is_not_null())
         .select(mails::attachment_export_id.assume_not_null());
     // Their pieces go with them (ON DELETE CASCADE).

@@ -6,8 +6,8 @@ use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
 use serde::Serialize;
 
 use crate::db::DbConn;
-use crate::models::{api_token, login_session};
-use crate::schema::{followers, password_resets, posts, users};
+use crate::models::{api_token, login_session, message};
+use crate::schema::{api_tokens, followers, password_resets, posts, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -91,6 +91,22 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>
 pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<User>> {
     users::table
         .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Flask: `User.check_token` (chapter 23): the user holding this unexpired API token (its
+/// SHA-256, `tokens::token_hash`).
+pub fn check_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<User>> {
+    api_tokens::table
+        .inner_join(users::table)
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .filter(api_tokens::expires_at.gt(now))
         .select(User::as_select())
         .first(conn)
         .optional()
@@ -269,7 +285,7 @@ pub fn profile(conn: &mut DbConn, me: i32, username: &str) -> QueryResult<Option
         .count()
         .get_result(conn)?;
     let is_following = is_following(conn, me, user.id)?;
-    let is_blocking = crate::models::message::is_blocked(conn, me, user.id)?;
+    let is_blocking = message::is_blocked(conn, me, user.id)?;
     Ok(Some(Profile {
         is_blocking,
         is_self: user.id == me,
@@ -353,20 +369,6 @@ pub fn delete_reset_links(conn: &mut DbConn, user_id: i32) -> QueryResult<usize>
 
 pub fn delete_expired_reset_links(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(password_resets::table.filter(password_resets::expires_at.le(now))).execute(conn)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::avatar_url;
-
-    /// Gravatar's own example: the MD5 of the trimmed, lower-cased address.
-    #[test]
-    fn avatars_hash_the_trimmed_lowercased_address() {
-        let expected = "https://www.gravatar.com/avatar/0bc83cb571cd1c50ba6f3e8a78ef1346\
-                        ?d=identicon&s=80";
-        assert_eq!(avatar_url("MyEmailAddress@example.com ", 80), expected);
-        assert_eq!(avatar_url("myemailaddress@example.com", 80), expected);
-    }
 }
 
 /// A user with the counts the API shows (Flask: `User.to_dict()`, chapter 23).
@@ -531,4 +533,18 @@ pub fn update_account(conn: &mut DbConn, id: i32, change: &AccountChange<'_>) ->
         .set(change)
         .execute(conn);
     Ok(unless_taken(updated)?.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::avatar_url;
+
+    /// Gravatar's own example: the MD5 of the trimmed, lower-cased address.
+    #[test]
+    fn avatars_hash_the_trimmed_lowercased_address() {
+        let expected = "https://www.gravatar.com/avatar/0bc83cb571cd1c50ba6f3e8a78ef1346\
+                        ?d=identicon&s=80";
+        assert_eq!(avatar_url("MyEmailAddress@example.com ", 80), expected);
+        assert_eq!(avatar_url("myemailaddress@example.com", 80), expected);
+    }
 }

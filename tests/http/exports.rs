@@ -54,7 +54,7 @@ pub fn launch_export(
         user,
         microblog::models::task::EXPORT_POSTS,
         "Export your posts",
-        |task_id| microblog::jobs::Job::ExportPosts {
+        |task_id| microblog::models::job::Job::ExportPosts {
             task_id,
             lang: "en".into(),
         },

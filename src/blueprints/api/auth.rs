@@ -10,7 +10,10 @@ use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine as _;
 
 use super::errors::ApiError;
-use crate::models::{self, api_token, user::User};
+use crate::models::{
+    self,
+    user::{self, User},
+};
 use crate::state::State;
 use crate::tokens::token_hash;
 
@@ -71,7 +74,7 @@ impl FromRequest for TokenUser {
             let looked_up = hash.clone();
             let user = state
                 .db
-                .run(move |conn| api_token::owner(conn, &looked_up, models::now()))
+                .run(move |conn| user::check_token(conn, &looked_up, models::now()))
                 .await?;
             match user {
                 Some(user) => Ok(Self {

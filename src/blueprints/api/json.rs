@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::errors::ApiError;
 
+use crate::form::parse_urlencoded;
 use crate::models::post::PostWithAuthor;
 use crate::models::user::{self, WithCounts};
 use crate::pagination::PageNumber;
@@ -207,7 +208,7 @@ impl Window {
     pub const MAX_PER_PAGE: i64 = 100;
 
     pub fn parse(query: &str) -> Self {
-        let per_page = crate::form::parse_urlencoded(query.as_bytes())
+        let per_page = parse_urlencoded(query.as_bytes())
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "per_page"))
             .and_then(|(_, v)| v.trim().parse::<i64>().ok())

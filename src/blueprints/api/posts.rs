@@ -12,6 +12,7 @@ use crate::i18n::english;
 use crate::models::post::{self, Feed, NewPost, PostWithAuthor};
 use crate::models::{self, user};
 use crate::state::State;
+use crate::translate::detect_language;
 
 /// A page of `feed` at `url`; `author`: the feed is this user's, who must exist.
 async fn collection(
@@ -139,7 +140,7 @@ pub async fn create_post(
 ) -> Result<HttpResponse, ApiError> {
     let body = PostBody::parse(&input.body)
         .map_err(|e| ApiError::bad_request(format!("body: {}", e.text(&english()))))?;
-    let language = crate::translate::detect_language(body.as_str());
+    let language = detect_language(body.as_str());
     let timestamp = models::now();
     let user_id = me.user.id;
     let text = body.as_str().to_owned();

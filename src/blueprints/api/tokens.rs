@@ -8,6 +8,7 @@ use super::auth::{BASIC_CHALLENGE, TokenUser, basic_credentials};
 use super::errors::{ApiError, ErrorBody};
 use super::json::TokenJson;
 use crate::models::{self, api_token};
+use crate::password;
 use crate::state::State;
 use crate::tokens::new_api_token;
 
@@ -37,8 +38,7 @@ pub async fn get_token(
         .throttle
         .begin(&req, &username)
         .map_err(ApiError::too_many)?;
-    let found =
-        crate::password::authenticate(&state.db, &state.hasher, &username, &password).await?;
+    let found = password::authenticate(&state.db, &state.hasher, &username, &password).await?;
     let Some(found) = found else {
         attempt.failed();
         return Err(ApiError::unauthorized(BASIC_CHALLENGE));

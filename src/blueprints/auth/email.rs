@@ -5,6 +5,7 @@ use diesel::Connection;
 use fluent_templates::LanguageIdentifier;
 use serde::Serialize;
 
+use crate::i18n::{self, Message};
 use crate::jobs::Lease;
 use crate::mail::Mail;
 use crate::models::{self, user};
@@ -31,7 +32,7 @@ pub async fn send_password_reset_email(
     site: String,
     lang: &str,
 ) -> anyhow::Result<()> {
-    let lang: LanguageIdentifier = lang.parse().unwrap_or_else(|_| crate::i18n::english());
+    let lang: LanguageIdentifier = lang.parse().unwrap_or_else(|_| i18n::english());
     let (token, token_hash) = new_token();
     let link = format!("{site}/auth/reset_password/{token}");
     let timeout = state.config.password_reset_timeout;
@@ -56,7 +57,7 @@ pub async fn send_password_reset_email(
                 };
                 let mail = Mail {
                     to: vec![found.email.clone()],
-                    subject: crate::i18n::Message::new("email-reset-subject").text(&lang),
+                    subject: Message::new("email-reset-subject").text(&lang),
                     text: templates.render("email/reset_password.txt", &lang, &context)?,
                     html: Some(templates.render("email/reset_password.html", &lang, &context)?),
                     attachment: None,

@@ -1,5 +1,7 @@
-//! Flask: `app/auth/` (chapters 5, 10 and 15), mounted under `/auth`.
+//! Flask: `app/auth/` (chapters 5, 10 and 15), mounted under `/auth`. `routes.rs` has Flask's
+//! pages, `account.rs` the port's account pages (re-authentication, password change, sessions).
 
+mod account;
 pub mod email;
 mod forms;
 mod routes;
@@ -36,22 +38,22 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/reauthenticate")
-                    .route(web::get().to(routes::reauthenticate))
-                    .route(web::post().to(routes::reauthenticate_submit)),
+                    .route(web::get().to(account::reauthenticate))
+                    .route(web::post().to(account::reauthenticate_submit)),
             )
             .service(
                 web::resource("/change_password")
-                    .route(web::get().to(routes::change_password))
-                    .route(web::post().to(routes::change_password_submit)),
+                    .route(web::get().to(account::change_password))
+                    .route(web::post().to(account::change_password_submit)),
             )
-            .service(web::resource("/sessions").route(web::get().to(routes::sessions)))
+            .service(web::resource("/sessions").route(web::get().to(account::sessions)))
             .service(
                 web::resource("/sessions/{id}/logout")
-                    .route(web::post().to(routes::session_logout)),
+                    .route(web::post().to(account::session_logout)),
             )
             .service(
                 web::resource("/sessions/logout_all")
-                    .route(web::post().to(routes::sessions_logout_all)),
+                    .route(web::post().to(account::sessions_logout_all)),
             ),
     );
 }

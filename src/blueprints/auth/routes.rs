@@ -1,30 +1,30 @@
-//! Flask: `app/auth/routes.py`.
+//! Flask: `app/auth/routes.py`: logging in and out, registering, and the mailed password
+//! reset. The port's account pages (re-authentication, password change, sessions) are
+//! `account.rs`.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
 
 use super::forms::{
-    CHANGE_PASSWORD_FIELDS, ChangePasswordInput, LOGIN_FIELDS, LoginInput, PasswordInput,
-    REGISTER_FIELDS, RESET_PASSWORD_FIELDS, RESET_PASSWORD_REQUEST_FIELDS, RegisterInput,
-    ResetPasswordInput, ResetPasswordRequestInput,
+    LOGIN_FIELDS, LoginInput, REGISTER_FIELDS, RESET_PASSWORD_FIELDS,
+    RESET_PASSWORD_REQUEST_FIELDS, RegisterInput, ResetPasswordInput, ResetPasswordRequestInput,
 };
-use crate::csrf::{CsrfForm, NoFields};
-use crate::domain::NewPassword;
+use crate::csrf::CsrfForm;
 use crate::error::AppError;
-use crate::flash::{Kind, flash};
+use crate::flash::Kind;
 use crate::form::FormView;
 use crate::i18n::Message;
-use crate::jobs::Job;
-use crate::login::{self, CurrentUser, FreshUser};
-use crate::models::{self, login_session, user, user::NewUser, user::User};
-use crate::moment::Moment;
+use crate::login;
+use crate::models;
+use crate::models::job::Job;
+use crate::models::user::{self, NewUser, User};
+use crate::password;
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
 use crate::tokens::token_hash;
 use crate::urls::{self, next_param, with_next};
 
-const TRY_LATER: Message = Message::new("form-try-later");
+pub(super) const TRY_LATER: Message = Message::new("form-try-later");
 
 fn sign_in() -> Message {
     Message::new("title-sign-in")
@@ -35,7 +35,7 @@ fn register_title() -> Message {
 }
 
 /// A password form shown again after too many attempts: 429, with `Retry-After`.
-fn too_many_attempts(
+pub(super) fn too_many_attempts(
     page: &Page,
     wait: std::time::Duration,
     template: &str,
@@ -56,7 +56,7 @@ fn too_many_attempts(
 }
 
 /// Where to go after a password was confirmed: the safe `next`, or `/index`.
-fn next_or_index(page: &Page) -> HttpResponse {
+pub(super) fn next_or_index(page: &Page) -> HttpResponse {
     redirect(&next_param(page.request()).unwrap_or_else(|| "/index".to_owned()))
 }
 
@@ -91,7 +91,7 @@ pub async fn login_submit(
         }
     };
 
-    let found = crate::password::authenticate(
+    let found = password::authenticate(
         &state.db,
         &state.hasher,
         &credentials.username,
@@ -201,110 +201,6 @@ pub async fn register_submit(
     }
     page.flash(Kind::Success, Message::new("flash-registered"));
     Ok(redirect(login::LOGIN_VIEW))
-}
-
-/// Flask-Login's `refresh_view`, GET: confirm the password to make a login fresh again.
-pub async fn reauthenticate(page: Page, _user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let form = FormView::new(&["password"]);
-    page.render(
-        "auth/reauthenticate.html",
-        Message::new("title-reauthenticate"),
-        &FormContext { form },
-    )
-}
-
-/// Flask-Login's `refresh_view`, POST: `confirm_login()` after a correct password.
-pub async fn reauthenticate_submit(
-    page: Page,
-    CurrentUser(user): CurrentUser,
-    CsrfForm(input): CsrfForm<PasswordInput>,
-    state: web::Data<State>,
-) -> Result<HttpResponse, AppError> {
-    let title = || Message::new("title-reauthenticate");
-    let mut form = FormView::new(&["password"]);
-    let attempt = match state.throttle.begin(page.request(), &user.username) {
-        Ok(attempt) => attempt,
-        Err(wait) => {
-            form.error("password", TRY_LATER);
-            return too_many_attempts(&page, wait, "auth/reauthenticate.html", title(), form);
-        }
-    };
-    let stored = Some(user.password_hash.clone());
-    if !state.hasher.verify(&input.password, stored).await? {
-        attempt.failed();
-        form.error("password", Message::new("form-invalid-password"));
-        return page.render("auth/reauthenticate.html", title(), &FormContext { form });
-    }
-    login::confirm_login(page.request(), &user).await?;
-    let mut res = next_or_index(&page);
-    attempt.succeeded(&mut res);
-    Ok(res)
-}
-
-/// `/auth/change_password`, GET (port addition: Flask only has the e-mailed reset).
-pub async fn change_password(page: Page, _user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    page.render(
-        "auth/change_password.html",
-        Message::new("title-change-password"),
-        &FormContext { form },
-    )
-}
-
-/// `/auth/change_password`, POST: a new password ends every other login of the user.
-pub async fn change_password_submit(
-    page: Page,
-    CurrentUser(user): CurrentUser,
-    CsrfForm(input): CsrfForm<ChangePasswordInput>,
-    state: web::Data<State>,
-) -> Result<HttpResponse, AppError> {
-    let title = || Message::new("title-change-password");
-    let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    let attempt = match state.throttle.begin(page.request(), &user.username) {
-        Ok(attempt) => attempt,
-        Err(wait) => {
-            form.error("old_password", TRY_LATER);
-            return too_many_attempts(&page, wait, "auth/change_password.html", title(), form);
-        }
-    };
-    let stored = Some(user.password_hash.clone());
-    let old_ok = state.hasher.verify(&input.old_password, stored).await?;
-    if !old_ok {
-        form.error("old_password", Message::new("form-invalid-password"));
-    }
-    let new = NewPassword::parse(
-        &input.password,
-        &input.password2,
-        &user.username,
-        &user.email,
-    )
-    .map_err(|(first, second)| {
-        first.into_iter().for_each(|e| form.error("password", e));
-        second.into_iter().for_each(|e| form.error("password2", e));
-    });
-    let new = match new {
-        Ok(new) if old_ok => new,
-        _ => {
-            let mut res =
-                page.render("auth/change_password.html", title(), &FormContext { form })?;
-            if old_ok {
-                attempt.succeeded(&mut res);
-            } else {
-                attempt.failed();
-            }
-            return Ok(res);
-        }
-    };
-    let hash = state.hasher.hash(new.as_str()).await?;
-    let (user_id, keep) = (user.id, user.login_session_id);
-    state
-        .db
-        .run(move |conn| user::set_password(conn, user_id, &hash, Some(keep)))
-        .await?;
-    page.flash(Kind::Success, Message::new("flash-password-changed"));
-    let mut res = redirect("/index");
-    attempt.succeeded(&mut res);
-    Ok(res)
 }
 
 /// Reset tokens are 64 characters; anything much longer is not worth a query.
@@ -446,122 +342,5 @@ pub async fn reset_password_submit(
         return Ok(dead_link(&page));
     }
     page.flash(Kind::Success, Message::new("flash-password-reset"));
-    Ok(redirect(login::LOGIN_VIEW))
-}
-
-/// One login as the sessions page lists it.
-#[derive(Serialize)]
-struct SessionView {
-    id: i32,
-    created_at: Moment,
-    last_used: Moment,
-    /// "Chrome on Linux", or the `User-Agent` itself when it is not one we know.
-    browser: String,
-    /// The whole `User-Agent`, shown on hover.
-    user_agent: String,
-    remember: bool,
-    current: bool,
-}
-
-#[derive(Serialize)]
-struct SessionsContext {
-    sessions: Vec<SessionView>,
-}
-
-/// `/auth/sessions` (port addition): where the user is logged in, with a way out of each.
-pub async fn sessions(
-    page: Page,
-    FreshUser(user): FreshUser,
-    state: web::Data<State>,
-) -> Result<HttpResponse, AppError> {
-    let user_id = user.id;
-    let rows = state
-        .db
-        .run(move |conn| login_session::list_for_user(conn, user_id, models::now()))
-        .await?;
-    let lang = page.lang();
-    let sessions = rows
-        .into_iter()
-        .map(|row| SessionView {
-            id: row.id,
-            created_at: row.created_at.into(),
-            last_used: state
-                .activity
-                .last_used(row.id)
-                .unwrap_or(row.last_used)
-                .into(),
-            browser: match crate::user_agent::describe(&row.user_agent) {
-                Some((browser, "")) => browser.to_owned(),
-                Some((browser, system)) => Message::new("sessions-browser-on")
-                    .with("browser", browser)
-                    .with("system", system)
-                    .text(&lang),
-                None if row.user_agent.is_empty() => {
-                    Message::new("sessions-unknown-browser").text(&lang)
-                }
-                // Shown as it came, cut to a line.
-                None => row.user_agent.chars().take(60).collect(),
-            },
-            user_agent: row.user_agent,
-            remember: row.remember,
-            current: row.id == user.login_session_id,
-        })
-        .collect();
-    page.render(
-        "auth/sessions.html",
-        Message::new("title-sessions"),
-        &SessionsContext { sessions },
-    )
-}
-
-/// Ends one login of the user's (the sessions page's "Log out" button).
-pub async fn session_logout(
-    req: HttpRequest,
-    FreshUser(user): FreshUser,
-    CsrfForm(NoFields {}): CsrfForm<NoFields>,
-    path: web::Path<String>,
-    state: web::Data<State>,
-) -> Result<HttpResponse, AppError> {
-    let id: i32 = path
-        .parse()
-        .map_err(|_| AppError::bad_request(Message::new("error-not-a-session")))?;
-    if id == user.login_session_id {
-        login::logout_user(&req).await?;
-        return Ok(redirect("/index"));
-    }
-    let user_id = user.id;
-    let deleted = state
-        .db
-        .run(move |conn| login_session::delete_one(conn, user_id, id))
-        .await?;
-    if deleted == 0 {
-        return Err(AppError::NotFound);
-    }
-    flash(
-        &req,
-        Kind::Success,
-        Message::new("flash-session-logged-out"),
-    );
-    Ok(redirect("/auth/sessions"))
-}
-
-/// "Log out everywhere": every login of the user ends, this one included, and every API token.
-pub async fn sessions_logout_all(
-    req: HttpRequest,
-    FreshUser(user): FreshUser,
-    CsrfForm(NoFields {}): CsrfForm<NoFields>,
-    state: web::Data<State>,
-) -> Result<HttpResponse, AppError> {
-    let user_id = user.id;
-    state
-        .db
-        .run(move |conn| user::end_every_login(conn, user_id))
-        .await?;
-    login::logout_user(&req).await?;
-    flash(
-        &req,
-        Kind::Success,
-        Message::new("flash-logged-out-everywhere"),
-    );
     Ok(redirect(login::LOGIN_VIEW))
 }

@@ -8,8 +8,8 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpRequest, web};
 use serde::Serialize;
 
-use crate::error::AppError;
-use crate::i18n::Message;
+use crate::error::{AppError, chain};
+use crate::i18n::{self, Message};
 use crate::login::{MaybeUser, cached_user};
 use crate::render::{Base, render_page};
 use crate::state::State;
@@ -86,7 +86,7 @@ fn dress_error<B: MessageBody + 'static>(
     }
 
     let status = res.status();
-    let lang = crate::i18n::for_request(res.request());
+    let lang = i18n::for_request(res.request());
     let reason = status_text(status, &lang);
     let message = if status.is_server_error() {
         None
@@ -191,7 +191,7 @@ fn error_html(
         message,
     };
     render_page(&state.templates, base, template, &context).unwrap_or_else(|e| {
-        tracing::error!(error = %crate::error::chain(&e), "could not render the error page");
+        tracing::error!(error = %chain(&e), "could not render the error page");
         reason.to_owned()
     })
 }

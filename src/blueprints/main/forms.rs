@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::{PostBody, Username};
+use crate::domain::{ABOUT_ME_MAX, PostBody, Username, too_long};
 use crate::form::FormView;
 
 /// Flask: `PostForm`.
@@ -68,11 +68,8 @@ impl EditProfileInput {
             .value("about_me", &self.about_me);
         let username = Username::parse(&self.username).map_err(|e| view.error("username", e));
         let about_me = self.about_me.trim();
-        if about_me.chars().count() > crate::domain::ABOUT_ME_MAX {
-            view.error(
-                "about_me",
-                crate::domain::too_long(crate::domain::ABOUT_ME_MAX),
-            );
+        if about_me.chars().count() > ABOUT_ME_MAX {
+            view.error("about_me", too_long(ABOUT_ME_MAX));
         }
         let change = match username {
             Ok(username) if view.is_valid() => Some(ProfileChange {

@@ -1,5 +1,5 @@
-//! Flask: `send_message`, `messages` and `notifications` of `app/main/routes.py` (chapter 21),
-//! and blocking (a port addition). The live badge is `src/live.rs`.
+//! Flask: `send_message` and `messages` of `app/main/routes.py` (chapter 21), and blocking (a
+//! port addition). The notifications that keep the badge up to date are `notifications.rs`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -185,50 +185,6 @@ pub async fn messages(
     };
     page.messages_read()
         .render("messages.html", Message::new("title-messages"), &context)
-}
-
-/// The latest Unix time `since` may be: year 5138. Later is not a time this site will reach.
-const MAX_SINCE: f64 = 1e11;
-
-/// `since` as a Unix time: missing is 0; garbage, negative, infinite or far-future is a 400.
-pub fn parse_since(raw: Option<&str>) -> Result<f64, AppError> {
-    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(0.0);
-    };
-    match raw.parse::<f64>() {
-        Ok(t) if t.is_finite() && (0.0..=MAX_SINCE).contains(&t) => Ok(t),
-        _ => Err(AppError::bad_request(Message::new("error-since"))),
-    }
-}
-
-/// Flask: main.notifications (chapter 21): `GET /notifications?since=<unix time>`, the user's
-/// notifications newer than `since`, oldest first, as `[{"name", "data", "timestamp"}]`.
-pub async fn notifications(
-    req: HttpRequest,
-    login: LoginRequired,
-) -> Result<HttpResponse, AppError> {
-    let query = crate::form::parse_urlencoded(req.query_string().as_bytes());
-    let since = match &query {
-        Ok(pairs) => parse_since(
-            pairs
-                .iter()
-                .find(|(name, _)| name == "since")
-                .map(|(_, v)| v.as_str()),
-        ),
-        Err(_) => Err(AppError::bad_request(Message::new("error-since"))),
-    };
-    let since = match since {
-        Ok(since) => since,
-        Err(e) => {
-            // Anonymous visitors are sent to log in first, as for any other page.
-            login.read(|_, _| Ok(())).await?;
-            return Err(e);
-        }
-    };
-    let (_, found) = login
-        .read(move |conn, me| message::notifications_since(conn, me, since))
-        .await?;
-    Ok(HttpResponse::Ok().json(found))
 }
 
 /// Port addition: `POST /block/<username>`. The blocked user can no longer send messages to

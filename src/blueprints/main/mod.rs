@@ -1,13 +1,13 @@
 //! Flask: `app/main/` (chapters 1-9 and 15): the pages of the site. `routes.rs` has the
-//! handlers, `views.rs` what their templates are given, `forms.rs` the forms.
+//! handlers, `views.rs` what their templates are given, `forms.rs` the forms; chapter 21's
+//! messages and notifications and chapter 22's exports have a file each.
 
 mod exports;
 mod forms;
 mod messages;
+mod notifications;
 mod routes;
 mod views;
-
-pub use messages::parse_since;
 
 use actix_web::web;
 
@@ -39,8 +39,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(messages::send_message_submit)),
         )
         .service(web::resource("/messages").route(web::get().to(messages::messages)))
-        .service(web::resource("/notifications").route(web::get().to(messages::notifications)))
-        .service(web::resource("/notifications/stream").route(web::get().to(crate::live::stream)))
+        .service(web::resource("/notifications").route(web::get().to(notifications::notifications)))
+        .service(web::resource("/notifications/stream").route(web::get().to(notifications::stream)))
         .service(
             web::resource("/export_posts")
                 .route(web::get().to(exports::confirm))

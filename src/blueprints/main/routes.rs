@@ -6,17 +6,19 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::forms::{EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput};
 use super::views::{self, PopupContext, PostsContext, ProfileView, UserContext};
 use crate::csrf::{CsrfForm, NoFields};
-use crate::error::AppError;
+use crate::error::{AppError, chain};
 use crate::flash::{Kind, flash};
-use crate::form::FormView;
-use crate::i18n::Message;
+use crate::form::{FormView, parse_urlencoded};
+use crate::i18n::{self, Message};
 use crate::login::{CurrentUser, LoginRequired};
 use crate::models::post::{self, Feed, NewPost};
 use crate::models::{self, user};
 use crate::pagination::{PageNumber, Paginated};
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
-use crate::urls::user_url;
+use crate::translate::{Failure, detect_language};
+use crate::urls::{encode_component, safe_next, user_url};
+use crate::{csrf, search};
 
 /// Flask: main.index (chapters 1-9), GET: the post form and the timeline (own posts and those
 /// of followed users). The login check and the timeline are read in one trip to the database.
@@ -63,7 +65,7 @@ pub async fn index_submit(
                     body: body.as_str(),
                     timestamp: models::now(),
                     user_id,
-                    language: crate::translate::detect_language(body.as_str()),
+                    language: detect_language(body.as_str()),
                 },
             )
         })
@@ -307,7 +309,7 @@ pub async fn search(
     number: PageNumber,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let pairs = match crate::form::parse_urlencoded(req.query_string().as_bytes()) {
+    let pairs = match parse_urlencoded(req.query_string().as_bytes()) {
         Ok(pairs) => pairs,
         Err(bad) => {
             // Anonymous visitors are sent to log in first, as for any other query.
@@ -324,19 +326,19 @@ pub async fn search(
         login.read(|_, _| Ok(())).await?;
         return Ok(redirect("/explore"));
     }
-    let query = crate::search::Query::parse(&typed);
+    let query = search::Query::parse(&typed);
     let per_page = state.config.posts_per_page;
     let asked = query.clone();
     let (page, found) = login
         .read(move |conn, _| match &asked {
             Ok(query) => Paginated::read(number, per_page, |limit, offset| {
-                crate::search::find(conn, query, limit, offset)
+                search::find(conn, query, limit, offset)
             })
             .map(Some),
             Err(_) => Ok(None),
         })
         .await?;
-    let url = format!("/search?q={}", crate::urls::encode_component(&typed));
+    let url = format!("/search?q={}", encode_component(&typed));
     let (posts, pagination, error, status) = match (found, query) {
         (Some(found), _) => {
             let (posts, pagination) = views::search_results(&page, found, &url, &state.templates)?;
@@ -370,7 +372,7 @@ pub async fn set_language(
     body: web::Bytes,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let pairs = crate::form::parse_urlencoded(&body)?;
+    let pairs = parse_urlencoded(&body)?;
     let field = |name: &str| {
         pairs
             .iter()
@@ -385,14 +387,14 @@ pub async fn set_language(
             Message::new("error-unknown-language").with("lang", shown),
         ));
     };
-    let cookie = actix_web::cookie::Cookie::build(crate::i18n::COOKIE, lang.to_string())
+    let cookie = actix_web::cookie::Cookie::build(i18n::COOKIE, lang.to_string())
         .path("/")
         .http_only(true)
         .secure(state.config.session_cookie_secure)
         .same_site(actix_web::cookie::SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::days(365))
         .finish();
-    let back = crate::urls::safe_next(field("next")).unwrap_or_else(|| "/index".to_owned());
+    let back = safe_next(field("next")).unwrap_or_else(|| "/index".to_owned());
     let mut res = redirect(&back);
     res.add_cookie(&cookie)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("setting the language cookie: {e}")))?;
@@ -432,7 +434,7 @@ pub async fn translate_text(
     body: web::Bytes,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = crate::i18n::for_request(&req);
+    let lang = i18n::for_request(&req);
     let is_json = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -442,7 +444,7 @@ pub async fn translate_text(
     if !is_json {
         return Err(AppError::bad_request(Message::new("error-translate-json")));
     }
-    if !crate::csrf::header_is_valid(&req) {
+    if !csrf::header_is_valid(&req) {
         return Err(AppError::bad_request(Message::new("error-translate-csrf")));
     }
     let asked: TranslateRequest = serde_json::from_slice(&body).map_err(|e| {
@@ -478,10 +480,8 @@ pub async fn translate_text(
     }
     let answer = match state.translator.translate(text, source, dest).await {
         Ok(translated) => translated,
-        Err(crate::translate::Failure::NotConfigured) => {
-            Message::new("translate-not-configured").text(&lang)
-        }
-        Err(e @ crate::translate::Failure::Service(_)) => {
+        Err(Failure::NotConfigured) => Message::new("translate-not-configured").text(&lang),
+        Err(e @ Failure::Service(_)) => {
             tracing::warn!(error = %e, "translation failed");
             Message::new("translate-failed").text(&lang)
         }
@@ -495,7 +495,7 @@ pub async fn health(state: web::Data<State>) -> Result<HttpResponse, AppError> {
     Ok(match state.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
         Err(e) => {
-            tracing::warn!(error = %crate::error::chain(&e), "health check failed");
+            tracing::warn!(error = %chain(&e), "health check failed");
             HttpResponse::ServiceUnavailable()
                 .json(serde_json::json!({"status": "unavailable", "error": "database"}))
         }

@@ -16,7 +16,8 @@ use crate::models::user::{self, avatar_url};
 use crate::moment::Moment;
 use crate::pagination::{Paginated, Pagination};
 use crate::render::{Page, Templates};
-use crate::urls::user_url;
+use crate::search::Found;
+use crate::urls::{encode_component, user_url};
 
 /// A post as `_post.html` shows it to a reader of `lang`.
 #[derive(Serialize)]
@@ -65,7 +66,7 @@ struct OnePost {
 /// are not kept (`Fragments`): the marks depend on the query.
 pub fn search_results(
     page: &Page,
-    found: Paginated<crate::search::Found>,
+    found: Paginated<Found>,
     url: &str,
     templates: &Templates,
 ) -> Result<(Vec<tera::Value>, Pagination), AppError> {
@@ -177,10 +178,7 @@ impl ProfileView {
             is_self,
             is_following,
             is_blocking,
-            message_url: format!(
-                "/send_message/{}",
-                crate::urls::encode_component(&user.username)
-            ),
+            message_url: format!("/send_message/{}", encode_component(&user.username)),
             username: user.username,
         }
     }
@@ -218,6 +216,7 @@ mod tests {
 
     use super::PostView;
     use crate::fragments::Fragments;
+    use crate::i18n;
     use crate::models::post::PostWithAuthor;
     use crate::render::Templates;
 
@@ -245,7 +244,7 @@ mod tests {
     fn kept_posts_follow_their_rows_and_stay_within_capacity() {
         let templates = web::Data::new(Templates::load().expect("templates"));
         let fragments = Fragments::with_capacity(templates, 3);
-        let (en, es) = (crate::i18n::english(), "es".parse().expect("es"));
+        let (en, es) = (i18n::english(), "es".parse().expect("es"));
         let first = vec![row(1, "a <b>", "susan"), row(2, "two", "john")];
 
         let shown = texts(
