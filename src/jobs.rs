@@ -69,7 +69,9 @@ pub trait Tasks {
     fn perform(&self, job: Job, lease: Lease) -> impl Future<Output = anyhow::Result<()>>;
 
     /// What ends when `job` fails for good, in the transaction that records it (so the job's
-    /// state and what waits on it commit together); the users whose pages changed.
+    /// state and what waits on it commit together); the users whose pages changed. It takes no
+    /// `self`: it runs inside `Db::run`'s closure, on a thread of the pool, where only what the
+    /// database holds is at hand.
     fn given_up(conn: &mut DbConn, job: &Job) -> QueryResult<Vec<i32>>;
 }
 

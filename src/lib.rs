@@ -1,21 +1,22 @@
 //! microblog: the Flask Mega-Tutorial's app in Rust. `docs/` maps each chapter to these modules;
 //! `docs/15-application-structure.md` says where new code goes and which module may name which.
 //!
-//! The modules are in four groups: the assembly, Flask's own app files, Flask's extensions
-//! re-made, and the plumbing under them. Which module may name which is checked by
-//! `tests/layers.rs`.
+//! The modules are listed in four groups, a map of what each stands for: the assembly, Flask's
+//! own app files, Flask's extensions re-made, and the port's own plumbing. The groups are not
+//! layers: which module may name which is the four rules of `tests/layers.rs`
+//! (`docs/15-application-structure.md` states them).
 
 // Assembly: the command, the app factory, and what every handler shares.
 pub mod app; // create_app and Application (Flask's app/__init__.py)
-pub mod background; // what runs beside the requests: the job runner, housekeeping
-pub mod cli; // the command and its subcommands (microblog.py and the flask CLI)
+pub mod background; // what runs beside the requests: the job runner, search indexing, housekeeping
+pub mod cli; // the `flask` command and app/cli.py: db, seed, mail, jobs, search, translate
 pub mod state; // State, what every handler can use (current_app and its extensions)
 
 // Flask's own app files, by the same names.
 pub mod blueprints; // app/auth, app/main, app/errors, app/api
 pub mod config; // config.py
 pub mod mail; // app/email.py and Flask-Mail, on an outbox table
-pub mod models; // app/models.py: a file per table
+pub mod models; // app/models.py: the tables and every query on them
 pub mod search; // app/search.py, without Elasticsearch
 pub mod tasks; // app/tasks.py: what each background job does
 pub mod translate; // app/translate.py and langdetect
@@ -24,7 +25,7 @@ pub mod translate; // app/translate.py and langdetect
 pub mod csrf; // Flask-WTF's CSRF protection
 pub mod db; // Flask-SQLAlchemy's engine and Flask-Migrate: the pool, both backends, migrations
 pub mod flash; // flash() and get_flashed_messages()
-pub mod form; // WTForms: reading and checking a form
+pub mod form; // WTForms: a form read strictly, and FormView to show it again with errors
 pub mod fragments; // Flask-Caching's {% cache %}: each post's rendered HTML, kept
 pub mod i18n; // Flask-Babel: the page's language, _() and _l()
 pub mod jobs; // RQ: the job runner, on a table of the app's database
@@ -43,7 +44,7 @@ pub mod error; // AppError, what a page handler can fail with
 pub mod head; // HEAD answered on every GET URL
 pub mod limits; // how much the app accepts from one request
 pub mod logging; // log files and stdout
-pub mod password; // bcrypt on threads of its own
+pub mod password; // werkzeug's password hashing (bcrypt on threads of its own), the rules
 pub mod schema; // Diesel's description of the tables
 pub mod throttle; // counts of wrong passwords
 pub mod tokens; // random tokens, stored hashed

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::{DbConn, on_backend};
-use crate::models::now;
+use crate::models;
 use crate::pagination::{PageNumber, Paginated};
 use crate::schema::{blocks, messages, notifications, users};
 
@@ -119,7 +119,7 @@ fn for_users<T>(
                 .set(users::id.eq(users::id))
                 .execute(conn)?;
         }
-        f(conn, now())
+        f(conn, models::now())
     })
 }
 

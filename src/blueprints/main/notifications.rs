@@ -37,7 +37,7 @@ const RETRY_MS: u32 = 1_000;
 const MAX_SINCE: f64 = 1e11;
 
 /// `since` as a Unix time: missing is 0; garbage, negative, infinite or far-future is a 400.
-pub fn parse_since(raw: Option<&str>) -> Result<f64, AppError> {
+fn parse_since(raw: Option<&str>) -> Result<f64, AppError> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(0.0);
     };
@@ -47,11 +47,11 @@ pub fn parse_since(raw: Option<&str>) -> Result<f64, AppError> {
     }
 }
 
-/// The `since` a request asks for: `raw` if given (a reconnecting stream's `Last-Event-ID`),
-/// else the `since` of the query string.
-fn requested_since(req: &HttpRequest, raw: Option<&str>) -> Result<f64, AppError> {
-    match raw {
-        Some(raw) => parse_since(Some(raw)),
+/// The `since` a request asks for: a reconnecting stream's `Last-Event-ID` if given, else the
+/// `since` of the query string. A query that cannot be decoded is a 400 too.
+fn requested_since(req: &HttpRequest, last_event_id: Option<&str>) -> Result<f64, AppError> {
+    match last_event_id {
+        Some(id) => parse_since(Some(id)),
         None => {
             let pairs = parse_urlencoded(req.query_string().as_bytes())
                 .map_err(|_| AppError::bad_request(Message::new("error-since")))?;
