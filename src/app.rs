@@ -39,7 +39,7 @@ pub fn create_app(
         InitError = (),
     >,
 > {
-    let key = Key::from(&state.config.secret_key);
+    let key = Key::from(&state.config.keys.session);
     let session = SessionMiddleware::builder(CookieSessionStore::default(), key)
         .cookie_name("session".to_owned())
         .cookie_http_only(true)

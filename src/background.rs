@@ -1,15 +1,17 @@
 //! Work that runs beside the requests, all of it here: the job runner (`src/jobs.rs`, which
 //! performs queued jobs such as mails as soon as they are queued), new posts added to SQLite's
 //! search index once a second (`search::catch_up`; a search also does it first), and
-//! housekeeping once a minute and once more when the server stops. Each housekeeping task is a few lines in [`run_once`];
-//! a failing one is logged and tried again at the next round, and never stops the others or
-//! the server.
+//! housekeeping once a minute and once more when the server stops. Each housekeeping task is a
+//! few lines in [`run_once`]; a failing one is logged and tried again at the next round, and
+//! never stops the others or the server.
 //!
 //! | task                         | what for                                              |
 //! |------------------------------|-------------------------------------------------------|
 //! | write the noted activity     | `last_seen` and each login's last use (`src/activity.rs`) |
 //! | delete expired logins        | `login_sessions` keeps only logins that can still be used |
 //! | delete expired reset links   | `password_resets` keeps only links that still work    |
+//! | delete expired address changes | `email_changes` keeps only links that still work    |
+//! | delete old translations      | a month of them, and today's counts of characters     |
 //! | delete finished jobs         | `jobs` keeps a day of done jobs, and every failed one |
 //! | delete expired exports       | an export's file is kept a day (and while its mail waits) |
 //! | delete ended tasks           | a week after it started, with its export gone         |
@@ -22,7 +24,7 @@ use actix_web::web;
 use chrono::TimeDelta;
 
 use crate::error::{AppError, chain};
-use crate::models::{self, job, login_session, user};
+use crate::models::{self, email_change, job, login_session, translation, user};
 use crate::search;
 use crate::state::State;
 use crate::tasks;
@@ -51,6 +53,15 @@ pub async fn run_once(state: &State) {
         db.run(move |conn| user::delete_expired_reset_links(conn, now))
             .await,
         "delete expired reset links",
+    );
+    logged(
+        db.run(move |conn| email_change::delete_expired(conn, now))
+            .await,
+        "delete expired address changes",
+    );
+    logged(
+        db.run(move |conn| translation::delete_old(conn, now)).await,
+        "delete old translations and their daily counts",
     );
     logged(
         db.run(move |conn| job::delete_done(conn, now - KEEP_DONE_JOBS))

@@ -6,8 +6,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use hkdf::Hkdf;
 use rand::RngCore;
-use sha2::{Digest, Sha512};
+use sha2::Sha256;
 
 /// Where the database lives, parsed from a SQLAlchemy-style `DATABASE_URL`.
 #[derive(Clone, PartialEq, Eq)]
@@ -99,6 +100,10 @@ impl fmt::Debug for MailConfig {
     }
 }
 
+/// Microsoft Translator's public endpoint, the default of `MS_TRANSLATOR_URL` (which names
+/// another, e.g. a regional one).
+pub const MICROSOFT_URL: &str = "https://api.cognitive.microsofttranslator.com";
+
 /// The translation service of chapter 14, when one is configured.
 #[derive(Clone)]
 pub enum TranslatorConfig {
@@ -111,10 +116,6 @@ pub enum TranslatorConfig {
     /// LibreTranslate (`LIBRETRANSLATE_URL`, `LIBRETRANSLATE_KEY`).
     Libre { url: String, key: Option<String> },
 }
-
-/// Microsoft Translator's public endpoint, the default of `MS_TRANSLATOR_URL` (which names
-/// another, e.g. a regional one).
-pub const MICROSOFT_URL: &str = "https://api.cognitive.microsofttranslator.com";
 
 impl fmt::Debug for TranslatorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,8 +156,8 @@ impl fmt::Display for SecretFrom {
 /// The application's settings (Flask's `Config` class).
 #[derive(Clone)]
 pub struct Config {
-    /// 64 bytes derived from `SECRET_KEY`; signs and encrypts cookies.
-    pub secret_key: [u8; 64],
+    /// The keys derived from `SECRET_KEY`, one per purpose.
+    pub keys: Keys,
     pub secret_from: SecretFrom,
     pub database_url: DatabaseUrl,
     pub mail: Option<MailConfig>,
@@ -169,6 +170,12 @@ pub struct Config {
     /// Microsoft Translator when `MS_TRANSLATOR_KEY` is set, else LibreTranslate when
     /// `LIBRETRANSLATE_URL` is, else none.
     pub translator: Option<TranslatorConfig>,
+    /// The most characters one user may have translated by the service in a day
+    /// (`TRANSLATE_USER_DAILY_CHARS`); translations made before are free.
+    pub translate_user_daily_chars: i64,
+    /// The most characters the whole site may have translated in a day
+    /// (`TRANSLATE_SITE_DAILY_CHARS`): the bill a site can run up, whatever its accounts.
+    pub translate_site_daily_chars: i64,
     pub host: String,
     pub port: u16,
     pub bcrypt_cost: u32,
@@ -191,7 +198,7 @@ pub struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("secret_key", &"***")
+            .field("keys", &"***")
             .field("secret_from", &self.secret_from)
             .field("database_url", &self.database_url)
             .field("mail", &self.mail)
@@ -201,6 +208,14 @@ impl fmt::Debug for Config {
             .field("posts_per_page", &self.posts_per_page)
             .field("languages", &self.languages)
             .field("translator", &self.translator)
+            .field(
+                "translate_user_daily_chars",
+                &self.translate_user_daily_chars,
+            )
+            .field(
+                "translate_site_daily_chars",
+                &self.translate_site_daily_chars,
+            )
             .field("host", &self.host)
             .field("port", &self.port)
             .field("bcrypt_cost", &self.bcrypt_cost)
@@ -221,6 +236,39 @@ fn web_url(name: &str, url: String) -> anyhow::Result<String> {
         bail!("{name} must be an http:// or https:// URL (got {url:?})");
     }
     Ok(url)
+}
+
+/// The shortest `SECRET_KEY` accepted: 32 characters (a hex string of 16 random bytes, 128 bits).
+pub const MIN_SECRET_KEY_LEN: usize = 32;
+
+/// The keys of the site, each derived from `SECRET_KEY` for one purpose alone (HKDF-SHA256 with
+/// the purpose as its `info`): a cookie made with one key can never be read with another, and no
+/// key tells anything about the secret or the other keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Keys {
+    /// Flask's session cookie (and the login it holds).
+    pub session: [u8; 64],
+    /// The remember-me cookie.
+    pub remember: [u8; 64],
+    /// The `device` cookie that marks a browser as known to an account (the login throttle).
+    pub device: [u8; 64],
+}
+
+impl Keys {
+    fn derive(secret: &[u8]) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(None, secret);
+        let key = |purpose: &str| {
+            let mut key = [0u8; 64];
+            hkdf.expand(purpose.as_bytes(), &mut key)
+                .expect("64 bytes is far below HKDF-SHA256's limit of 8,160");
+            key
+        };
+        Self {
+            session: key("microblog session cookie"),
+            remember: key("microblog remember cookie"),
+            device: key("microblog device cookie"),
+        }
+    }
 }
 
 /// The secret key the tutorial prints in `config.py`: public, so never accepted.
@@ -256,10 +304,11 @@ impl Config {
 
         let (secret, secret_from) = match get("SECRET_KEY") {
             Some(key) => {
-                if key == TUTORIAL_DEFAULT_KEY || key.len() < 16 {
+                if key == TUTORIAL_DEFAULT_KEY || key.len() < MIN_SECRET_KEY_LEN {
                     bail!(
-                        "SECRET_KEY is guessable: use at least 16 random characters, or unset it \
-                         to have one generated in {}",
+                        "SECRET_KEY is guessable: use at least {MIN_SECRET_KEY_LEN} random \
+                         characters (`openssl rand -hex 32` makes 64), or unset it to have one \
+                         generated in {}",
                         instance_dir.display()
                     );
                 }
@@ -270,7 +319,7 @@ impl Config {
                 SecretFrom::File(instance_dir.join("secret_key")),
             ),
         };
-        let secret_key: [u8; 64] = Sha512::digest(secret.as_bytes()).into();
+        let keys = Keys::derive(secret.as_bytes());
 
         let database_url = DatabaseUrl::parse(
             &get("DATABASE_URL").unwrap_or_else(|| "sqlite:///app.db".to_owned()),
@@ -327,6 +376,11 @@ impl Config {
                 "SERVER_NAME is the site's host[:port] only, e.g. microblog.example.com (got {name:?})"
             );
         }
+        let translate_user_daily_chars = number("TRANSLATE_USER_DAILY_CHARS", 20_000)?;
+        let translate_site_daily_chars = number("TRANSLATE_SITE_DAILY_CHARS", 1_000_000)?;
+        if translate_user_daily_chars < 1 || translate_site_daily_chars < 1 {
+            bail!("TRANSLATE_USER_DAILY_CHARS and TRANSLATE_SITE_DAILY_CHARS must be 1 or more");
+        }
         let translator = match (get("MS_TRANSLATOR_KEY"), get("LIBRETRANSLATE_URL")) {
             (Some(key), _) => Some(TranslatorConfig::Microsoft {
                 key,
@@ -354,7 +408,7 @@ impl Config {
         };
 
         Ok(Self {
-            secret_key,
+            keys,
             secret_from,
             database_url,
             mail,
@@ -371,6 +425,8 @@ impl Config {
                 }
             },
             translator,
+            translate_user_daily_chars,
+            translate_site_daily_chars,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: u16::try_from(number("PORT", 5000)?).context("PORT is not a port")?,
             bcrypt_cost: bcrypt_cost as u32,
@@ -487,7 +543,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::from_vars(
             &vars(&[
-                ("SECRET_KEY", "a-long-enough-secret-key-value"),
+                ("SECRET_KEY", "a-long-enough-secret-key-value-0123"),
                 ("DATABASE_URL", "postgresql://me:hunter2@db/app"),
                 ("MAIL_SERVER", "smtp.example.com"),
                 ("MAIL_PASSWORD", "mailpass"),
@@ -504,10 +560,23 @@ mod tests {
     #[test]
     fn the_tutorial_default_key_and_short_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        for key in ["you-will-never-guess", "short"] {
+        for key in [
+            "you-will-never-guess",
+            "short",
+            "31-characters-are-not-enough-..",
+        ] {
             let err = Config::from_vars(&vars(&[("SECRET_KEY", key)]), dir.path()).unwrap_err();
             assert!(err.to_string().contains("guessable"), "{err}");
         }
+    }
+
+    #[test]
+    fn each_purpose_has_its_own_key_and_each_secret_its_own_keys() {
+        let one = Keys::derive(b"a-long-enough-secret-key-value-0123");
+        let other = Keys::derive(b"a-long-enough-secret-key-value-0124");
+        assert!(one.session != one.remember && one.remember != one.device);
+        assert!(one.session != one.device);
+        assert!(one.session != other.session && one.device != other.device);
     }
 
     #[test]
@@ -515,7 +584,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = Config::from_vars(&vars(&[]), dir.path()).unwrap();
         let second = Config::from_vars(&vars(&[]), dir.path()).unwrap();
-        assert_eq!(first.secret_key, second.secret_key);
+        assert!(first.keys == second.keys);
         assert!(dir.path().join("secret_key").exists());
     }
 

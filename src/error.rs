@@ -1,7 +1,7 @@
 //! The one error type handlers return. Its response is a bare status with a short text; the
 //! errors blueprint (`blueprints::errors`) then dresses it in the site layout or JSON.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::i18n::Message;
@@ -17,6 +17,10 @@ pub enum AppError {
     /// A request we refuse, with the reason shown to the client (in its language on pages).
     #[error("{0}")]
     BadRequest(Message),
+    /// Too busy to do it now (a flood filled a queue): a 503 with `Retry-After` and the reason,
+    /// a refusal the client can act on, not a failure of ours.
+    #[error("{0}")]
+    Busy(Message),
     #[error("database query failed")]
     Database(#[from] diesel::result::Error),
     #[error("no database connection available")]
@@ -28,6 +32,9 @@ pub enum AppError {
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// How long a client refused with [`AppError::Busy`] is asked to wait.
+pub const BUSY_RETRY_SECONDS: u64 = 5;
 
 impl AppError {
     pub fn bad_request(reason: Message) -> Self {
@@ -41,6 +48,7 @@ impl ResponseError for AppError {
             Self::Redirect(_) => StatusCode::FOUND,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -48,10 +56,16 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let Self::Redirect(location) = self {
             return HttpResponse::Found()
-                .insert_header((actix_web::http::header::LOCATION, location.as_str()))
+                .insert_header((header::LOCATION, location.as_str()))
                 .finish();
         }
         let status = self.status_code();
+        if let Self::Busy(_) = self {
+            return HttpResponse::build(status)
+                .insert_header((header::RETRY_AFTER, BUSY_RETRY_SECONDS.to_string()))
+                .content_type(mime::TEXT_PLAIN_UTF_8)
+                .body(self.to_string());
+        }
         if status.is_server_error() {
             // The whole cause chain goes to the log; the visitor sees a generic page.
             tracing::error!(error = %chain(self), "request failed");

@@ -84,9 +84,10 @@ impl RootSpanBuilder for AccessLog {
         if !tracing::span_enabled!(target: "microblog::access", Level::INFO) {
             return Span::none();
         }
+        let path = without_secrets(request.path());
         let target = match request.query_string() {
-            "" => request.path().to_owned(),
-            query => format!("{}?{query}", request.path()),
+            "" => path,
+            query => format!("{path}?{query}"),
         };
         // The peer address, not `X-Forwarded-For`, which any client can write.
         let client = request
@@ -114,6 +115,21 @@ impl RootSpanBuilder for AccessLog {
         };
         span.record("status", status.as_u16());
     }
+}
+
+/// Paths that carry a secret in their last segment: a live password reset link is as good as
+/// the password (and an address change link nearly so), so a log file, or whoever reads it,
+/// must never hold one.
+const SECRET_PATHS: &[&str] = &["/auth/reset_password/", "/auth/confirm_email/"];
+
+/// `path` as the access log writes it: the token of a secret link replaced by `<token>`.
+fn without_secrets(path: &str) -> String {
+    for prefix in SECRET_PATHS {
+        if path.starts_with(prefix) && path.len() > prefix.len() {
+            return format!("{prefix}<token>");
+        }
+    }
+    path.to_owned()
 }
 
 /// The field formatter of the log file. Each formatter type keeps its own copy of a span's
@@ -249,5 +265,22 @@ mod tests {
         assert!(lines[0].contains(" WARN ") && lines[0].contains("request parse error"));
         assert!(lines[1].contains("ERROR") && lines[1].contains("write zero"));
         assert!(lines[2].contains("ERROR") && lines[2].contains("database query failed"));
+    }
+
+    #[test]
+    fn the_access_log_never_holds_a_reset_link() {
+        assert_eq!(
+            without_secrets("/auth/reset_password/Zm9vYmFyYmF6cXV4"),
+            "/auth/reset_password/<token>"
+        );
+        assert_eq!(
+            without_secrets("/auth/confirm_email/Zm9vYmFy"),
+            "/auth/confirm_email/<token>"
+        );
+        assert_eq!(
+            without_secrets("/auth/reset_password"),
+            "/auth/reset_password"
+        );
+        assert_eq!(without_secrets("/user/susan"), "/user/susan");
     }
 }

@@ -32,6 +32,13 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// fill the outbox (and the admins' inbox) with one mail each.
 const REPORTS_PER_WINDOW: u32 = 10;
 const REPORT_WINDOW: Duration = Duration::from_secs(600);
+/// The most mails one address is sent in a day, whatever asked for them: far above what a
+/// person's own use makes, far below a flood (an export or reset loop aimed at someone else's
+/// address).
+pub const PER_RECIPIENT_PER_DAY: i64 = 20;
+/// Of those, the last few are kept for password reset mails: a flood of other mails never
+/// stops the one a locked-out user asks for.
+pub const RESET_RESERVE: i64 = 5;
 
 /// A mail to send (Flask's `send_email(subject, sender, recipients, text_body, html_body)`).
 #[derive(Debug, Clone)]
@@ -43,6 +50,11 @@ pub struct Mail {
     /// An export (`models::task::Export`) to attach, by id: the file stays in its table, and
     /// is read when the mail is delivered.
     pub attachment: Option<i32>,
+    /// A password reset mail, which may use the recipient's [`RESET_RESERVE`].
+    pub password_reset: bool,
+    /// The mail carries a link that works like a password (a password reset, an address
+    /// change): once a mail server has it, the outbox keeps no copy of its text.
+    pub holds_link: bool,
 }
 
 /// The app's mail service, in `State`. Cheap to clone.
@@ -82,10 +94,37 @@ impl Mailer {
     }
 
     /// Flask's `send_email`: writes `mail` and the job that delivers it, together (inside the
-    /// caller's transaction, if there is one). Call [`Jobs::wake`] after the commit to have it
-    /// sent at once.
-    pub fn queue(&self, conn: &mut DbConn, mail: &Mail) -> QueryResult<i32> {
-        conn.transaction(|conn| self.queue_now(conn, mail))
+    /// caller's transaction, if there is one); its id. Call [`Jobs::wake`] after the commit to
+    /// have it sent at once. `None`, and nothing written, when the recipient has had their
+    /// [`PER_RECIPIENT_PER_DAY`] (less the [`RESET_RESERVE`] for any other mail than a reset).
+    pub fn queue(&self, conn: &mut DbConn, mail: &Mail) -> QueryResult<Option<i32>> {
+        let recipients = mail.to.join(", ");
+        let allowance = if mail.password_reset {
+            PER_RECIPIENT_PER_DAY
+        } else {
+            PER_RECIPIENT_PER_DAY - RESET_RESERVE
+        };
+        let queued = conn.transaction(|conn| {
+            // Written first, then counted with the others: on SQLite the transaction then
+            // holds the write lock throughout, and one over the allowance is rolled back.
+            let id = self.queue_now(conn, mail)?;
+            let day_ago = models::now() - chrono::TimeDelta::days(1);
+            if mail::count_to_since(conn, &recipients, day_ago)? > allowance {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            Ok(id)
+        });
+        match queued {
+            Ok(id) => Ok(Some(id)),
+            Err(diesel::result::Error::RollbackTransaction) => {
+                tracing::warn!(
+                    to = %recipients, subject = %mail.subject,
+                    "mail not sent: the address had its {allowance} mails of the day"
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn queue_now(&self, conn: &mut DbConn, mail: &Mail) -> QueryResult<i32> {
@@ -101,6 +140,7 @@ impl Mailer {
                 status: mail::QUEUED,
                 created_at: models::now(),
                 attachment_export_id: mail.attachment,
+                holds_link: mail.holds_link,
             },
         )?;
         job::enqueue(conn, &Job::SendMail { mail_id: id })?;
@@ -162,8 +202,17 @@ impl Mailer {
                 }
             }
         };
-        db.run(move |conn| mail::set_status(conn, id, status, models::now()))
-            .await?;
+        let forget = status == mail::SENT && row.holds_link;
+        db.run(move |conn| {
+            conn.transaction(|conn| {
+                mail::set_status(conn, id, status, models::now())?;
+                if forget {
+                    mail::forget_text(conn, id)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+        })
+        .await?;
         Ok(())
     }
 
@@ -190,10 +239,16 @@ impl Mailer {
             text,
             html: None,
             attachment: None,
+            password_reset: false,
+            holds_link: false,
         };
         let (mailer, db, jobs) = (self.clone(), db.clone(), jobs.clone());
         actix_web::rt::spawn(async move {
-            match db.run(move |conn| mailer.queue(conn, &mail)).await {
+            // Not counted against the admins' daily allowance: the report window bounds these.
+            match db
+                .run(move |conn| conn.transaction(|conn| mailer.queue_now(conn, &mail)))
+                .await
+            {
                 Ok(_) => jobs.wake(),
                 Err(e) => tracing::warn!(error = %chain(&e), "could not queue the failure report"),
             }

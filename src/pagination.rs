@@ -3,7 +3,8 @@
 //! links to the pages around it.
 //!
 //! A page is read with one row more than it shows: when that row comes back, there is a next
-//! page, and no `COUNT(*)` was needed to know it.
+//! page, and no `COUNT(*)` was needed to know it. Pages are read up to [`MAX_PAGE`]: past it a
+//! page is empty without a query.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -43,6 +44,13 @@ impl FromRequest for PageNumber {
     }
 }
 
+/// The deepest page a list is read to. A page is read with `OFFSET`, which makes the database
+/// step over every row before it: page 1,000,000 of `/explore` would read the whole table, and
+/// a few such requests at once would hold every connection of the pool. Past this page, a page is
+/// empty at once (as past the last one); 1,000 pages of 25 are the newest 25,000 posts of a
+/// list, and search finds older ones.
+pub const MAX_PAGE: i64 = 1_000;
+
 /// One page of a list, as read from the database.
 #[derive(Debug)]
 pub struct Paginated<T> {
@@ -54,15 +62,23 @@ pub struct Paginated<T> {
 
 impl<T> Paginated<T> {
     /// Reads page `page` of `per_page` items: `read(limit, offset)` returns up to `limit` rows
-    /// starting at `offset`, and is asked for one row more than a page holds.
+    /// starting at `offset`, and is asked for one row more than a page holds. Past [`MAX_PAGE`],
+    /// nothing is read.
     pub fn read<E>(
         page: PageNumber,
         per_page: i64,
         read: impl FnOnce(i64, i64) -> Result<Vec<T>, E>,
     ) -> Result<Self, E> {
         let PageNumber(page) = page;
+        if page > MAX_PAGE {
+            return Ok(Self {
+                items: Vec::new(),
+                page,
+                has_next: false,
+            });
+        }
         let mut items = read(per_page + 1, (page - 1) * per_page)?;
-        let has_next = items.len() as i64 > per_page;
+        let has_next = items.len() as i64 > per_page && page < MAX_PAGE;
         items.truncate(per_page as usize);
         Ok(Self {
             items,
@@ -117,6 +133,22 @@ mod tests {
         assert_eq!(page("page=abc"), 1);
         assert_eq!(page("page=99999999999999999999999"), 1);
         assert_eq!(page("page=9223372036854775807"), 1_000_000_000);
+    }
+
+    #[test]
+    fn pages_past_the_deepest_are_empty_without_a_read() {
+        let read = |page| {
+            Paginated::read(PageNumber(page), 25, |_, offset| {
+                assert!(offset < MAX_PAGE * 25, "read at offset {offset}");
+                Ok::<_, Infallible>(vec![0; 26])
+            })
+            .unwrap()
+        };
+        let last = read(MAX_PAGE);
+        assert_eq!((last.items.len(), last.has_next), (25, false));
+        let past = read(MAX_PAGE + 1);
+        assert_eq!((past.items.len(), past.has_next), (0, false));
+        assert!(read(1_000_000_000).items.is_empty());
     }
 
     #[test]

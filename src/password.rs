@@ -9,17 +9,27 @@
 //! bcrypt is slow on purpose (about 250 ms at cost 12). It runs on threads of its own, never on
 //! the ones serving requests: as many as half the cores, which run only when the pages leave a
 //! core idle ([`lower_priority`]), so a burst of logins uses spare CPU and cannot slow the pages.
+//!
+//! The threads take their work from two queues, so a flood of sign-ups cannot hold up the
+//! people who already have an account:
+//!
+//! - **checks** of a password against an account (logging in, `POST /api/tokens`, confirming
+//!   a password) always go first;
+//! - **new hashes** (signing up, changing or resetting a password) wait behind them, at most
+//!   [`MAX_WAITING_HASHES`] at once: past that, the request is answered at once with a 503 and
+//!   `Retry-After` ([`AppError::Busy`]) instead of waiting for minutes.
+//!
+//! Work whose client has gone (the connection closed while it waited) is dropped unrun.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::db::Db;
 use crate::error::AppError;
 use crate::i18n::Message;
-use crate::models::user::{self, User};
+use crate::models::user::User;
 
 /// Longest password accepted; longer ones are a form error.
 pub const MAX_LEN: usize = 1000;
@@ -34,13 +44,107 @@ pub fn hash_blocking(password: &str, cost: u32) -> anyhow::Result<String> {
     Ok(bcrypt::hash(prehash(password), cost)?)
 }
 
+/// The most new hashes that may wait at once: a class of 40 signing up together fits, a flood
+/// does not (each waits about a quarter of a second per hash ahead of it on one core).
+pub const MAX_WAITING_HASHES: usize = 64;
+
 type Job = Box<dyn FnOnce() + Send>;
+
+/// What a job is, and so where it waits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A password checked against an account that exists (or the dummy hash).
+    Check,
+    /// A new hash: a sign-up, a changed or reset password.
+    NewHash,
+}
+
+/// The two queues the hashing threads take work from, checks first.
+#[derive(Default)]
+struct Waiting {
+    checks: VecDeque<Job>,
+    hashes: VecDeque<Job>,
+    /// Every `Hasher` is gone: the threads end.
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Mutex<Waiting>,
+    ready: Condvar,
+}
+
+impl Queue {
+    /// The queues survive a job that panicked: a panic never happens while they are held.
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts `job` in its queue, or refuses it when `kind` is a new hash and
+    /// [`MAX_WAITING_HASHES`] wait already.
+    fn push(&self, kind: Kind, job: Job) -> Result<(), AppError> {
+        let mut waiting = self.lock();
+        match kind {
+            Kind::Check => waiting.checks.push_back(job),
+            Kind::NewHash if waiting.hashes.len() >= MAX_WAITING_HASHES => {
+                return Err(AppError::Busy(Message::new("error-busy-hashing")));
+            }
+            Kind::NewHash => waiting.hashes.push_back(job),
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// The next job, checks first; `None` once the queue is closed.
+    fn next(&self) -> Option<Job> {
+        let mut waiting = self.lock();
+        loop {
+            if let Some(job) = waiting
+                .checks
+                .pop_front()
+                .or_else(|| waiting.hashes.pop_front())
+            {
+                return Some(job);
+            }
+            if waiting.closed {
+                return None;
+            }
+            waiting = self
+                .ready
+                .wait(waiting)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// A job that sends what `work` gives to `reply`, unless nobody waits for it any more (the
+/// request was dropped: its client went away), in which case `work` is not done at all.
+fn answered<T: Send + 'static>(
+    reply: tokio::sync::oneshot::Sender<T>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Job {
+    Box::new(move || {
+        if !reply.is_closed() {
+            let _ = reply.send(work());
+        }
+    })
+}
+
+/// Closes the queue when the last [`Hasher`] is dropped, so the threads end.
+struct Closer(Arc<Queue>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.ready.notify_all();
+    }
+}
 
 /// Hashes and checks passwords on its own threads.
 #[derive(Clone)]
 pub struct Hasher {
     cost: u32,
-    jobs: Sender<Job>,
+    queue: Arc<Closer>,
     /// A hash to check against when the username is unknown, so that case takes as long as a
     /// wrong password (no user enumeration by timing).
     dummy: Arc<OnceLock<String>>,
@@ -67,54 +171,40 @@ fn lower_priority() {
     }
 }
 
-fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
+fn worker(queue: &Queue) {
     lower_priority();
-    loop {
-        let job = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        match job {
-            Ok(job) => job(),
-            // Every Hasher is gone: the app is shutting down.
-            Err(_) => return,
-        }
+    while let Some(job) = queue.next() {
+        job();
     }
 }
 
 impl Hasher {
     pub fn new(cost: u32) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let (sender, receiver) = channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
+        let queue = Arc::new(Queue::default());
         for i in 0..(cores / 2).max(1) {
-            let jobs = Arc::clone(&receiver);
+            let queue = Arc::clone(&queue);
             let spawned = std::thread::Builder::new()
                 .name(format!("bcrypt-{i}"))
-                .spawn(move || worker(jobs));
+                .spawn(move || worker(&queue));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "could not start a password hashing thread");
             }
         }
         Self {
             cost,
-            jobs: sender,
+            queue: Arc::new(Closer(queue)),
             dummy: Arc::new(OnceLock::new()),
         }
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
+        kind: Kind,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, AppError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move || {
-                let _ = reply.send(work());
-            }))
-            .map_err(|_| {
-                AppError::Internal(anyhow::anyhow!("the password hashing threads stopped"))
-            })?;
+        self.queue.0.push(kind, answered(reply, work))?;
         let result = answer
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("a password hashing job was lost")))?;
@@ -123,7 +213,8 @@ impl Hasher {
 
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let (input, cost) = (prehash(password), self.cost);
-        self.blocking(move || bcrypt::hash(input, cost)).await
+        self.blocking(Kind::NewHash, move || bcrypt::hash(input, cost))
+            .await
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when there is no user, taking
@@ -136,7 +227,7 @@ impl Hasher {
             None => self.dummy_hash().await?,
         };
         let ok = self
-            .blocking(move || bcrypt::verify(input, &stored))
+            .blocking(Kind::Check, move || bcrypt::verify(input, &stored))
             .await?;
         Ok(found && ok)
     }
@@ -145,24 +236,23 @@ impl Hasher {
         if let Some(hash) = self.dummy.get() {
             return Ok(hash.clone());
         }
-        let hash = self.hash("not a real password").await?;
+        let (input, cost) = (prehash("not a real password"), self.cost);
+        let hash = self
+            .blocking(Kind::Check, move || bcrypt::hash(input, cost))
+            .await?;
         Ok(self.dummy.get_or_init(|| hash).clone())
     }
 }
 
 /// Flask: `user is None or not user.check_password(password)` (chapter 5), for the login form
-/// and `POST /api/tokens`: the user with this name and password, if both are right. An unknown
-/// name costs a bcrypt check too, so the answer and its time are the same either way.
+/// and `POST /api/tokens`: `found` (the user with the name typed, if any) when `password` is
+/// theirs. An unknown name costs a bcrypt check too, so the answer and its time are the same
+/// either way.
 pub async fn authenticate(
-    db: &Db,
     hasher: &Hasher,
-    username: &str,
+    found: Option<User>,
     password: &str,
 ) -> Result<Option<User>, AppError> {
-    let name = username.to_owned();
-    let found = db
-        .run(move |conn| user::find_by_username(conn, &name))
-        .await?;
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let valid = hasher.verify(password, stored).await?;
     Ok(found.filter(|_| valid))
@@ -287,7 +377,53 @@ const COMMON_PASSWORDS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use super::*;
+
+    fn noting(seen: &Arc<Mutex<Vec<&'static str>>>, what: &'static str) -> Job {
+        let seen = Arc::clone(seen);
+        Box::new(move || seen.lock().unwrap().push(what))
+    }
+
+    #[test]
+    fn password_checks_go_before_new_hashes() {
+        let queue = Queue::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        queue.push(Kind::NewHash, noting(&seen, "sign-up")).unwrap();
+        queue.push(Kind::NewHash, noting(&seen, "sign-up")).unwrap();
+        queue.push(Kind::Check, noting(&seen, "login")).unwrap();
+        queue.lock().closed = true;
+
+        while let Some(job) = queue.next() {
+            job();
+        }
+        assert_eq!(*seen.lock().unwrap(), ["login", "sign-up", "sign-up"]);
+    }
+
+    #[test]
+    fn new_hashes_past_the_bound_are_refused_at_once_and_checks_never_are() {
+        let queue = Queue::default();
+        for _ in 0..MAX_WAITING_HASHES {
+            queue.push(Kind::NewHash, Box::new(|| ())).unwrap();
+        }
+        let refused = queue.push(Kind::NewHash, Box::new(|| ()));
+        assert!(matches!(refused, Err(AppError::Busy(_))));
+        assert!(queue.push(Kind::Check, Box::new(|| ())).is_ok());
+    }
+
+    #[test]
+    fn the_work_of_a_request_that_was_dropped_is_not_done() {
+        let done = Arc::new(AtomicBool::new(false));
+        let (reply, answer) = tokio::sync::oneshot::channel::<()>();
+        let job = {
+            let done = Arc::clone(&done);
+            answered(reply, move || done.store(true, Ordering::SeqCst))
+        };
+        drop(answer);
+        job();
+        assert!(!done.load(Ordering::SeqCst));
+    }
 
     #[test]
     fn good_passwords_pass_the_rules() {
@@ -309,7 +445,7 @@ mod tests {
         let hasher = Hasher::new(4);
         // SAFETY: sched_getscheduler(0) reads the calling thread's policy.
         let policy = hasher
-            .blocking(|| Ok(unsafe { libc::sched_getscheduler(0) }))
+            .blocking(Kind::Check, || Ok(unsafe { libc::sched_getscheduler(0) }))
             .await
             .unwrap();
         assert_eq!(policy, libc::SCHED_IDLE);

@@ -31,6 +31,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_changes (user_id) {
+        user_id -> Integer,
+        new_email -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     export_chunks (export_id, seq) {
         export_id -> Integer,
         seq -> Integer,
@@ -88,6 +98,7 @@ diesel::table! {
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
         attachment_export_id -> Nullable<Integer>,
+        holds_link -> Bool,
     }
 }
 
@@ -144,6 +155,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    translation_usage (day, user_id) {
+        day -> Date,
+        user_id -> Integer,
+        characters -> BigInt,
+    }
+}
+
+diesel::table! {
+    translations (key_hash) {
+        key_hash -> Text,
+        translated -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    username_keys (user_id) {
+        user_id -> Integer,
+        name_key -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Integer,
         username -> Text,
@@ -156,14 +190,17 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(email_changes -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(posts -> users (user_id));
+diesel::joinable!(username_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     blocks,
+    email_changes,
     export_chunks,
     exports,
     followers,
@@ -175,5 +212,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_resets,
     posts,
     tasks,
+    translation_usage,
+    translations,
+    username_keys,
     users,
 );

@@ -13,6 +13,7 @@ use crate::jobs::Jobs;
 use crate::live::Live;
 use crate::login::LoginManager;
 use crate::mail::Mailer;
+use crate::models::user;
 use crate::password::Hasher;
 use crate::render::Templates;
 use crate::throttle::LoginThrottle;
@@ -50,6 +51,12 @@ impl State {
     /// settings and the languages.
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url)?;
+        // SQL cannot make the keys that keep look-alike usernames apart: the users that have
+        // none (from before them, `seed`, `db transfer`) get theirs here.
+        let keyed = user::add_missing_username_keys(&mut *db.get()?)?;
+        if keyed > 0 {
+            tracing::info!("wrote the username keys of {keyed} users");
+        }
         let templates = web::Data::new(Templates::load()?);
         let activity = ActivityTracker::default();
         let live = Live::default();

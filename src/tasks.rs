@@ -52,6 +52,12 @@ impl Tasks for Registry {
             Job::PasswordReset { email, site, lang } => {
                 email::send_password_reset_email(state, &lease, email, site, &lang).await
             }
+            Job::ConfirmEmail {
+                user_id,
+                email,
+                site,
+                lang,
+            } => email::send_email_change_link(state, &lease, user_id, email, site, &lang).await,
             Job::ExportPosts { task_id, lang } => export_posts(state, &lease, task_id, &lang).await,
         }
     }
@@ -61,7 +67,9 @@ impl Tasks for Registry {
             Job::ExportPosts { task_id, .. } => {
                 Ok(export_failed(conn, *task_id)?.into_iter().collect())
             }
-            Job::SendMail { .. } | Job::PasswordReset { .. } => Ok(Vec::new()),
+            Job::SendMail { .. } | Job::PasswordReset { .. } | Job::ConfirmEmail { .. } => {
+                Ok(Vec::new())
+            }
         }
     }
 }
@@ -194,6 +202,7 @@ pub async fn export_posts(
                 return Ok(());
             };
             task::finish_export(conn, export, size, models::now())?;
+            task::delete_older_exports(conn, user_id, export)?;
             task::finish(conn, task_id, false)?;
             message::notify_user(conn, user_id, message::TASK_PROGRESS, &done_data)?;
             let attached = size <= ATTACH_AT_MOST;
@@ -209,6 +218,8 @@ pub async fn export_posts(
                 text: templates.render("email/export_posts.txt", &lang, &context)?,
                 html: Some(templates.render("email/export_posts.html", &lang, &context)?),
                 attachment: attached.then_some(export),
+                password_reset: false,
+                holds_link: false,
             };
             mailer.queue(conn, &mail)?;
             Ok(())

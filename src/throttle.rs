@@ -17,9 +17,14 @@
 //!
 //! A browser becomes *known* for an account when a password for it was right there: it gets the
 //! `device` cookie (encrypted, a year), naming the account and the browser. Its attempts count on
-//! their own, so other people's wrong guesses, from elsewhere or from the same classroom, never
-//! lock the owner out of a browser they have logged in from before. `docs/05-user-logins.md`
+//! their own, so other people's wrong guesses for the account, from elsewhere or from the same
+//! classroom, never lock the owner out of a browser they have logged in from before (the count
+//! of its address still applies: a known browser is no way around it). `docs/05-user-logins.md`
 //! weighs the numbers.
+//!
+//! An account is counted by its id once its name was found ([`Account`]): "Susan" and "susan"
+//! are two accounts, so a right password for one forgives nothing of the other, and a `device`
+//! cookie names the one it was earned for.
 //!
 //! Counts live in the memory of each server process.
 
@@ -62,13 +67,32 @@ const ACCOUNT_FROM_ELSEWHERE: Rule = Rule {
     forgive_every: Duration::from_secs(60),
 };
 
-/// What a count is kept for. Account names are lower-cased, so "Susan" and "susan" share.
+/// Whose password is checked: an account, by its id, once the name typed was found; else what
+/// was typed (lower-cased: guessing at a name that is no account still counts, as does asking
+/// for reset mails to one address).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum Account {
+    Id(i32),
+    Name(String),
+}
+
+impl Account {
+    /// The account `user` if the name was found, else the name `typed`.
+    pub fn found_or_typed(user: Option<i32>, typed: &str) -> Self {
+        match user {
+            Some(id) => Self::Id(id),
+            None => Self::Name(typed.trim().to_lowercase().chars().take(64).collect()),
+        }
+    }
+}
+
+/// What a count is kept for.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 enum Count {
     Client(IpAddr),
-    AccountFromClient(String, IpAddr),
-    AccountFromDevice(String, String),
-    AccountFromElsewhere(String),
+    AccountFromClient(Account, IpAddr),
+    AccountFromDevice(i32, String),
+    AccountFromElsewhere(Account),
 }
 
 impl Count {
@@ -80,12 +104,11 @@ impl Count {
         }
     }
 
-    fn is_of_account(&self, account: &str) -> bool {
+    fn is_of_account(&self, account: &Account) -> bool {
         match self {
             Self::Client(_) => false,
-            Self::AccountFromClient(a, _)
-            | Self::AccountFromDevice(a, _)
-            | Self::AccountFromElsewhere(a) => a == account,
+            Self::AccountFromClient(a, _) | Self::AccountFromElsewhere(a) => a == account,
+            Self::AccountFromDevice(id, _) => *account == Account::Id(*id),
         }
     }
 }
@@ -140,28 +163,33 @@ impl LoginThrottle {
         Self {
             counts: Mutex::new(HashMap::new()),
             trusted_proxies: config.forwarded_allow_ips.clone(),
-            key: Key::from(&config.secret_key),
+            key: Key::from(&config.keys.device),
             secure_cookies: config.session_cookie_secure,
         }
     }
 
-    /// Asks before checking a password for `username` from the client making `req`. `Err` holds
+    /// Asks before checking a password for `account` from the client making `req`. `Err` holds
     /// how long to wait (the 429's `Retry-After`); `Ok` must be told how the check went.
-    pub fn begin(&self, req: &HttpRequest, username: &str) -> Result<Attempt<'_>, Duration> {
-        let account: String = username.trim().to_lowercase().chars().take(64).collect();
+    pub fn begin(&self, req: &HttpRequest, account: Account) -> Result<Attempt<'_>, Duration> {
         let device = self
             .known_device(req)
-            .filter(|(for_account, _)| *for_account == account)
+            .filter(|(for_account, _)| Account::Id(*for_account) == account)
             .map(|(_, device)| device);
         let client = client_address(req, &self.trusted_proxies).map(throttling_address);
-        let counts = match (&device, client) {
-            (Some(device), _) => vec![Count::AccountFromDevice(account.clone(), device.clone())],
-            (None, Some(ip)) => vec![
+        let counts = match (&device, &account, client) {
+            (Some(device), Account::Id(id), Some(ip)) => vec![
+                Count::Client(ip),
+                Count::AccountFromDevice(*id, device.clone()),
+            ],
+            (Some(device), Account::Id(id), None) => {
+                vec![Count::AccountFromDevice(*id, device.clone())]
+            }
+            (_, _, Some(ip)) => vec![
                 Count::Client(ip),
                 Count::AccountFromClient(account.clone(), ip),
                 Count::AccountFromElsewhere(account.clone()),
             ],
-            (None, None) => vec![Count::AccountFromElsewhere(account.clone())],
+            (_, _, None) => vec![Count::AccountFromElsewhere(account.clone())],
         };
         self.reserve(&counts, Instant::now())?;
         Ok(Attempt {
@@ -201,7 +229,7 @@ impl LoginThrottle {
 
     /// Ends the checks of `counts`: adds a failure to each when `failed`; after a right
     /// password, forgives every failure of `account` (its counts from every place).
-    fn settle(&self, counts: &[Count], failed: bool, account: Option<&str>) {
+    fn settle(&self, counts: &[Count], failed: bool, account: Option<&Account>) {
         let mut all = self.lock();
         for count in counts {
             if let Some(bucket) = all.get_mut(count) {
@@ -233,20 +261,20 @@ impl LoginThrottle {
         });
     }
 
-    /// The account and browser named by a valid `device` cookie.
-    fn known_device(&self, req: &HttpRequest) -> Option<(String, String)> {
+    /// The account (its id) and browser named by a valid `device` cookie.
+    fn known_device(&self, req: &HttpRequest) -> Option<(i32, String)> {
         let mut jar = CookieJar::new();
         jar.add_original(req.cookie(DEVICE_COOKIE)?);
         let value = jar.private(&self.key).get(DEVICE_COOKIE)?;
         let (device, account) = value.value().split_once(':')?;
-        Some((account.to_owned(), device.to_owned()))
+        Some((account.parse().ok()?, device.to_owned()))
     }
 
-    /// A `device` cookie naming `account` and a new random browser id.
-    fn device_cookie(&self, account: &str) -> Option<Cookie<'static>> {
+    /// A `device` cookie naming account `user` and a new random browser id.
+    fn device_cookie(&self, user: i32) -> Option<Cookie<'static>> {
         let mut id = [0u8; 16];
         rand::rng().fill_bytes(&mut id);
-        let cookie = Cookie::build(DEVICE_COOKIE, format!("{}:{account}", hex::encode(id)))
+        let cookie = Cookie::build(DEVICE_COOKIE, format!("{}:{user}", hex::encode(id)))
             .path("/")
             .http_only(true)
             .secure(self.secure_cookies)
@@ -270,7 +298,7 @@ impl LoginThrottle {
 pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
     counts: Vec<Count>,
-    account: String,
+    account: Account,
     /// The browser came with a `device` cookie for this account.
     known: bool,
     decided: bool,
@@ -290,7 +318,8 @@ impl Attempt<'_> {
         let account = self.account.clone();
         self.forgiven();
         if !known
-            && let Some(cookie) = throttle.device_cookie(&account)
+            && let Account::Id(user) = account
+            && let Some(cookie) = throttle.device_cookie(user)
             && let Err(e) = response.add_cookie(&cookie)
         {
             tracing::warn!(error = %e, "could not set the device cookie");
@@ -369,16 +398,16 @@ mod tests {
         }
     }
 
-    fn from_place(account: &str) -> Vec<Count> {
+    fn from_place(account: i32) -> Vec<Count> {
         vec![Count::AccountFromClient(
-            account.to_owned(),
+            Account::Id(account),
             "192.0.2.1".parse().unwrap(),
         )]
     }
 
     #[test]
     fn a_count_is_full_after_its_failures_and_forgives_one_at_a_time() {
-        let (throttle, counts, start) = (throttle(), from_place("susan"), Instant::now());
+        let (throttle, counts, start) = (throttle(), from_place(1), Instant::now());
         for _ in 0..5 {
             throttle.reserve(&counts, start).expect("room");
             throttle.settle(&counts, true, None);
@@ -393,7 +422,7 @@ mod tests {
 
     #[test]
     fn checks_under_way_hold_a_place_and_right_passwords_give_it_back() {
-        let (throttle, counts, now) = (throttle(), from_place("susan"), Instant::now());
+        let (throttle, counts, now) = (throttle(), from_place(1), Instant::now());
         for _ in 0..5 {
             throttle.reserve(&counts, now).expect("room");
         }
@@ -412,19 +441,28 @@ mod tests {
         let throttle = throttle();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let now = Instant::now();
-        let susan = [
+        let (susan, other_susan) = (Account::Id(1), Account::Id(2));
+        let counts = [
             Count::Client(ip),
-            Count::AccountFromClient("susan".into(), ip),
+            Count::AccountFromClient(susan.clone(), ip),
+            Count::AccountFromClient(other_susan.clone(), ip),
         ];
+        let susan_counts = &counts[..2];
+        throttle.reserve(&counts[2..], now).expect("room");
+        throttle.settle(&counts[2..], true, None);
         for _ in 0..4 {
-            throttle.reserve(&susan, now).expect("room");
-            throttle.settle(&susan, true, None);
+            throttle.reserve(susan_counts, now).expect("room");
+            throttle.settle(susan_counts, true, None);
         }
-        throttle.reserve(&susan, now).expect("room");
-        throttle.settle(&susan, false, Some("susan"));
+        throttle.reserve(susan_counts, now).expect("room");
+        throttle.settle(susan_counts, false, Some(&susan));
         let all = throttle.lock();
-        assert!(!all.contains_key(&susan[1]), "susan's failures forgiven");
-        assert_eq!(all[&susan[0]].failures, 4.0, "the address keeps its count");
+        assert!(!all.contains_key(&counts[1]), "susan's failures forgiven");
+        assert_eq!(all[&counts[0]].failures, 4.0, "the address keeps its count");
+        assert_eq!(
+            all[&counts[2]].failures, 1.0,
+            "another account (\"Susan\" beside \"susan\") is not forgiven"
+        );
     }
 
     #[test]

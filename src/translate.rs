@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::config::TranslatorConfig;
 use crate::urls::encode_component;
@@ -34,6 +35,18 @@ pub fn detect_language(text: &str) -> Option<&'static str> {
         whatlang::Lang::Pes => Some("fa"),
         lang => isolang::Language::from_639_3(lang.code())?.to_639_1(),
     }
+}
+
+/// What identifies a translation in the cache (`models::translation`): the SHA-256 of the
+/// source language (empty: unknown), the destination and the text.
+pub fn cache_key(text: &str, source: &str, dest: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [source, dest, text] {
+        hasher.update(part.as_bytes());
+        // A separator no language code holds, so ("ab", "c") and ("a", "bc") differ.
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// Why a translation did not come.
@@ -89,6 +102,11 @@ impl Translator {
         }
         all.insert(user, (left - 1.0, now));
         Ok(())
+    }
+
+    /// Whether a service is configured at all.
+    pub fn is_configured(&self) -> bool {
+        self.config.is_some()
     }
 
     /// Flask's `translate(text, source_language, dest_language)`. `source` may be empty

@@ -123,7 +123,10 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        vars.insert("SECRET_KEY".into(), "a-secret-key-for-the-url-tests".into());
+        vars.insert(
+            "SECRET_KEY".into(),
+            "a-secret-key-for-the-url-tests-0123".into(),
+        );
         Config::from_vars(&vars, dir.path()).unwrap()
     }
 

@@ -31,6 +31,10 @@ title-change-password = Change password
 title-reset-password-request = Reset Password
 title-reset-password = Reset Your Password
 title-sessions = Your sessions
+title-logout = Log out?
+logout-confirm = Another site sent you here. Do you want to log out of Microblog?
+logout-stay = Stay logged in
+button-logout = Log out
 title-error = { $reason }
 
 ## Posts (index.html, user.html, _post.html, _pagination.html)
@@ -189,6 +193,15 @@ email-reset-expiry =
 email-reset-ignore = If you did not ask for it, ignore this mail: your password stays as it is.
 email-sincerely = Sincerely,
 email-team = The Microblog Team
+email-confirm-subject = [Microblog] Confirm your new email address
+email-confirm-asked = Someone (we hope you) asked to make { $email } the email address of your Microblog account.
+email-confirm-open = To confirm it, open this link:
+email-confirm-click = To confirm it, click here:
+email-confirm-expiry = The link works for { $hours } hours. Until it is opened, your account keeps its old address.
+email-confirm-ignore = If you did not ask for it, ignore this mail: nothing changes.
+email-changed-subject = [Microblog] Your email address was changed
+email-changed-text = The email address of your Microblog account is now { $email }. Mail about your account, password reset links included, goes there from now on.
+email-changed-not-you = If you did not make this change, someone else may have your password: tell the site's administrators at once.
 
 ## Translations of posts (POST /translate and the Translate link)
 
@@ -200,6 +213,8 @@ error-translate-json = Send the text as JSON (Content-Type: application/json).
 error-translate-body = The request must be JSON with text, source_language and dest_language: { $detail }
 error-translate-empty = There is no text to translate.
 error-translate-too-long = The text is too long to translate (at most { $max } characters).
+error-translate-user-daily = You have had today's translations ({ $max } characters). Try again tomorrow.
+error-translate-site-daily = The site has had all its translations for today. Try again tomorrow.
 error-translate-language = { $field } is not a language code.
 error-translate-too-many = You have asked for many translations in a short time. Please wait a little and try again.
 error-translate-csrf = The request lacks this page's CSRF token (the X-CSRFToken header).
@@ -234,6 +249,7 @@ flash-unblocked = You have unblocked { $username }.
 # Over the sending budget: $max messages a minute.
 message-too-fast = You are sending messages too fast (at most { $max } a minute). Try again in { $seconds } seconds.
 error-since = "since" must be a Unix time in seconds, 0 or more.
+error-busy-hashing = Too many accounts are being created or changed right now. Please try again in a few seconds.
 error-too-many-streams = Too many live streams are open for this account (at most { $max }); close some tabs.
 
 ## Chapter 22: exporting one's posts
@@ -241,6 +257,10 @@ title-export-posts = Export your posts
 export-button = Export your posts
 export-confirm = Your posts will be gathered into a file, posts.json, mailed to you and kept here for a day.
 export-in-progress = An export task is currently in progress
+export-over-quota = You have exported your posts { $max } times today, the most a day allows. Try again in { $hours ->
+    [one] an hour
+   *[other] { $hours } hours
+}.
 export-started = Your posts are being exported. The file will be mailed to you.
 export-failed = Export failed, please try again
 export-download = Download your posts (posts.json, until { $until })
@@ -250,3 +270,20 @@ email-export-attached = { $count ->
     [one] Please find attached the archive of your post that you requested.
    *[other] Please find attached the archive of your { $count } posts that you requested.
 }
+
+## Changing the email address (/auth/change_email, /auth/confirm_email)
+
+title-change-email = Change your email address
+change-email-note = We will send a link to the new address. Your address changes when you open it; until then it stays as it is.
+button-change-email = Send the link
+form-email-unchanged = That is already your address.
+flash-email-link-sent = A link to confirm { $email } has been sent there. Open it to make the change.
+title-confirm-email = Confirm your new email address
+confirm-email-text = The email address of { $username } will be { $email }.
+button-confirm-email = Confirm
+flash-email-changed = Your email address is now { $email }.
+flash-email-link-dead = That link is no longer valid: it was used, a newer one was sent, or it expired.
+flash-email-taken-meanwhile = That address belongs to another account now: your address stays as it was.
+edit-profile-change-email = Change your email address
+field-new-email = New email address
+api-password-for-email = Your current password is needed to change the address.

@@ -29,6 +29,10 @@ title-change-password = Cambiar la contraseña
 title-reset-password-request = Restablecer la contraseña
 title-reset-password = Restablece tu contraseña
 title-sessions = Tus sesiones
+title-logout = ¿Salir?
+logout-confirm = Otro sitio te trajo aquí. ¿Quieres salir de Microblog?
+logout-stay = Seguir conectado
+button-logout = Salir
 title-error = { $reason }
 
 ## Posts (index.html, user.html, _post.html, _pagination.html)
@@ -184,6 +188,15 @@ email-reset-expiry =
 email-reset-ignore = Si no lo pediste, ignora este correo: tu contraseña sigue igual.
 email-sincerely = Atentamente,
 email-team = El equipo de Microblog
+email-confirm-subject = [Microblog] Confirma tu nueva dirección de correo
+email-confirm-asked = Alguien (esperamos que tú) pidió que { $email } sea la dirección de correo de tu cuenta de Microblog.
+email-confirm-open = Para confirmarlo, abre este enlace:
+email-confirm-click = Para confirmarlo, haz clic aquí:
+email-confirm-expiry = El enlace funciona durante { $hours } horas. Hasta que lo abras, tu cuenta conserva su dirección anterior.
+email-confirm-ignore = Si no lo pediste, ignora este correo: nada cambia.
+email-changed-subject = [Microblog] Tu dirección de correo cambió
+email-changed-text = La dirección de correo de tu cuenta de Microblog ahora es { $email }. Desde ahora, el correo sobre tu cuenta, incluidos los enlaces para restablecer la contraseña, llega allí.
+email-changed-not-you = Si no hiciste este cambio, alguien más podría tener tu contraseña: avisa de inmediato a los administradores del sitio.
 
 ## Translations of posts (POST /translate and the Translate link)
 
@@ -195,6 +208,8 @@ error-translate-json = Envía el texto como JSON (Content-Type: application/json
 error-translate-body = La solicitud debe ser JSON con text, source_language y dest_language: { $detail }
 error-translate-empty = No hay texto para traducir.
 error-translate-too-long = El texto es demasiado largo para traducirlo (como mucho { $max } caracteres).
+error-translate-user-daily = Ya usaste las traducciones de hoy ({ $max } caracteres). Vuelve a intentarlo mañana.
+error-translate-site-daily = El sitio ya usó todas sus traducciones de hoy. Vuelve a intentarlo mañana.
 error-translate-language = { $field } no es un código de idioma.
 error-translate-too-many = Pediste muchas traducciones en poco tiempo. Espera un momento y vuelve a intentarlo.
 error-translate-csrf = A la solicitud le falta el token CSRF de esta página (el encabezado X-CSRFToken).
@@ -228,6 +243,7 @@ flash-blocked = Has bloqueado a { $username }: sus mensajes ya no te llegan.
 flash-unblocked = Has desbloqueado a { $username }.
 message-too-fast = Estás enviando mensajes demasiado rápido (como mucho { $max } por minuto). Vuelve a intentarlo en { $seconds } segundos.
 error-since = "since" debe ser un tiempo Unix en segundos, 0 o más.
+error-busy-hashing = Se están creando o cambiando demasiadas cuentas en este momento. Vuelve a intentarlo en unos segundos.
 error-too-many-streams = Hay demasiadas conexiones en vivo abiertas para esta cuenta (como mucho { $max }); cierra algunas pestañas.
 
 ## Chapter 22: exporting one's posts
@@ -235,6 +251,10 @@ title-export-posts = Exportar tus artículos
 export-button = Exportar tus artículos
 export-confirm = Tus artículos se reunirán en un archivo, posts.json, que se te enviará por correo y se guardará aquí durante un día.
 export-in-progress = Ya hay una exportación en curso
+export-over-quota = Ya exportaste tus artículos { $max } veces hoy, el máximo por día. Vuelve a intentarlo en { $hours ->
+    [one] una hora
+   *[other] { $hours } horas
+}.
 export-started = Tus artículos se están exportando. Recibirás el archivo por correo.
 export-failed = La exportación falló, inténtalo de nuevo
 export-download = Descargar tus artículos (posts.json, hasta { $until })
@@ -244,3 +264,20 @@ email-export-attached = { $count ->
     [one] Adjunto encontrarás el archivo con tu artículo que pediste.
    *[other] Adjunto encontrarás el archivo con tus { $count } artículos que pediste.
 }
+
+## Changing the email address (/auth/change_email, /auth/confirm_email)
+
+title-change-email = Cambiar tu dirección de correo
+change-email-note = Enviaremos un enlace a la nueva dirección. Tu dirección cambia cuando lo abras; hasta entonces sigue igual.
+button-change-email = Enviar el enlace
+form-email-unchanged = Esa ya es tu dirección.
+flash-email-link-sent = Se envió un enlace para confirmar { $email } a esa dirección. Ábrelo para hacer el cambio.
+title-confirm-email = Confirma tu nueva dirección de correo
+confirm-email-text = La dirección de correo de { $username } será { $email }.
+button-confirm-email = Confirmar
+flash-email-changed = Tu dirección de correo ahora es { $email }.
+flash-email-link-dead = Ese enlace ya no es válido: se usó, se envió uno más nuevo o venció.
+flash-email-taken-meanwhile = Esa dirección ahora es de otra cuenta: tu dirección sigue como estaba.
+edit-profile-change-email = Cambiar tu dirección de correo
+field-new-email = Nueva dirección de correo
+api-password-for-email = Se necesita tu contraseña actual para cambiar la dirección.

@@ -151,6 +151,7 @@ pub(super) fn run(config: &Config, amounts: Amounts, password: &str) -> anyhow::
     let started = std::time::Instant::now();
     seed(&db, amounts, &hash)?;
     search::catch_up(&mut *db.get()?).context("indexing the posts for search")?;
+    user::add_missing_username_keys(&mut *db.get()?).context("writing the username keys")?;
     // What autovacuum would do soon after, done now: PostgreSQL plans its queries from
     // statistics (ANALYZE), and the search index's newest entries wait in a pending list that
     // every search reads until VACUUM moves them into the index.

@@ -13,6 +13,7 @@ use super::seed::progress_bar;
 use crate::config::{Config, DatabaseUrl};
 use crate::db::Db;
 use crate::models::bulk::{self, Counts, counts};
+use crate::models::user;
 use crate::search;
 
 /// Rows read and written at a time.
@@ -204,6 +205,7 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
         Ok::<_, anyhow::Error>(())
     })?;
     search::catch_up(&mut to).context("indexing the posts for search")?;
+    user::add_missing_username_keys(&mut to).context("writing the username keys")?;
 
     let copied = counts(&mut to).context("counting the copied rows")?;
     anyhow::ensure!(

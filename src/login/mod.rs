@@ -79,7 +79,7 @@ pub struct LoginManager {
 impl LoginManager {
     pub fn new(config: &Config, db: Db, activity: ActivityTracker) -> Self {
         Self {
-            key: Key::from(&config.secret_key),
+            key: Key::from(&config.keys.remember),
             remember_days: config.remember_cookie_days,
             secure_cookies: config.session_cookie_secure,
             protection: config.session_protection,

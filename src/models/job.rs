@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::DbConn;
+use crate::models;
 use crate::schema::jobs;
 
 pub const QUEUED: &str = "queued";
@@ -63,14 +64,22 @@ pub enum Job {
     PasswordReset {
         email: String,
         site: String,
-        #[serde(default = "english")]
+        #[serde(default = "english_tag")]
+        lang: String,
+    },
+    /// Mail `user_id` a link to `email` that makes it their address once opened (a port
+    /// addition); links start with `site`, the mail is written in `lang`.
+    ConfirmEmail {
+        user_id: i32,
+        email: String,
+        site: String,
         lang: String,
     },
     /// Export the posts of task `task_id`'s user to `posts.json` and mail it (chapter 22); the
     /// mail is written in `lang`.
     ExportPosts {
         task_id: i32,
-        #[serde(default = "english")]
+        #[serde(default = "english_tag")]
         lang: String,
     },
 }
@@ -80,6 +89,7 @@ impl Job {
         match self {
             Self::SendMail { .. } => "send_mail",
             Self::PasswordReset { .. } => "password_reset",
+            Self::ConfirmEmail { .. } => "confirm_email",
             Self::ExportPosts { .. } => "export_posts",
         }
     }
@@ -88,17 +98,19 @@ impl Job {
     pub fn time_limit(&self) -> Duration {
         match self {
             // The SMTP connection's own timeouts end a delivery long before this.
-            Self::SendMail { .. } | Self::PasswordReset { .. } => Duration::from_secs(120),
+            Self::SendMail { .. } | Self::PasswordReset { .. } | Self::ConfirmEmail { .. } => {
+                Duration::from_secs(120)
+            }
             // 100,000 posts take a few seconds.
             Self::ExportPosts { .. } => Duration::from_secs(600),
         }
     }
 
     /// Attempts before the job is left `failed`. A mail is tried for about thirteen hours.
-    pub fn max_attempts(&self) -> i32 {
+    fn max_attempts(&self) -> i32 {
         match self {
             Self::SendMail { .. } => 25,
-            Self::PasswordReset { .. } => 10,
+            Self::PasswordReset { .. } | Self::ConfirmEmail { .. } => 10,
             // Tried again after 1, 2, 4 and 8 seconds, then the user is told it failed.
             Self::ExportPosts { .. } => 5,
         }
@@ -106,7 +118,7 @@ impl Job {
 }
 
 /// `"en"`, the language of jobs stored before they named one.
-fn english() -> String {
+fn english_tag() -> String {
     "en".to_owned()
 }
 
@@ -116,7 +128,7 @@ fn english() -> String {
 pub fn enqueue(conn: &mut DbConn, job: &Job) -> QueryResult<i32> {
     let payload = serde_json::to_string(job)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let now = super::now();
+    let now = models::now();
     insert(
         conn,
         &NewJob {

@@ -31,6 +31,9 @@ pub struct MailRow {
     pub delivered_at: Option<NaiveDateTime>,
     /// An export (`exports`) sent as the mail's attachment.
     pub attachment_export_id: Option<i32>,
+    /// The mail carries a link that works like a password: its text is blanked once a mail
+    /// server has it ([`forget_text`]).
+    pub holds_link: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -45,6 +48,7 @@ pub struct NewMail<'a> {
     pub status: &'a str,
     pub created_at: NaiveDateTime,
     pub attachment_export_id: Option<i32>,
+    pub holds_link: bool,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewMail<'_>) -> QueryResult<i32> {
@@ -62,6 +66,20 @@ pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<MailRow>> {
         .optional()
 }
 
+/// How many mails were written to exactly `recipients` since `since` (the daily allowance of
+/// an address).
+pub fn count_to_since(
+    conn: &mut DbConn,
+    recipients: &str,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    mails::table
+        .filter(mails::recipients.eq(recipients))
+        .filter(mails::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
 /// Records how the mail was delivered (`SENT`, `LOGGED` or `FAILED`).
 pub fn set_status(
     conn: &mut DbConn,
@@ -71,6 +89,22 @@ pub fn set_status(
 ) -> QueryResult<usize> {
     diesel::update(mails::table.find(id))
         .set((mails::status.eq(status), mails::delivered_at.eq(at)))
+        .execute(conn)
+}
+
+/// What a delivered mail that held a link keeps of its text: the link works like a password
+/// until it is used or expires, and the outbox (a database backup, `microblog mail show`) must
+/// not be a way to it once the recipient has it.
+pub const TEXT_NOT_KEPT: &str =
+    "(Delivered. This mail held a link that works like a password, so its text is not kept.)";
+
+/// Replaces the text of mail `id` with [`TEXT_NOT_KEPT`].
+pub fn forget_text(conn: &mut DbConn, id: i32) -> QueryResult<usize> {
+    diesel::update(mails::table.find(id))
+        .set((
+            mails::text_body.eq(TEXT_NOT_KEPT),
+            mails::html_body.eq(None::<String>),
+        ))
         .execute(conn)
 }
 

@@ -4,12 +4,14 @@
 
 pub mod api_token;
 pub mod bulk;
+pub mod email_change;
 pub mod job;
 pub mod login_session;
 pub mod mail;
 pub mod message;
 pub mod post;
 pub mod task;
+pub mod translation;
 pub mod user;
 
 use chrono::{NaiveDateTime, Utc};

@@ -8,7 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
 use serde::Serialize;
 
 use crate::db::DbConn;
-use crate::models::job::{Job, enqueue};
+use crate::models::job::{self, Job};
 use crate::models::mail;
 use crate::schema::{export_chunks, exports, mails, tasks};
 
@@ -30,6 +30,12 @@ pub struct Task {
     pub created_at: NaiveDateTime,
 }
 
+/// The most tasks of one name a user may start in [`QUOTA_WINDOW`]: a person exports their
+/// posts a few times a day at most; a script looping on the button would fill a mailbox.
+pub const QUOTA: i64 = 3;
+/// The window of [`QUOTA`].
+pub const QUOTA_WINDOW: TimeDelta = TimeDelta::days(1);
+
 /// What launching a task came to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Launched {
@@ -37,20 +43,27 @@ pub enum Launched {
     Started(i32),
     /// A task of that name is still running for the user.
     AlreadyRunning,
+    /// The user started [`QUOTA`] tasks of that name in the last [`QUOTA_WINDOW`]: the next may
+    /// start at this time.
+    OverQuota(NaiveDateTime),
 }
 
 /// Flask: `User.launch_task(name, description)`: the task row and the job that does it, in
 /// one transaction. A second unfinished task of the same name for the user is refused by the
-/// database's unique index, not by a check that another request could slip past.
+/// database's unique index, not by a check that another request could slip past; past the
+/// user's [`QUOTA`] of the day, nothing is started.
 pub fn launch(
     conn: &mut DbConn,
     user: i32,
     name: &str,
     description: &str,
-    job: impl FnOnce(i32) -> Job,
+    make_job: impl FnOnce(i32) -> Job,
     now: NaiveDateTime,
 ) -> QueryResult<Launched> {
+    let mut over_quota = None;
     let inserted = conn.transaction(|conn| {
+        // Written first (on SQLite the transaction then holds the write lock throughout), then
+        // counted with the day's others; one over the quota is rolled back.
         let id: i32 = diesel::insert_into(tasks::table)
             .values((
                 tasks::name.eq(name),
@@ -63,12 +76,32 @@ pub fn launch(
             ))
             .returning(tasks::id)
             .get_result(conn)?;
-        enqueue(conn, &job(id))
+        // The day's earlier tasks, newest first (tasks stay a week, so they are all here).
+        let earlier: Vec<NaiveDateTime> = tasks::table
+            .filter(tasks::user_id.eq(user))
+            .filter(tasks::name.eq(name))
+            .filter(tasks::id.ne(id))
+            .filter(tasks::created_at.gt(now - QUOTA_WINDOW))
+            .order(tasks::created_at.desc())
+            .limit(QUOTA)
+            .select(tasks::created_at)
+            .load(conn)?;
+        if earlier.len() as i64 >= QUOTA {
+            // The next fits a day after the oldest of the quota's tasks.
+            over_quota = earlier.last().map(|oldest| *oldest + QUOTA_WINDOW);
+            return Err(diesel::result::Error::RollbackTransaction);
+        }
+        job::enqueue(conn, &make_job(id))
     });
-    match inserted {
-        Ok(job) => Ok(Launched::Started(job)),
-        Err(DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(Launched::AlreadyRunning),
-        Err(e) => Err(e),
+    match (inserted, over_quota) {
+        (Ok(job), _) => Ok(Launched::Started(job)),
+        (Err(diesel::result::Error::RollbackTransaction), Some(next)) => {
+            Ok(Launched::OverQuota(next))
+        }
+        (Err(DatabaseError(DatabaseErrorKind::UniqueViolation, _)), _) => {
+            Ok(Launched::AlreadyRunning)
+        }
+        (Err(e), _) => Err(e),
     }
 }
 
@@ -212,6 +245,25 @@ pub fn finish_export(
             exports::expires_at.eq(now + KEEP_EXPORT),
         ))
         .execute(conn)
+}
+
+/// Deletes `user`'s finished exports but `keep` (the newest is the one a person wants; a
+/// script exporting again and again must not pile up copies), except those a queued mail still
+/// carries as its attachment.
+pub fn delete_older_exports(conn: &mut DbConn, user: i32, keep: i32) -> QueryResult<usize> {
+    let waiting = mails::table
+        .filter(mails::status.eq(mail::QUEUED))
+        .filter(mails::attachment_export_id.is_not_null())
+        .select(mails::attachment_export_id.assume_not_null());
+    // Their pieces go with them (ON DELETE CASCADE).
+    diesel::delete(
+        exports::table
+            .filter(exports::user_id.eq(user))
+            .filter(exports::id.ne(keep))
+            .filter(exports::ready.eq(true))
+            .filter(exports::id.ne_all(waiting)),
+    )
+    .execute(conn)
 }
 
 /// A finished export, without its pieces.

@@ -4,10 +4,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error::DatabaseError};
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization as _;
 
-use crate::db::DbConn;
+use crate::db::{DbConn, on_backend};
 use crate::models::{api_token, login_session, message};
-use crate::schema::{api_tokens, followers, password_resets, posts, users};
+use crate::schema::{api_tokens, followers, password_resets, posts, username_keys, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -112,15 +113,64 @@ pub fn check_token(
         .optional()
 }
 
+/// The form in which two usernames are the same name: NFKC, lower case, then Unicode's
+/// confusables skeleton (UTS #39), lower-cased again. "Susan", "susan", "ｓｕｓａｎ" and "ѕusan"
+/// (a Cyrillic ѕ) are one name, so nobody registers a name that passes for someone else's.
+pub fn username_key(name: &str) -> String {
+    let folded = name.nfkc().collect::<String>().to_lowercase();
+    unicode_security::skeleton(&folded)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Whether `name`, or a name that looks the same ([`username_key`]), is a user's.
 pub fn username_taken(conn: &mut DbConn, name: &str) -> QueryResult<bool> {
     // As in `find_by_username`: no user's name holds a NUL, and PostgreSQL could not look one up.
     if name.contains('\0') {
         return Ok(false);
     }
-    diesel::select(diesel::dsl::exists(
-        users::table.filter(users::username.eq(name)),
-    ))
+    diesel::select(
+        diesel::dsl::exists(users::table.filter(users::username.eq(name))).or(diesel::dsl::exists(
+            username_keys::table.filter(username_keys::name_key.eq(username_key(name))),
+        )),
+    )
     .get_result(conn)
+}
+
+/// Writes `user_id`'s [`username_key`], replacing the one of their former name; fails on the
+/// unique index when another user has it.
+fn set_username_key(conn: &mut DbConn, user_id: i32, name: &str) -> QueryResult<()> {
+    diesel::delete(username_keys::table.find(user_id)).execute(conn)?;
+    diesel::insert_into(username_keys::table)
+        .values((
+            username_keys::user_id.eq(user_id),
+            username_keys::name_key.eq(username_key(name)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes the [`username_key`] of every user who has none (users made before the keys, or by
+/// `microblog seed` and `db transfer`), at each start. A key another user holds already (two
+/// look-alike names from before the rule) is left out: both keep their names.
+pub fn add_missing_username_keys(conn: &mut DbConn) -> QueryResult<usize> {
+    let missing: Vec<(i32, String)> = users::table
+        .left_join(username_keys::table)
+        .filter(username_keys::user_id.is_null())
+        .select((users::id, users::username))
+        .load(conn)?;
+    // One transaction: SQLite then writes its file once, not once per user.
+    conn.transaction(|conn| {
+        let mut added = 0;
+        for (id, name) in missing {
+            let key = username_key(&name);
+            added += on_backend!(conn, c => diesel::insert_into(username_keys::table)
+                .values((username_keys::user_id.eq(id), username_keys::name_key.eq(&key)))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+        }
+        Ok(added)
+    })
 }
 
 /// Addresses differing only in case belong to the same person.
@@ -154,12 +204,14 @@ fn unless_taken<T>(result: QueryResult<T>) -> QueryResult<Option<T>> {
 /// taken meanwhile (the form checked both just before, but another request may have been
 /// faster).
 pub fn create(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<Option<User>> {
-    unless_taken(
-        diesel::insert_into(users::table)
+    unless_taken(conn.transaction(|conn| {
+        let user: User = diesel::insert_into(users::table)
             .values(new)
             .returning(users::all_columns)
-            .get_result(conn),
-    )
+            .get_result(conn)?;
+        set_username_key(conn, user.id, &user.username)?;
+        Ok(user)
+    }))
 }
 
 /// Flask: `User.set_password` (and the commit after it). Every login of the user ends but
@@ -217,9 +269,12 @@ pub fn update_profile(
     username: &str,
     about_me: Option<&str>,
 ) -> QueryResult<bool> {
-    let updated = diesel::update(users::table.find(id))
-        .set((users::username.eq(username), users::about_me.eq(about_me)))
-        .execute(conn);
+    let updated = conn.transaction(|conn| {
+        diesel::update(users::table.find(id))
+            .set((users::username.eq(username), users::about_me.eq(about_me)))
+            .execute(conn)?;
+        set_username_key(conn, id, username)
+    });
     Ok(unless_taken(updated)?.is_some())
 }
 
@@ -299,6 +354,20 @@ pub fn profile(conn: &mut DbConn, me: i32, username: &str) -> QueryResult<Option
 // Password reset links (chapter 10). The link holds a random token; the row holds its SHA-256
 // and when it expires. A user has at most one row, so a newer request kills the older link;
 // using the link deletes the row, and so does any new password (`set_password`).
+
+/// Whether the user was mailed a reset link after `since` (and has not used it).
+pub fn has_recent_reset_link(
+    conn: &mut DbConn,
+    user_id: i32,
+    since: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        password_resets::table
+            .filter(password_resets::user_id.eq(user_id))
+            .filter(password_resets::created_at.gt(since)),
+    ))
+    .get_result(conn)
+}
 
 /// Makes `token_hash` the user's only live reset link, until `expires_at`.
 pub fn replace_reset_link(
@@ -503,11 +572,18 @@ pub fn used_by_others(
     email: Option<&str>,
 ) -> QueryResult<(bool, bool)> {
     let name_taken = match username {
-        Some(name) => diesel::select(diesel::dsl::exists(
-            users::table
-                .filter(users::username.eq(name))
-                .filter(users::id.ne(me)),
-        ))
+        Some(name) => diesel::select(
+            diesel::dsl::exists(
+                users::table
+                    .filter(users::username.eq(name))
+                    .filter(users::id.ne(me)),
+            )
+            .or(diesel::dsl::exists(
+                username_keys::table
+                    .filter(username_keys::name_key.eq(username_key(name)))
+                    .filter(username_keys::user_id.ne(me)),
+            )),
+        )
         .get_result(conn)?,
         None => false,
     };
@@ -529,15 +605,32 @@ pub fn update_account(conn: &mut DbConn, id: i32, change: &AccountChange<'_>) ->
     if change.username.is_none() && change.email.is_none() && change.about_me.is_none() {
         return Ok(true);
     }
-    let updated = diesel::update(users::table.find(id))
-        .set(change)
-        .execute(conn);
+    let updated = conn.transaction(|conn| {
+        diesel::update(users::table.find(id))
+            .set(change)
+            .execute(conn)?;
+        match change.username {
+            Some(name) => set_username_key(conn, id, name),
+            None => Ok(()),
+        }
+    });
     Ok(unless_taken(updated)?.is_some())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::avatar_url;
+    use super::{avatar_url, username_key};
+
+    #[test]
+    fn look_alike_names_have_one_key_and_different_names_keep_theirs() {
+        let susan = username_key("susan");
+        for same in ["Susan", "SUSAN", "ｓｕｓａｎ", "ѕusan"] {
+            assert_eq!(username_key(same), susan, "{same}");
+        }
+        assert_eq!(username_key("rnary"), username_key("mary"));
+        assert_ne!(username_key("susan2"), susan);
+        assert_ne!(username_key("john"), susan);
+    }
 
     /// Gravatar's own example: the MD5 of the trimmed, lower-cased address.
     #[test]

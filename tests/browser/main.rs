@@ -669,3 +669,115 @@ async fn the_api_docs_page_gets_a_token_tries_a_request_and_revokes_the_token() 
     until(10, "the refusal", "401 Unauthorized".to_owned(), status).await;
     chrome.close().await;
 }
+
+/// The newest link to `path_prefix` in the outbox (with no mail server, that is where it is read).
+fn link_in_outbox(app: &TestApp, path_prefix: &str) -> String {
+    use diesel::prelude::*;
+    use microblog::schema::mails;
+    let mut conn = app.database().get().unwrap();
+    let texts: Vec<String> = mails::table
+        .order(mails::id.desc())
+        .select(mails::text_body)
+        .load(&mut *conn)
+        .unwrap();
+    texts
+        .iter()
+        .flat_map(|t| t.split_whitespace())
+        .find(|w| w.contains(path_prefix))
+        .unwrap_or_else(|| panic!("no {path_prefix} link in {texts:?}"))
+        .to_owned()
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn a_new_address_is_confirmed_from_the_link_mailed_to_it() {
+    let app = app_with_small_pages().await;
+    let chrome = Chrome::start().await;
+    let me = Person {
+        c: chrome.client(),
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+
+    me.open("/edit_profile").await;
+    me.press("a[href=\"/auth/change_email\"]").await;
+    assert_eq!(me.path().await, "/auth/change_email");
+    me.fill("email", "susan@new.example").await;
+    me.fill("password", common::PASSWORD).await;
+    me.snapshot("change_email").await;
+    me.press("button[name=submit]").await;
+    assert_eq!(me.path().await, "/edit_profile");
+    let text = me.page_text().await;
+    assert!(
+        text.contains("A link to confirm susan@new.example"),
+        "{text}"
+    );
+
+    app.wait_for_jobs().await;
+    let link = link_in_outbox(&app, "/auth/confirm_email/");
+    me.c.goto(&link).await.unwrap();
+    assert!(me.page_text().await.contains("will be susan@new.example"));
+    me.snapshot("confirm_email").await;
+    me.press("button[name=submit]").await;
+    assert_eq!(me.path().await, "/index");
+    assert!(
+        me.page_text()
+            .await
+            .contains("Your email address is now susan@new.example.")
+    );
+    chrome.close().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn a_logout_link_on_another_site_asks_before_logging_out() {
+    let app = app_with_small_pages().await;
+    // Another site: a page on `localhost` (the app is on 127.0.0.1, another site to a browser)
+    // with a link to the app's logout.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let logout = format!("{}/auth/logout", app.address);
+    let server = actix_web::HttpServer::new(move || {
+        let page = format!("<!doctype html><title>Elsewhere</title><a id=\"trap\" href=\"{logout}\">win a prize</a>");
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            let page = page.clone();
+            async move { actix_web::HttpResponse::Ok().content_type("text/html").body(page) }
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let chrome = Chrome::start().await;
+    let me = Person {
+        c: chrome.client(),
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+    me.c.goto(&format!("http://localhost:{port}/"))
+        .await
+        .unwrap();
+    me.press("#trap").await;
+    assert_eq!(me.path().await, "/auth/logout");
+    assert!(me.page_text().await.contains("Another site sent you here"));
+    me.snapshot("logout_confirm").await;
+    me.open("/index").await;
+    assert_eq!(me.path().await, "/index", "still logged in");
+
+    me.c.goto(&format!("http://localhost:{port}/"))
+        .await
+        .unwrap();
+    me.press("#trap").await;
+    me.press("button[name=submit]").await;
+    me.open("/index").await;
+    assert_eq!(
+        me.path().await,
+        "/auth/login?next=%2Findex",
+        "logged out by the button"
+    );
+    handle.stop(false).await;
+    chrome.close().await;
+}

@@ -50,7 +50,10 @@ impl Client {
     fn of(app: &TestApp) -> Self {
         Self {
             base: app.address.clone(),
-            http: awc::Client::builder().disable_redirects().finish(),
+            http: awc::Client::builder()
+                .disable_redirects()
+                .timeout(std::time::Duration::from_secs(60))
+                .finish(),
         }
     }
 
@@ -534,12 +537,13 @@ async fn a_user_changes_only_their_own_and_the_rules_still_hold() {
             "PUT",
             &at,
             Auth::Bearer(&token),
-            json!({"about_me": "Hi!", "email": "s@example.org"}),
+            json!({"about_me": "Hi!", "email": "s@example.org", "password": PASSWORD}),
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.json["about_me"], "Hi!");
-    assert_eq!(res.json["email"], "s@example.org");
+    // A new address is only the user's once the link mailed to it is opened.
+    assert_eq!(res.json["email"], "susan@example.com");
     assert_eq!(res.json["username"], "susan");
     // Left out: kept; empty about_me: cleared.
     let res = api
@@ -552,7 +556,7 @@ async fn a_user_changes_only_their_own_and_the_rules_still_hold() {
         .await;
     assert_eq!(res.json["username"], "susan2");
     assert_eq!(res.json["about_me"], Value::Null);
-    assert_eq!(res.json["email"], "s@example.org");
+    assert_eq!(res.json["email"], "susan@example.com");
     // The web profile shows the change.
     let mut browser = app.browser();
     assert_eq!(browser.login("susan2", PASSWORD, false).await.status, 302);
@@ -871,4 +875,47 @@ async fn a_password_change_and_log_out_everywhere_end_every_token_of_the_user() 
     api.get(&format!("/api/users/{id}"), &token)
         .await
         .assert_error(401, "Unauthorized");
+}
+
+#[actix_web::test]
+async fn a_flood_of_sign_ups_is_refused_past_the_hash_queue_and_a_login_still_gets_its_token() {
+    // bcrypt at cost 9 (about 30 ms a hash): 150 sign-ups at once cannot all wait in the queue.
+    let app = crate::common::spawn_app_with(&[("BCRYPT_COST", "9")]).await;
+    let api = Client::of(&app);
+    api.register("susan").await;
+
+    let flood = (0..150).map(|i| {
+        let api = &api;
+        async move {
+            let name = format!("flood{i}");
+            let body = json!({"username": name, "email": format!("{name}@example.com"),
+                              "password": PASSWORD});
+            api.json("POST", "/api/users", Auth::Anonymous, body).await
+        }
+    });
+    let login = async {
+        // Sent while the flood waits: a check of an account's password goes first.
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        api.send("POST", "/api/tokens", Auth::Basic("susan", PASSWORD), None)
+            .await
+    };
+    let (replies, login) =
+        futures_util::future::join(futures_util::future::join_all(flood), login).await;
+
+    assert_eq!(login.status, 200, "{}", login.text);
+    let refused: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    assert_eq!(created + refused.len(), 150, "only 201s and 503s");
+    assert!(!refused.is_empty(), "a flood meets the bound");
+    assert!(created >= 40, "a class's worth still gets in: {created}");
+    for reply in refused {
+        reply.assert_error(503, "Service Unavailable");
+        assert!(
+            reply.json["message"]
+                .as_str()
+                .unwrap()
+                .contains("try again")
+        );
+        assert_eq!(reply.header("retry-after"), Some("5"));
+    }
 }

@@ -296,6 +296,41 @@ async fn logout_by_post_works_too() {
 }
 
 #[actix_web::test]
+async fn a_logout_link_on_another_site_asks_first_and_only_a_press_of_the_button_logs_out() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", false).await;
+    let cross_site = [("Sec-Fetch-Site", "cross-site")];
+
+    // Another site's link, image or redirect to /auth/logout: a page that asks, nothing ended.
+    let res = browser.get_with("/auth/logout", &cross_site).await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.body.contains("Another site sent you here"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains(r#"action="/auth/logout""#));
+    assert_eq!(browser.get("/index").await.status, 200, "still logged in");
+
+    // A bookmark or a typed address, a link on this site, and a client that sends no
+    // Fetch Metadata all log out at once, as the Flask app does.
+    for site in ["none", "same-origin"] {
+        let mut browser = app.browser();
+        browser.login("susan", PASSWORD, false).await;
+        let res = browser
+            .get_with("/auth/logout", &[("Sec-Fetch-Site", site)])
+            .await;
+        assert_eq!(res.location(), Some("/index"), "{site}");
+        assert_eq!(browser.get("/index").await.status, 302, "{site}");
+    }
+
+    // The button of the page that asked.
+    let res = browser.post("/auth/logout", &[("submit", "Logout")]).await;
+    assert_eq!(res.location(), Some("/index"));
+    assert_eq!(browser.get("/index").await.status, 302);
+}
+
+#[actix_web::test]
 async fn a_flash_message_is_shown_exactly_once() {
     let app = spawn_app().await;
     let mut browser = app.logged_in("susan", false).await;
@@ -366,4 +401,47 @@ async fn an_address_with_a_capital_beyond_ascii_is_still_found_taken() {
     assert_eq!(again.status, 200);
     assert!(again.body.contains("Please use a different email address."));
     assert!(!again.body.contains("Please use a different username."));
+}
+
+#[actix_web::test]
+async fn look_alike_usernames_are_taken_whatever_their_case_width_or_script() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+    app.register("mary").await;
+    let mut browser = app.browser();
+    // Upper case, full-width letters, a Cyrillic "ѕ", and "rn" for "m" against "mary".
+    for (i, name) in ["SUSAN", "ｓｕｓａｎ", "ѕusan", "rnary"].iter().enumerate() {
+        let email = format!("look{i}@example.com");
+        let res = browser
+            .submit(
+                "/auth/register",
+                "/auth/register",
+                &[
+                    ("username", name),
+                    ("email", &email),
+                    ("password", PASSWORD),
+                    ("password2", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 200, "{name} was accepted");
+        assert!(
+            res.body.contains("Please use a different username."),
+            "{name}"
+        );
+    }
+
+    // A rename to a look-alike of someone else's name is refused too; one's own, in another
+    // case, is fine.
+    let mut john = app.logged_in("john", false).await;
+    let res = john.edit_profile("Susan", "").await;
+    assert!(
+        res.body.contains("Please use a different username."),
+        "{}",
+        res.body
+    );
+    let mut susan = app.browser();
+    susan.login("susan", PASSWORD, false).await;
+    let res = susan.edit_profile("Susan", "").await;
+    assert_eq!(res.location(), Some("/edit_profile"), "{}", res.body);
 }

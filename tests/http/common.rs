@@ -455,6 +455,11 @@ impl Browser {
         self.send("GET", path, None).await
     }
 
+    /// A GET with extra headers (what a browser adds, such as `Sec-Fetch-Site`).
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.send_with("GET", path, None, headers).await
+    }
+
     /// Sends raw bytes as a urlencoded form.
     pub async fn post_raw(&mut self, path: &str, body: Vec<u8>) -> Response {
         self.send(

@@ -156,6 +156,8 @@ async fn a_newer_request_a_password_change_and_time_each_kill_a_link() {
 
     request_reset(&mut browser, "susan@example.com").await;
     let first = reset_path(&smtp.wait_for(1, MAIL_WAIT).await[0], &app.address);
+    // Five minutes on (no link is mailed sooner after another), she asks again.
+    app.execute_sql("UPDATE password_resets SET created_at = '2000-01-01 00:00:00'");
     request_reset(&mut browser, "susan@example.com").await;
     let second = reset_path(&smtp.wait_for(2, MAIL_WAIT).await[1], &app.address);
 
@@ -184,6 +186,7 @@ async fn a_newer_request_a_password_change_and_time_each_kill_a_link() {
     );
 
     // A password changed by its owner kills a live link too.
+    app.execute_sql("UPDATE password_resets SET created_at = '2000-01-01 00:00:00'");
     request_reset(&mut app.browser(), "susan@example.com").await;
     let third = reset_path(&smtp.wait_for(3, MAIL_WAIT).await[2], &app.address);
     let changed = susan.change_password(NEW_PASSWORD).await;
@@ -276,7 +279,31 @@ async fn reset_requests_are_throttled_per_address() {
     assert!(refused.header("Retry-After").is_some());
     assert!(refused.body.contains("Too many attempts"));
     app.wait_for_jobs().await;
-    assert_eq!(smtp.messages().len(), 5);
+    // The first request's link still works: the next four sent nothing more.
+    assert_eq!(smtp.messages().len(), 1);
+}
+
+#[actix_web::test]
+async fn a_reset_loop_aimed_at_one_address_mails_one_link_per_five_minutes() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+
+    // Asked again and again, each time by a new browser, within what the throttle allows.
+    for _ in 0..4 {
+        request_reset(&mut app.browser(), "susan@example.com").await;
+    }
+    app.wait_for_jobs().await;
+    assert_eq!(smtp.messages().len(), 1, "one link while it is young");
+
+    app.execute_sql("UPDATE password_resets SET created_at = '2000-01-01 00:00:00'");
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    app.wait_for_jobs().await;
+    assert_eq!(
+        smtp.messages().len(),
+        2,
+        "a new one once five minutes have passed"
+    );
 }
 
 #[actix_web::test]
@@ -370,15 +397,15 @@ async fn two_instances_on_one_database_send_each_mail_once() {
     let url = database.url.clone();
     let first = app_mailing_to(smtp.port, &[("DATABASE_URL", &url)]).await;
     let second = app_mailing_to(smtp.port, &[("DATABASE_URL", &url)]).await;
-    let names: Vec<String> = (0..8).map(|i| format!("user{i}")).collect();
+    let names: Vec<String> = (0..16).map(|i| format!("user{i}")).collect();
     for name in &names {
         first.register(name).await;
     }
 
-    for name in &names {
-        for app in [&first, &second] {
-            request_reset(&mut app.browser(), &format!("{name}@example.com")).await;
-        }
+    // Each user asks once (a second link within minutes is not sent), half through each.
+    for (i, name) in names.iter().enumerate() {
+        let app = if i % 2 == 0 { &first } else { &second };
+        request_reset(&mut app.browser(), &format!("{name}@example.com")).await;
     }
     smtp.wait_for(16, MAIL_WAIT).await;
     first.wait_for_jobs().await;
@@ -510,4 +537,232 @@ async fn with_no_mail_server_the_link_is_in_the_log_and_in_mail_list() {
 
     let flashes = flashes_of(&browser.get("/auth/login").await.body);
     assert!(flashes.is_empty());
+}
+
+/// The address the database holds for `username`.
+fn address_of(app: &TestApp, username: &str) -> String {
+    use diesel::prelude::*;
+    use microblog::schema::users;
+    let mut conn = app.database().get().unwrap();
+    users::table
+        .filter(users::username.eq(username))
+        .select(users::email)
+        .first(&mut *conn)
+        .unwrap()
+}
+
+/// The confirmation link in a mail, as a path on the site at `address`.
+fn confirm_path(mail: &Received, address: &str) -> String {
+    let links = mail.links("/auth/confirm_email/");
+    assert_eq!(links.len(), 1, "one confirmation link: {}", mail.text());
+    links[0].strip_prefix(address).unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn an_address_changes_only_through_the_link_mailed_to_it_and_the_old_one_is_told() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("john").await;
+    let mut susan = app.logged_in("susan", false).await;
+    assert!(
+        susan
+            .get("/edit_profile")
+            .await
+            .body
+            .contains("href=\"/auth/change_email\"")
+    );
+    let change =
+        |email: &'static str, password: &'static str| [("email", email), ("password", password)];
+
+    // A wrong password, and an address that is another account's: form errors, nothing sent.
+    let wrong = susan
+        .submit(
+            "/auth/change_email",
+            "/auth/change_email",
+            &change("new@example.com", "nope nope"),
+        )
+        .await;
+    assert!(wrong.body.contains("Invalid password."), "{}", wrong.body);
+    let taken = susan
+        .submit(
+            "/auth/change_email",
+            "/auth/change_email",
+            &change("JOHN@example.com", PASSWORD),
+        )
+        .await;
+    assert!(
+        taken.body.contains("Please use a different email address."),
+        "{}",
+        taken.body
+    );
+
+    // A reset link mailed to the old address, and an API token, before the change.
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    let reset = reset_path(&smtp.wait_for(1, MAIL_WAIT).await[0], &app.address);
+    let mut token_page = awc::Client::new()
+        .post(format!("{}/api/tokens", app.address))
+        .basic_auth("susan", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token_page.status(), 200);
+    let token: serde_json::Value = token_page.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let api_status = || async {
+        awc::Client::new()
+            .get(format!("{}/api/users", app.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(api_status().await, 200);
+
+    let asked = susan
+        .submit(
+            "/auth/change_email",
+            "/auth/change_email",
+            &change("susan.new@example.com", PASSWORD),
+        )
+        .await;
+    assert_eq!(asked.location(), Some("/edit_profile"));
+    let flashes = susan.flashes("/edit_profile").await;
+    assert!(flashes[0].contains("susan.new@example.com"), "{flashes:?}");
+    let mails = smtp.wait_for(2, MAIL_WAIT).await;
+    assert_eq!(mails[1].rcpt_to, ["<susan.new@example.com>"]);
+    let path = confirm_path(&mails[1], &app.address);
+    assert_eq!(
+        address_of(&app, "susan"),
+        "susan@example.com",
+        "nothing changed yet"
+    );
+
+    // Opening the link (a mail scanner, a preview) shows what it does and uses nothing up.
+    let mut elsewhere = app.browser();
+    for _ in 0..2 {
+        let page = elsewhere.get(&path).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("susan.new@example.com"));
+    }
+    let done = elsewhere.submit(&path, &path, &[]).await;
+    assert_eq!(
+        done.location(),
+        Some("/auth/login"),
+        "not logged in there: to the login page"
+    );
+    assert_eq!(
+        elsewhere.flashes("/auth/login").await,
+        ["Your email address is now susan.new@example.com."]
+    );
+    assert_eq!(address_of(&app, "susan"), "susan.new@example.com");
+
+    // The old address is told; its reset link is dead; so is the API token.
+    let mails = smtp.wait_for(3, MAIL_WAIT).await;
+    assert_eq!(mails[2].rcpt_to, ["<susan@example.com>"]);
+    assert!(
+        mails[2].text().contains("susan.new@example.com"),
+        "{}",
+        mails[2].text()
+    );
+    assert_eq!(app.browser().get(&reset).await.location(), Some("/index"));
+    assert_eq!(
+        api_status().await,
+        401,
+        "the token given out under the old address ended"
+    );
+    // The link works once.
+    let again = elsewhere.get(&path).await;
+    assert_eq!(again.location(), Some("/auth/login"));
+    let flashes = elsewhere.flashes("/auth/login").await;
+    assert!(flashes[0].contains("no longer valid"), "{flashes:?}");
+}
+
+#[actix_web::test]
+async fn the_api_changes_an_address_only_with_the_password_and_through_the_mailed_link() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+    let client = awc::Client::new();
+    let mut res = client
+        .post(format!("{}/api/tokens", app.address))
+        .basic_auth("susan", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    let token: serde_json::Value = res.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let id: i64 = {
+        use diesel::prelude::*;
+        let mut conn = app.database().get().unwrap();
+        microblog::schema::users::table
+            .select(microblog::schema::users::id)
+            .first::<i32>(&mut *conn)
+            .unwrap()
+            .into()
+    };
+    let put = |body: serde_json::Value| {
+        client
+            .put(format!("{}/api/users/{id}", app.address))
+            .bearer_auth(&token)
+            .send_json(&body)
+    };
+
+    let mut without = put(serde_json::json!({"email": "thief@example.org"}))
+        .await
+        .unwrap();
+    assert_eq!(without.status(), 400);
+    let body: serde_json::Value = without.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().starts_with("password:"),
+        "{body}"
+    );
+    let mut wrong =
+        put(serde_json::json!({"email": "thief@example.org", "password": "guess guess"}))
+            .await
+            .unwrap();
+    assert_eq!(wrong.status(), 400);
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["message"], "password: Invalid password.");
+
+    let mut right = put(
+        serde_json::json!({"email": "susan@new.example", "password": PASSWORD, "about_me": "hi"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(right.status(), 200);
+    let user: serde_json::Value = right.json().await.unwrap();
+    assert_eq!(
+        user["email"], "susan@example.com",
+        "not changed until confirmed"
+    );
+    assert_eq!(user["about_me"], "hi", "the other fields change at once");
+    let mails = smtp.wait_for(1, MAIL_WAIT).await;
+    assert_eq!(mails[0].rcpt_to, ["<susan@new.example>"]);
+    confirm_path(&mails[0], &app.address);
+    assert_eq!(address_of(&app, "susan"), "susan@example.com");
+}
+
+#[actix_web::test]
+async fn a_delivered_mail_that_held_a_link_keeps_no_copy_of_it_in_the_outbox() {
+    use diesel::prelude::*;
+    use microblog::schema::mails;
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    app.register("susan").await;
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    let path = reset_path(&smtp.wait_for(1, MAIL_WAIT).await[0], &app.address);
+    app.wait_for_jobs().await;
+
+    let mut conn = app.database().get().unwrap();
+    let (text, html): (String, Option<String>) = mails::table
+        .select((mails::text_body, mails::html_body))
+        .first(&mut *conn)
+        .unwrap();
+    let token = path.rsplit('/').next().unwrap();
+    assert!(!text.contains(token) && html.is_none(), "{text}");
+    assert_eq!(text, microblog::models::mail::TEXT_NOT_KEPT);
+    // The link itself still works: it is the recipient's now.
+    assert_eq!(app.browser().get(&path).await.status, 200);
 }

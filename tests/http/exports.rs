@@ -425,3 +425,103 @@ async fn an_export_whose_last_attempt_never_came_back_ends_failed_at_once() {
             .contains(&"An export task is currently in progress".to_owned())
     );
 }
+
+/// How many export files the database holds.
+fn export_count(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    let mut conn = app.database().get().unwrap();
+    microblog::schema::exports::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_loop_on_the_export_button_stops_at_the_days_quota_and_keeps_only_the_newest_file() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(&smtp).await;
+    let mut susan = app.logged_in("susan", false).await;
+    publish(&mut susan, &["a post"]).await;
+
+    for run in 1..=3 {
+        susan.submit("/user/susan", "/export_posts", &[]).await;
+        smtp.wait_for(run, Duration::from_secs(20)).await;
+        app.wait_for_jobs().await;
+        assert_eq!(
+            export_count(&app),
+            1,
+            "one file kept, the newest (run {run})"
+        );
+    }
+    let newest = download_link(&susan.get("/user/susan").await.body);
+
+    let res = susan.submit("/user/susan", "/export_posts", &[]).await;
+    assert_eq!(res.location(), Some("/user/susan"));
+    let flashes = susan.flashes("/user/susan").await;
+    assert!(
+        flashes[0].contains("exported your posts 3 times today")
+            && flashes[0].contains("Try again in 24 hours"),
+        "{flashes:?}"
+    );
+    app.wait_for_jobs().await;
+    assert_eq!(task_count(&app), 3, "nothing more started");
+    assert_eq!(smtp.messages().len(), 3, "no fourth mail");
+    assert_eq!(
+        susan.get(&newest).await.status,
+        200,
+        "the newest file still downloads"
+    );
+
+    // A day on, the oldest of the three no longer counts.
+    app.execute_sql(
+        "UPDATE tasks SET created_at = '2000-01-01 00:00:00' WHERE id = (SELECT MIN(id) FROM tasks)",
+    );
+    susan.submit("/user/susan", "/export_posts", &[]).await;
+    smtp.wait_for(4, Duration::from_secs(20)).await;
+}
+
+#[actix_web::test]
+async fn an_address_gets_a_days_allowance_of_mail_and_reset_mails_keep_a_reserve() {
+    use microblog::mail::{Mail, PER_RECIPIENT_PER_DAY, RESET_RESERVE};
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(&smtp).await;
+    let mail = |password_reset| Mail {
+        to: vec!["victim@example.org".to_owned()],
+        subject: "Hello".to_owned(),
+        text: "Hello".to_owned(),
+        html: None,
+        attachment: None,
+        password_reset,
+        holds_link: false,
+    };
+    let queue = |mail: Mail| {
+        let (mailer, db) = (app.state.mailer.clone(), app.state.db.clone());
+        async move { db.run(move |conn| mailer.queue(conn, &mail)).await }
+    };
+
+    for _ in 0..PER_RECIPIENT_PER_DAY - RESET_RESERVE {
+        assert!(queue(mail(false)).await.unwrap().is_some());
+    }
+    assert!(
+        queue(mail(false)).await.unwrap().is_none(),
+        "the day's allowance is used"
+    );
+    for _ in 0..RESET_RESERVE {
+        assert!(
+            queue(mail(true)).await.unwrap().is_some(),
+            "a reset mail still goes"
+        );
+    }
+    assert!(
+        queue(mail(true)).await.unwrap().is_none(),
+        "and then not even a reset"
+    );
+    let other = Mail {
+        to: vec!["someone.else@example.org".to_owned()],
+        ..mail(false)
+    };
+    assert!(
+        queue(other).await.unwrap().is_some(),
+        "other addresses are not touched"
+    );
+}

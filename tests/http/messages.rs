@@ -211,7 +211,9 @@ async fn notifications_since_a_time_as_the_tutorials_script_polls() {
         let res = susan.get(&format!("/notifications?since={bad}")).await;
         assert_eq!(res.status, 400, "since={bad}: {}", res.body);
         // The live stream reads `since` with the same parser, and refuses the same.
-        let res = susan.get(&format!("/notifications/stream?since={bad}")).await;
+        let res = susan
+            .get(&format!("/notifications/stream?since={bad}"))
+            .await;
         assert_eq!(res.status, 400, "stream, since={bad}: {}", res.body);
     }
     let res = Browser::at(&susan.base).get("/notifications?since=x").await;

@@ -71,6 +71,26 @@ async fn a_first_run_in_an_empty_folder_says_where_it_serves_and_where_its_files
 }
 
 #[actix_web::test]
+async fn a_reset_link_opened_is_never_written_to_the_log() {
+    let server = Server::start(&[]).await;
+    let mut browser = Browser::at(&server.address);
+    let token = "a-live-reset-token-that-works-like-a-password";
+    browser.get(&format!("/auth/reset_password/{token}")).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+
+    let output = server.output();
+    assert!(
+        output.contains("target=/auth/reset_password/<token>"),
+        "the request is logged, without its token:\n{output}"
+    );
+    let mut logged = output;
+    for file in std::fs::read_dir(server.work.path().join("logs")).unwrap() {
+        logged.push_str(&std::fs::read_to_string(file.unwrap().path()).unwrap());
+    }
+    assert!(!logged.contains(token), "{logged}");
+}
+
+#[actix_web::test]
 async fn db_upgrade_says_which_migrations_it_applied_then_that_nothing_was_pending() {
     let work = tempfile::tempdir().unwrap();
     let upgrade = || {

@@ -21,6 +21,22 @@ fn retry_after(res: &crate::common::Response) -> u64 {
 }
 
 #[actix_web::test]
+async fn forty_classmates_behind_one_address_sign_up_at_the_same_moment_and_all_get_in() {
+    // bcrypt at cost 8 (a few ms a hash): the forty wait for the hashing threads together.
+    let app = spawn_app_with(&[("BCRYPT_COST", "8")]).await;
+    let mut browsers: Vec<Browser> = (0..40).map(|_| app.browser()).collect();
+    let sign_ups = browsers
+        .iter_mut()
+        .enumerate()
+        .map(|(i, browser)| async move { browser.register(&format!("pupil{i}")).await });
+    join_all(sign_ups).await;
+
+    let mut browser = app.browser();
+    let res = browser.login("pupil39", PASSWORD, false).await;
+    assert_eq!(res.location(), Some("/index"));
+}
+
+#[actix_web::test]
 async fn forty_classmates_behind_one_address_log_in_with_ten_typos_and_nobody_is_refused() {
     let app = spawn_app().await;
     let names: Vec<String> = (0..40).map(|i| format!("student{i}")).collect();
@@ -238,4 +254,37 @@ async fn every_form_that_checks_a_password_shares_the_same_count() {
 
     assert_eq!(res.status, 429);
     assert!(retry_after(&res) >= 1);
+}
+
+#[actix_web::test]
+async fn a_right_password_for_a_look_alike_account_forgives_nothing_of_the_victims_count() {
+    let app = spawn_app().await;
+    app.register("victim").await;
+    // A look-alike account from before usernames were compared in their folded form (no new
+    // one can be registered: `look_alike_usernames_are_taken_whatever_their_case_width_or_script`).
+    let hash = microblog::password::hash_blocking(PASSWORD, 4).unwrap();
+    app.execute_sql(&format!(
+        "INSERT INTO users (username, email, password_hash, last_seen)
+         VALUES ('VICTIM', 'attacker@example.org', '{hash}', '2026-01-01 00:00:00')"
+    ));
+    let mut attacker = app.browser();
+    // The attacker's own account makes their browser known, for that account only.
+    let own = attacker.login("VICTIM", PASSWORD, false).await;
+    assert_eq!(own.location(), Some("/index"));
+    attacker.get("/auth/logout").await;
+
+    for round in 0..2 {
+        for _ in 0..if round == 0 { 4 } else { 1 } {
+            let res = attacker.login("victim", WRONG, false).await;
+            assert_eq!(res.location(), Some("/auth/login"), "a wrong guess");
+        }
+        // A right login as the look-alike, between guesses.
+        let res = attacker.login("VICTIM", PASSWORD, false).await;
+        assert_eq!(res.location(), Some("/index"));
+        attacker.get("/auth/logout").await;
+    }
+    // Five wrong guesses for victim from this address: the next is refused, right or wrong.
+    let refused = attacker.login("victim", PASSWORD, false).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(retry_after(&refused) > 0);
 }

@@ -378,11 +378,14 @@ async fn each_user_has_an_allowance_of_translations() {
     let started = Instant::now();
     let mut allowed = 0;
     let refused = loop {
-        let res = translate(&mut susan, &token, hola()).await;
+        // Each text a new one: a text translated before comes from the cache, free.
+        let text = format!("Hola número {allowed}");
+        let body = json!({ "text": text, "source_language": "es", "dest_language": "en" });
+        let res = translate(&mut susan, &token, body).await;
         if res.status != 200 {
             break res;
         }
-        assert_eq!(text_of(&res), "HOLA, ¿CÓMO ESTÁS?");
+        assert_eq!(text_of(&res), text.to_uppercase());
         allowed += 1;
         assert!(allowed <= 60, "never refused");
     };
@@ -405,4 +408,83 @@ async fn each_user_has_an_allowance_of_translations() {
     let mut john = app.logged_in("john", false).await;
     let johns = john.get("/index").await.csrf_token().unwrap();
     assert_eq!(translate(&mut john, &johns, hola()).await.status, 200);
+}
+
+#[actix_web::test]
+async fn the_same_text_translated_twice_costs_the_service_once() {
+    let service = FakeService::start(Behaviour::Libre);
+    let app = spawn_app_with(&[("LIBRETRANSLATE_URL", service.url.as_str())]).await;
+    let (mut susan, token) = user(&app).await;
+    let mut john = app.logged_in("john", false).await;
+    let johns = john.get("/index").await.csrf_token().unwrap();
+
+    for _ in 0..2 {
+        assert_eq!(
+            text_of(&translate(&mut susan, &token, hola()).await),
+            "HOLA, ¿CÓMO ESTÁS?"
+        );
+        assert_eq!(
+            text_of(&translate(&mut john, &johns, hola()).await),
+            "HOLA, ¿CÓMO ESTÁS?"
+        );
+    }
+    assert_eq!(service.seen().len(), 1, "one call to the paid service");
+    // Another destination is another translation.
+    let to_french =
+        json!({ "text": "Hola, ¿cómo estás?", "source_language": "es", "dest_language": "fr" });
+    assert_eq!(translate(&mut susan, &token, to_french).await.status, 200);
+    assert_eq!(service.seen().len(), 2);
+}
+
+#[actix_web::test]
+async fn each_user_and_the_whole_site_have_a_daily_budget_of_characters_and_are_told_why() {
+    let service = FakeService::start(Behaviour::Libre);
+    let app = spawn_app_with(&[
+        ("LIBRETRANSLATE_URL", service.url.as_str()),
+        ("TRANSLATE_USER_DAILY_CHARS", "30"),
+        ("TRANSLATE_SITE_DAILY_CHARS", "50"),
+    ])
+    .await;
+    let (mut susan, token) = user(&app).await;
+    let text = |c: &str, n: usize| json!({ "text": c.repeat(n), "source_language": "en", "dest_language": "es" });
+    let characters_sent = || -> usize {
+        service
+            .seen()
+            .iter()
+            .map(|s| s.body["q"].as_str().unwrap().chars().count())
+            .sum()
+    };
+
+    assert_eq!(
+        text_of(&translate(&mut susan, &token, text("a", 20)).await),
+        "A".repeat(20)
+    );
+    let over = translate(&mut susan, &token, text("b", 20)).await;
+    assert_eq!(over.status, 429, "{}", over.body);
+    assert!(
+        over.body.contains("today's translations (30 characters)"),
+        "{}",
+        over.body
+    );
+    assert!(over.header("retry-after").is_some());
+    assert_eq!(
+        text_of(&translate(&mut susan, &token, text("a", 20)).await),
+        "A".repeat(20),
+        "the cache is free"
+    );
+
+    let mut john = app.logged_in("john", false).await;
+    let johns = john.get("/index").await.csrf_token().unwrap();
+    assert_eq!(
+        translate(&mut john, &johns, text("c", 25)).await.status,
+        200
+    );
+    let site = translate(&mut john, &johns, text("d", 10)).await;
+    assert_eq!(site.status, 429, "{}", site.body);
+    assert!(
+        site.body.contains("The site has had all its translations"),
+        "{}",
+        site.body
+    );
+    assert_eq!(characters_sent(), 45, "nothing refused reached the service");
 }

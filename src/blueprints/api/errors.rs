@@ -12,7 +12,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::AppError;
+use crate::error::{AppError, BUSY_RETRY_SECONDS};
+use crate::i18n::english;
 use crate::limits;
 
 /// An error's body (Flask: `error_response(status_code, message)`).
@@ -110,7 +111,15 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
-        Self::App(e)
+        match e {
+            // A refusal for now, in JSON as every other: the API speaks English.
+            AppError::Busy(why) => Self::Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: Some(why.text(&english())),
+                header: Some((header::RETRY_AFTER, BUSY_RETRY_SECONDS.to_string())),
+            },
+            e => Self::App(e),
+        }
     }
 }
 

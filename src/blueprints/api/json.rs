@@ -271,10 +271,14 @@ pub struct NewUserJson {
 pub struct UserChangeJson {
     #[schema(example = "susan")]
     pub username: Option<String>,
+    /// A new address is not yours until you open the link mailed to it; `password` is needed.
     #[schema(example = "susan@example.com")]
     pub email: Option<String>,
     #[schema(example = "I write about trains.")]
     pub about_me: Option<String>,
+    /// Your current password: needed with `email`, and only then.
+    #[schema(example = "correct horse battery staple")]
+    pub password: Option<String>,
 }
 
 /// `POST /api/posts`.

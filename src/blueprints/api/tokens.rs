@@ -7,9 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::auth::{BASIC_CHALLENGE, TokenUser, basic_credentials};
 use super::errors::{ApiError, ErrorBody};
 use super::json::TokenJson;
-use crate::models::{self, api_token};
+use crate::models::{self, api_token, user};
 use crate::password;
 use crate::state::State;
+use crate::throttle::Account;
 use crate::tokens::new_api_token;
 
 /// Flask: `get_token` (`@basic_auth.login_required`). Each call makes a new token, so each
@@ -31,14 +32,20 @@ pub async fn get_token(
     req: HttpRequest,
     state: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((username, password)) = basic_credentials(&req) else {
+    let Some((username, typed)) = basic_credentials(&req) else {
         return Err(ApiError::unauthorized(BASIC_CHALLENGE));
     };
+    let name = username.clone();
+    let found = state
+        .db
+        .run(move |conn| user::find_by_username(conn, &name))
+        .await?;
+    let account = Account::found_or_typed(found.as_ref().map(|u| u.id), &username);
     let attempt = state
         .throttle
-        .begin(&req, &username)
+        .begin(&req, account)
         .map_err(ApiError::too_many)?;
-    let found = password::authenticate(&state.db, &state.hasher, &username, &password).await?;
+    let found = password::authenticate(&state.hasher, found, &typed).await?;
     let Some(found) = found else {
         attempt.failed();
         return Err(ApiError::unauthorized(BASIC_CHALLENGE));

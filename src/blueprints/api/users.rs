@@ -10,8 +10,11 @@ use super::json::{Body, NewUserJson, PageQuery, UserChangeJson, UserCollection, 
 use crate::domain::{ABOUT_ME_MAX, Email, NewPassword, Username, too_long};
 use crate::i18n::{Message, english};
 use crate::models;
+use crate::models::job::Job;
 use crate::models::user::{self, AccountChange, Listing, NewUser};
 use crate::state::State;
+use crate::throttle::Account;
+use crate::urls;
 
 /// The reasons a body was refused, one per field, in English as the statuses' names are.
 #[derive(Default)]
@@ -270,7 +273,9 @@ pub async fn create_user(
     put, path = "/api/users/{id}", tag = "users",
     summary = "Change your username, address or about me",
     description = "Only your own user. A field left out keeps its value; an empty `about_me` \
-                   clears it. The password is changed on the web site.",
+                   clears it. A new `email` needs your current `password` and is not yours at \
+                   once: a link is mailed to it, and the address changes when it is opened \
+                   (your API tokens then end). The password is changed on the web site.",
     params(("id" = i32, Path, description = "Your user's id")),
     request_body = UserChangeJson,
     responses(
@@ -279,10 +284,12 @@ pub async fn create_user(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Not your user", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords; wait Retry-After seconds", body = ErrorBody),
     ),
     security(("token" = [])),
 )]
 pub async fn update_user(
+    req: HttpRequest,
     me: TokenUser,
     id: web::Path<i32>,
     Body(input): Body<UserChangeJson>,
@@ -301,10 +308,13 @@ pub async fn update_user(
     };
     let email = match &input.email {
         Some(raw) => Email::parse(raw)
-            .map(Some)
+            .map(|email| (!email.as_str().eq_ignore_ascii_case(&me.user.email)).then_some(email))
             .map_err(|e| problems.add("email", e)),
         None => Ok(None),
     };
+    if input.email.is_some() && input.password.is_none() {
+        problems.add("password", Message::new("api-password-for-email"));
+    }
     let about = input
         .about_me
         .as_deref()
@@ -328,12 +338,15 @@ pub async fn update_user(
         problems.add("email", Message::new("form-email-taken"));
     }
     problems.check()?;
+    if let Some(email) = &email {
+        confirm_new_email(&req, &me, email, input.password.as_deref(), &state).await?;
+    }
     let changed = state
         .db
         .run(move |conn| {
             let change = AccountChange {
                 username: username.as_ref().map(Username::as_str),
-                email: email.as_ref().map(Email::as_str),
+                email: None,
                 about_me: about.as_ref().map(Option::as_deref),
             };
             if !user::update_account(conn, id, &change)? {
@@ -346,4 +359,45 @@ pub async fn update_user(
             ApiError::bad_request("username or email: taken by another user meanwhile.")
         })?;
     Ok(HttpResponse::Ok().json(UserJson::of(changed, true)))
+}
+
+/// A new address for `me`, as the web's `/auth/change_email` takes it: only with the right
+/// password (counted by the login throttle), and only through the link mailed to it
+/// (`Job::ConfirmEmail`). A token alone, leaked from a client, cannot move the account.
+async fn confirm_new_email(
+    req: &HttpRequest,
+    me: &TokenUser,
+    email: &Email,
+    password: Option<&str>,
+    state: &State,
+) -> Result<(), ApiError> {
+    let attempt = state
+        .throttle
+        .begin(req, Account::Id(me.user.id))
+        .map_err(ApiError::too_many)?;
+    let stored = Some(me.user.password_hash.clone());
+    if !state
+        .hasher
+        .verify(password.unwrap_or_default(), stored)
+        .await?
+    {
+        attempt.failed();
+        let mut problems = Problems::default();
+        problems.add("password", Message::new("form-invalid-password"));
+        return problems.check();
+    }
+    attempt.forgiven();
+    let Some(site) = urls::site(&state.config, req) else {
+        return Err(ApiError::bad_request(
+            Message::new("error-unknown-host").text(&english()),
+        ));
+    };
+    let job = Job::ConfirmEmail {
+        user_id: me.user.id,
+        email: email.as_str().to_owned(),
+        site,
+        lang: english().to_string(),
+    };
+    state.jobs.enqueue(job).await?;
+    Ok(())
 }

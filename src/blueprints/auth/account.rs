@@ -1,23 +1,34 @@
 //! Port addition: the account pages of `/auth` that `app/auth/routes.py` does not have:
 //! confirming the password for a fresh login (Flask-Login's `refresh_view`), changing the
-//! password, and the sessions page, which lists the user's logins and ends them.
+//! password, changing the e-mail address (through a link mailed to the new one), and the
+//! sessions page, which lists the user's logins and ends them.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::Connection as _;
 use serde::Serialize;
 
-use super::forms::{CHANGE_PASSWORD_FIELDS, ChangePasswordInput, PasswordInput};
+use super::email::email_changed_notice;
+use super::forms::{
+    CHANGE_EMAIL_FIELDS, CHANGE_PASSWORD_FIELDS, ChangeEmailInput, ChangePasswordInput,
+    PasswordInput,
+};
 use super::routes::{TRY_LATER, next_or_index, too_many_attempts};
 use crate::csrf::{CsrfForm, NoFields};
-use crate::domain::NewPassword;
+use crate::domain::{Email, NewPassword};
 use crate::error::AppError;
 use crate::flash::{Kind, flash};
 use crate::form::FormView;
 use crate::i18n::Message;
 use crate::login::{self, CurrentUser, FreshUser};
+use crate::models::email_change::{self, Confirmed};
+use crate::models::job::Job;
 use crate::models::{self, login_session, user};
 use crate::moment::Moment;
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
+use crate::throttle::Account;
+use crate::tokens::token_hash;
+use crate::urls;
 use crate::user_agent;
 
 /// Port addition: Flask-Login's `refresh_view` (`/auth/reauthenticate`), GET: confirm the
@@ -41,7 +52,7 @@ pub async fn reauthenticate_submit(
 ) -> Result<HttpResponse, AppError> {
     let title = || Message::new("title-reauthenticate");
     let mut form = FormView::new(&["password"]);
-    let attempt = match state.throttle.begin(page.request(), &user.username) {
+    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("password", TRY_LATER);
@@ -80,7 +91,7 @@ pub async fn change_password_submit(
 ) -> Result<HttpResponse, AppError> {
     let title = || Message::new("title-change-password");
     let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    let attempt = match state.throttle.begin(page.request(), &user.username) {
+    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("old_password", TRY_LATER);
@@ -125,6 +136,165 @@ pub async fn change_password_submit(
     let mut res = redirect("/index");
     attempt.succeeded(&mut res);
     Ok(res)
+}
+
+/// Port addition: `/auth/change_email`, GET: the new address and the password (a fresh login).
+pub async fn change_email(page: Page, _user: FreshUser) -> Result<HttpResponse, AppError> {
+    let form = FormView::new(CHANGE_EMAIL_FIELDS);
+    page.render(
+        "auth/change_email.html",
+        Message::new("title-change-email"),
+        &FormContext { form },
+    )
+}
+
+/// Port addition: `/auth/change_email`, POST: with the right password, a link goes to the new
+/// address (`Job::ConfirmEmail`), and the address changes only when it is opened. A login or a
+/// token someone else got hold of cannot move the account to an address of theirs.
+pub async fn change_email_submit(
+    page: Page,
+    FreshUser(user): FreshUser,
+    CsrfForm(input): CsrfForm<ChangeEmailInput>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let title = || Message::new("title-change-email");
+    let template = "auth/change_email.html";
+    let mut form = FormView::new(CHANGE_EMAIL_FIELDS).value("email", &input.email);
+    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            form.error("password", TRY_LATER);
+            return too_many_attempts(&page, wait, template, title(), form);
+        }
+    };
+    let stored = Some(user.password_hash.clone());
+    if !state.hasher.verify(&input.password, stored).await? {
+        attempt.failed();
+        form.error("password", Message::new("form-invalid-password"));
+        return page.render(template, title(), &FormContext { form });
+    }
+    let email = match Email::parse(&input.email) {
+        Ok(email) if email.as_str().eq_ignore_ascii_case(&user.email) => {
+            Err(Message::new("form-email-unchanged"))
+        }
+        other => other,
+    };
+    let email = match email {
+        Ok(email) => {
+            let (id, address) = (user.id, email.as_str().to_owned());
+            let taken = state
+                .db
+                .run(move |conn| user::used_by_others(conn, id, None, Some(&address)))
+                .await?
+                .1;
+            if taken {
+                Err(Message::new("form-email-taken"))
+            } else {
+                Ok(email)
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let email = match email {
+        Ok(email) => email,
+        Err(e) => {
+            form.error("email", e);
+            let mut res = page.render(template, title(), &FormContext { form })?;
+            attempt.succeeded(&mut res);
+            return Ok(res);
+        }
+    };
+    let Some(site) = urls::site(&state.config, page.request()) else {
+        return Err(AppError::bad_request(Message::new("error-unknown-host")));
+    };
+    let job = Job::ConfirmEmail {
+        user_id: user.id,
+        email: email.as_str().to_owned(),
+        site,
+        lang: page.lang().to_string(),
+    };
+    state.jobs.enqueue(job).await?;
+    let sent = Message::new("flash-email-link-sent").with("email", email.as_str());
+    page.flash(Kind::Info, sent);
+    let mut res = redirect("/edit_profile");
+    attempt.succeeded(&mut res);
+    Ok(res)
+}
+
+/// Port addition: `/auth/confirm_email/<token>`, GET: what the link changes, and a button. A
+/// GET uses nothing up (mail scanners and previews open links); a link that is not live goes
+/// home with a flash.
+pub async fn confirm_email(
+    page: Page,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let hash = token_hash(&path.into_inner());
+    let found = state
+        .db
+        .run(move |conn| email_change::find(conn, &hash, models::now()))
+        .await?;
+    let Some((username, email)) = found else {
+        page.flash(Kind::Error, Message::new("flash-email-link-dead"));
+        return Ok(redirect(home(&page)));
+    };
+    page.render(
+        "auth/confirm_email.html",
+        Message::new("title-confirm-email"),
+        &serde_json::json!({ "username": username, "email": email }),
+    )
+}
+
+/// Port addition: `/auth/confirm_email/<token>`, POST: the address changes, the link is used
+/// up, the user's reset links and API tokens end, and the old address is told, in one
+/// transaction.
+pub async fn confirm_email_submit(
+    page: Page,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let hash = token_hash(&path.into_inner());
+    let (mailer, templates, lang) = (state.mailer.clone(), state.templates.clone(), page.lang());
+    let confirmed = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| -> Result<Confirmed, AppError> {
+                let confirmed = email_change::confirm(conn, &hash, models::now())?;
+                if let Confirmed::Changed { user, old_email } = &confirmed {
+                    let notice = email_changed_notice(
+                        &templates,
+                        &lang,
+                        &user.username,
+                        old_email,
+                        &user.email,
+                    )?;
+                    mailer.queue(conn, &notice)?;
+                }
+                Ok(confirmed)
+            })
+        })
+        .await?;
+    match confirmed {
+        Confirmed::Changed { user, .. } => {
+            state.jobs.wake();
+            let changed = Message::new("flash-email-changed").with("email", user.email);
+            page.flash(Kind::Success, changed);
+        }
+        Confirmed::Taken => page.flash(Kind::Error, Message::new("flash-email-taken-meanwhile")),
+        Confirmed::Dead => page.flash(Kind::Error, Message::new("flash-email-link-dead")),
+    }
+    Ok(redirect(home(&page)))
+}
+
+/// Where a confirmation link leads once used: home, or the login page for a browser that is
+/// not logged in (the link may be opened anywhere), which would only be sent on from home.
+fn home(page: &Page) -> &'static str {
+    if page.user().is_some() {
+        "/index"
+    } else {
+        login::LOGIN_VIEW
+    }
 }
 
 /// One login as the sessions page lists it.

@@ -1,14 +1,17 @@
-//! Flask: `app/auth/email.py`: the password reset mail (chapter 10).
+//! Flask: `app/auth/email.py`: the password reset mail (chapter 10), and the port's mails for a
+//! change of e-mail address (the link to the new address, the notice to the old one).
 
 use chrono::TimeDelta;
 use diesel::Connection;
 use fluent_templates::LanguageIdentifier;
 use serde::Serialize;
 
+use crate::error::AppError;
 use crate::i18n::{self, Message};
 use crate::jobs::Lease;
 use crate::mail::Mail;
-use crate::models::{self, user};
+use crate::models::{self, email_change, user};
+use crate::render::Templates;
 use crate::state::State;
 use crate::tokens::new_token;
 
@@ -20,6 +23,9 @@ struct ResetMailContext<'a> {
     /// `<html lang>` of the HTML part.
     lang: String,
 }
+
+/// How long after a reset link was mailed no other is sent to that user.
+pub const RESEND_AFTER: TimeDelta = TimeDelta::minutes(5);
 
 /// Flask's `send_password_reset_email(user)`, run as a job so the request that asked answers in
 /// the same time whether or not the address is a user's. If it is, a new link replaces the
@@ -47,6 +53,11 @@ pub async fn send_password_reset_email(
                     return Ok(false);
                 };
                 let now = models::now();
+                if user::has_recent_reset_link(conn, found.id, now - RESEND_AFTER)? {
+                    // The link mailed minutes ago still works: a new one would only replace
+                    // it and fill the mailbox (a loop on the form aimed at someone else).
+                    return Ok(false);
+                }
                 let expires = now + TimeDelta::seconds(timeout);
                 user::replace_reset_link(conn, found.id, &token_hash, now, expires)?;
                 let context = ResetMailContext {
@@ -61,9 +72,10 @@ pub async fn send_password_reset_email(
                     text: templates.render("email/reset_password.txt", &lang, &context)?,
                     html: Some(templates.render("email/reset_password.html", &lang, &context)?),
                     attachment: None,
+                    password_reset: true,
+                    holds_link: true,
                 };
-                mailer.queue(conn, &mail)?;
-                Ok(true)
+                Ok(mailer.queue(conn, &mail)?.is_some())
             })
         })
         .await?;
@@ -71,4 +83,100 @@ pub async fn send_password_reset_email(
         state.jobs.wake();
     }
     Ok(())
+}
+
+/// How long a link that confirms a new e-mail address works.
+pub const CONFIRM_EMAIL_WITHIN: TimeDelta = TimeDelta::days(1);
+
+#[derive(Serialize)]
+struct ChangeMailContext<'a> {
+    username: &'a str,
+    /// The address asked for (the confirmation) or now in use (the notice).
+    email: &'a str,
+    link: &'a str,
+    hours: i64,
+    lang: String,
+}
+
+/// A port addition, done as the reset mail is: mails `email` the link that makes it `user_id`'s
+/// address once opened, replacing an older request's link. Nothing is sent if the user is gone
+/// or the address became another account's meanwhile.
+pub async fn send_email_change_link(
+    state: &State,
+    lease: &Lease,
+    user_id: i32,
+    email: String,
+    site: String,
+    lang: &str,
+) -> anyhow::Result<()> {
+    let lang: LanguageIdentifier = lang.parse().unwrap_or_else(|_| i18n::english());
+    let (token, token_hash) = new_token();
+    let link = format!("{site}/auth/confirm_email/{token}");
+    let (mailer, templates, lease) = (state.mailer.clone(), state.templates.clone(), lease.clone());
+    let queued = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| -> anyhow::Result<bool> {
+                // Written first: on SQLite the transaction then holds the write lock throughout.
+                lease.complete(conn)?;
+                let Some(found) = user::find(conn, user_id)? else {
+                    return Ok(false);
+                };
+                if user::used_by_others(conn, user_id, None, Some(&email))?.1 {
+                    return Ok(false);
+                }
+                let now = models::now();
+                let expires = now + CONFIRM_EMAIL_WITHIN;
+                email_change::replace(conn, user_id, &email, &token_hash, now, expires)?;
+                let context = ChangeMailContext {
+                    username: &found.username,
+                    email: &email,
+                    link: &link,
+                    hours: CONFIRM_EMAIL_WITHIN.num_hours(),
+                    lang: lang.to_string(),
+                };
+                let mail = Mail {
+                    to: vec![email.clone()],
+                    subject: Message::new("email-confirm-subject").text(&lang),
+                    text: templates.render("email/confirm_email.txt", &lang, &context)?,
+                    html: Some(templates.render("email/confirm_email.html", &lang, &context)?),
+                    attachment: None,
+                    password_reset: false,
+                    holds_link: true,
+                };
+                Ok(mailer.queue(conn, &mail)?.is_some())
+            })
+        })
+        .await?;
+    if queued {
+        state.jobs.wake();
+    }
+    Ok(())
+}
+
+/// The notice to the address an account had: it changed, to `new_email` (written with the change
+/// itself, so the owner of a taken account hears of it).
+pub fn email_changed_notice(
+    templates: &Templates,
+    lang: &LanguageIdentifier,
+    username: &str,
+    old_email: &str,
+    new_email: &str,
+) -> Result<Mail, AppError> {
+    let context = ChangeMailContext {
+        username,
+        email: new_email,
+        link: "",
+        hours: 0,
+        lang: lang.to_string(),
+    };
+    Ok(Mail {
+        to: vec![old_email.to_owned()],
+        subject: Message::new("email-changed-subject").text(lang),
+        text: templates.render("email/email_changed.txt", lang, &context)?,
+        html: Some(templates.render("email/email_changed.html", lang, &context)?),
+        attachment: None,
+        password_reset: false,
+        holds_link: false,
+    })
 }

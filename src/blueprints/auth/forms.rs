@@ -107,6 +107,16 @@ pub struct ChangePasswordInput {
 
 pub const CHANGE_PASSWORD_FIELDS: &[&str] = &["old_password", "password", "password2"];
 
+/// `/auth/change_email`: the new address, and the current password.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ChangeEmailInput {
+    pub email: String,
+    pub password: String,
+}
+
+pub const CHANGE_EMAIL_FIELDS: &[&str] = &["email", "password"];
+
 /// Flask: `ResetPasswordRequestForm`.
 #[derive(Deserialize, Default)]
 #[serde(default)]

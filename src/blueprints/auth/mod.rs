@@ -1,5 +1,6 @@
 //! Flask: `app/auth/` (chapters 5, 10 and 15), mounted under `/auth`. `routes.rs` has Flask's
-//! pages, `account.rs` the port's account pages (re-authentication, password change, sessions).
+//! pages, `account.rs` the port's account pages (re-authentication, password and address changes,
+//! sessions).
 
 mod account;
 pub mod email;
@@ -45,6 +46,16 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 web::resource("/change_password")
                     .route(web::get().to(account::change_password))
                     .route(web::post().to(account::change_password_submit)),
+            )
+            .service(
+                web::resource("/change_email")
+                    .route(web::get().to(account::change_email))
+                    .route(web::post().to(account::change_email_submit)),
+            )
+            .service(
+                web::resource("/confirm_email/{token}")
+                    .route(web::get().to(account::confirm_email))
+                    .route(web::post().to(account::confirm_email_submit)),
             )
             .service(web::resource("/sessions").route(web::get().to(account::sessions)))
             .service(

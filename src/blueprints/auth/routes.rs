@@ -2,7 +2,7 @@
 //! reset. The port's account pages (re-authentication, password change, sessions) are
 //! `account.rs`.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::forms::{
@@ -21,6 +21,7 @@ use crate::models::user::{self, NewUser, User};
 use crate::password;
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
+use crate::throttle::Account;
 use crate::tokens::token_hash;
 use crate::urls::{self, next_param, with_next};
 
@@ -82,7 +83,13 @@ pub async fn login_submit(
         Ok(credentials) => credentials,
         Err(form) => return page.render("auth/login.html", sign_in(), &FormContext { form }),
     };
-    let attempt = match state.throttle.begin(page.request(), &credentials.username) {
+    let name = credentials.username.clone();
+    let found = state
+        .db
+        .run(move |conn| user::find_by_username(conn, &name))
+        .await?;
+    let account = Account::found_or_typed(found.as_ref().map(|u| u.id), &credentials.username);
+    let attempt = match state.throttle.begin(page.request(), account) {
         Ok(attempt) => attempt,
         Err(wait) => {
             let mut form = FormView::new(LOGIN_FIELDS).value("username", &credentials.username);
@@ -91,13 +98,7 @@ pub async fn login_submit(
         }
     };
 
-    let found = password::authenticate(
-        &state.db,
-        &state.hasher,
-        &credentials.username,
-        &credentials.password,
-    )
-    .await?;
+    let found = password::authenticate(&state.hasher, found, &credentials.password).await?;
     let Some(found) = found else {
         attempt.failed();
         page.flash(Kind::Error, Message::new("flash-invalid-login"));
@@ -115,10 +116,28 @@ pub async fn login_submit(
 }
 
 /// Flask: auth.logout (chapter 5). The login's row is deleted, so its cookies die everywhere.
-/// A GET logs out too, as in the Flask app: the navbar's Logout is a plain link.
-pub async fn logout(req: HttpRequest) -> Result<HttpResponse, AppError> {
+/// A GET logs out too, as in the Flask app (the navbar's Logout is a plain link), unless the
+/// browser says another site sent it there (`Sec-Fetch-Site: cross-site`): a link or a redirect
+/// on any page of the web must not end a login, so that visitor gets a "Log out?" button
+/// instead. A POST from another site carries no cookie (they are `SameSite=Lax`).
+pub async fn logout(page: Page, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if req.method() == Method::GET && is_cross_site(&req) && page.user().is_some() {
+        return page.render(
+            "auth/logout.html",
+            Message::new("title-logout"),
+            &serde_json::json!({}),
+        );
+    }
     login::logout_user(&req).await?;
     Ok(redirect("/index"))
+}
+
+/// The browser came here from another site's link, form or redirect (Fetch Metadata). A
+/// bookmark, a typed address (`none`) and clients that do not send the header are not.
+fn is_cross_site(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("Sec-Fetch-Site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
 }
 
 /// Flask: auth.register (chapter 5), GET.
@@ -244,10 +263,10 @@ pub async fn reset_password_request_submit(
         );
         return Err(AppError::bad_request(Message::new("error-unknown-host")));
     };
-    let attempt = match state
-        .throttle
-        .begin(page.request(), &format!("reset:{}", email.as_str()))
-    {
+    let attempt = match state.throttle.begin(
+        page.request(),
+        Account::found_or_typed(None, &format!("reset:{}", email.as_str())),
+    ) {
         Ok(attempt) => attempt,
         Err(wait) => {
             let mut form =

@@ -88,21 +88,25 @@ fn dress_error<B: MessageBody + 'static>(
     let status = res.status();
     let lang = i18n::for_request(res.request());
     let reason = status_text(status, &lang);
-    let message = if status.is_server_error() {
+    // A refusal for now (a full queue), not a failure: its reason is shown, nobody is mailed.
+    let busy = res
+        .response()
+        .error()
+        .is_some_and(|e| matches!(e.as_error::<AppError>(), Some(AppError::Busy(_))));
+    let failed = status.is_server_error() && !busy;
+    let message = if failed {
         None
     } else {
         res.response()
             .error()
             .map(|e| match e.as_error::<AppError>() {
                 // Our own reasons are messages, in the reader's language.
-                Some(AppError::BadRequest(m)) => m.text(&lang),
+                Some(AppError::BadRequest(m) | AppError::Busy(m)) => m.text(&lang),
                 _ => e.to_string(),
             })
             .filter(|m| !m.is_empty() && m.as_str() != status.canonical_reason().unwrap_or(""))
     };
-    if status.is_server_error()
-        && let Some(state) = res.request().app_data::<web::Data<State>>()
-    {
+    if failed && let Some(state) = res.request().app_data::<web::Data<State>>() {
         let details = match res.response().error() {
             Some(e) => format!(
                 "{} {}\n\n{e:?}",

@@ -1,6 +1,6 @@
 //! Flask: `export_posts` of `app/main/routes.py` (chapter 22), as a POST with the CSRF token
 //! (the tutorial starts the job on a GET), and the download of the file it made (a port
-//! addition). The job itself is `src/export.rs`.
+//! addition). The job itself is `export_posts` in `src/tasks.rs`.
 
 use actix_web::body::SizedStream;
 use actix_web::http::header;
@@ -31,7 +31,8 @@ pub async fn confirm(page: Page, CurrentUser(_me): CurrentUser) -> Result<HttpRe
 }
 
 /// `POST /export_posts`: starts the export job and goes back to one's profile; while an export
-/// runs, "An export task is currently in progress" and nothing more is started.
+/// runs, "An export task is currently in progress" and nothing more is started, nor past the
+/// day's `task::QUOTA` of exports.
 pub async fn start(
     page: Page,
     CurrentUser(me): CurrentUser,
@@ -61,6 +62,14 @@ pub async fn start(
         }
         task::Launched::AlreadyRunning => {
             page.flash(Kind::Error, Message::new("export-in-progress"));
+        }
+        task::Launched::OverQuota(next) => {
+            // Rounded up: at that time the next export starts.
+            let minutes = (next - models::now()).num_minutes() + 1;
+            let limit = Message::new("export-over-quota")
+                .with("max", task::QUOTA)
+                .with("hours", (minutes + 59) / 60);
+            page.flash(Kind::Error, limit);
         }
     }
     Ok(redirect(&user_url(&me.username)))

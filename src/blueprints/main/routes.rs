@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::forms::{EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput};
 use super::views::{self, PopupContext, PostsContext, ProfileView, UserContext};
+use crate::csrf;
 use crate::csrf::{CsrfForm, NoFields};
 use crate::error::{AppError, chain};
 use crate::flash::{Kind, flash};
@@ -12,13 +13,14 @@ use crate::form::{FormView, parse_urlencoded};
 use crate::i18n::{self, Message};
 use crate::login::{CurrentUser, LoginRequired};
 use crate::models::post::{self, Feed, NewPost};
+use crate::models::translation::{self, Spent};
 use crate::models::{self, user};
 use crate::pagination::{PageNumber, Paginated};
 use crate::render::{FormContext, Page, redirect};
+use crate::search::{self as full_text, Query};
 use crate::state::State;
-use crate::translate::{Failure, detect_language};
+use crate::translate::{self, Failure, detect_language};
 use crate::urls::{encode_component, safe_next, user_url};
-use crate::{csrf, search};
 
 /// Flask: main.index (chapters 1-9), GET: the post form and the timeline (own posts and those
 /// of followed users). The login check and the timeline are read in one trip to the database.
@@ -326,13 +328,13 @@ pub async fn search(
         login.read(|_, _| Ok(())).await?;
         return Ok(redirect("/explore"));
     }
-    let query = search::Query::parse(&typed);
+    let query = Query::parse(&typed);
     let per_page = state.config.posts_per_page;
     let asked = query.clone();
     let (page, found) = login
         .read(move |conn, _| match &asked {
             Ok(query) => Paginated::read(number, per_page, |limit, offset| {
-                search::find(conn, query, limit, offset)
+                full_text::find(conn, query, limit, offset)
             })
             .map(Some),
             Err(_) => Ok(None),
@@ -478,8 +480,63 @@ pub async fn translate_text(
             ))
             .json(serde_json::json!({ "error": "Too Many Requests", "message": message })));
     }
+    if !state.translator.is_configured() {
+        let answer = Message::new("translate-not-configured").text(&lang);
+        return Ok(HttpResponse::Ok().json(serde_json::json!({ "text": answer })));
+    }
+    // A text translated before is answered from the cache, free; otherwise its characters are
+    // counted against the user's and the site's budgets of the day first.
+    let key = translate::cache_key(text, source, dest);
+    let characters = text.chars().count() as i64;
+    let (user_cap, site_cap) = (
+        state.config.translate_user_daily_chars,
+        state.config.translate_site_daily_chars,
+    );
+    let now = models::now();
+    let looked_up = {
+        let key = key.clone();
+        state
+            .db
+            .run(move |conn| {
+                if let Some(done) = translation::cached(conn, &key)? {
+                    return Ok(Err(done));
+                }
+                let spent =
+                    translation::spend(conn, me.id, characters, now.date(), user_cap, site_cap);
+                spent.map(Ok)
+            })
+            .await?
+    };
+    let refused = match looked_up {
+        Err(cached) => return Ok(HttpResponse::Ok().json(serde_json::json!({ "text": cached }))),
+        Ok(Spent::Granted) => None,
+        Ok(Spent::UserCap) => {
+            Some(Message::new("error-translate-user-daily").with("max", user_cap))
+        }
+        Ok(Spent::SiteCap) => Some(Message::new("error-translate-site-daily")),
+    };
+    if let Some(why) = refused {
+        // Until midnight, UTC, when the day's budgets start again.
+        let tomorrow = (now.date() + chrono::TimeDelta::days(1)).and_time(chrono::NaiveTime::MIN);
+        let wait = (tomorrow - now).num_seconds().max(1);
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header((actix_web::http::header::RETRY_AFTER, wait.to_string()))
+            .json(
+                serde_json::json!({ "error": "Too Many Requests", "message": why.text(&lang) }),
+            ));
+    }
     let answer = match state.translator.translate(text, source, dest).await {
-        Ok(translated) => translated,
+        Ok(translated) => {
+            let (key, kept) = (key.clone(), translated.clone());
+            let stored = state
+                .db
+                .run(move |conn| translation::store(conn, &key, &kept, models::now()))
+                .await;
+            if let Err(e) = stored {
+                tracing::warn!(error = %chain(&e), "could not keep a translation");
+            }
+            translated
+        }
         Err(Failure::NotConfigured) => Message::new("translate-not-configured").text(&lang),
         Err(e @ Failure::Service(_)) => {
             tracing::warn!(error = %e, "translation failed");

@@ -1,0 +1,2 @@
+DROP TABLE translation_usage;
+DROP TABLE translations;

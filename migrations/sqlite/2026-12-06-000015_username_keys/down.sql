@@ -1,0 +1,1 @@
+DROP TABLE username_keys;
