@@ -304,7 +304,7 @@ impl Config {
 
         let (secret, secret_from) = match get("SECRET_KEY") {
             Some(key) => {
-                if key == TUTORIAL_DEFAULT_KEY || key.len() < MIN_SECRET_KEY_LEN {
+                if key == TUTORIAL_DEFAULT_KEY || key.chars().count() < MIN_SECRET_KEY_LEN {
                     bail!(
                         "SECRET_KEY is guessable: use at least {MIN_SECRET_KEY_LEN} random \
                          characters (`openssl rand -hex 32` makes 64), or unset it to have one \
@@ -475,7 +475,7 @@ fn list(value: Option<String>) -> Vec<String> {
 fn instance_secret(instance_dir: &Path) -> anyhow::Result<String> {
     let path = instance_dir.join("secret_key");
     match std::fs::read_to_string(&path) {
-        Ok(key) if key.trim().len() >= 32 => return Ok(key.trim().to_owned()),
+        Ok(key) if key.trim().len() >= MIN_SECRET_KEY_LEN => return Ok(key.trim().to_owned()),
         Ok(_) => bail!(
             "{} is too short; delete it to have a new one made",
             path.display()

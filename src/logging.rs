@@ -123,7 +123,7 @@ impl RootSpanBuilder for AccessLog {
 const SECRET_PATHS: &[&str] = &["/auth/reset_password/", "/auth/confirm_email/"];
 
 /// `path` as the access log writes it: the token of a secret link replaced by `<token>`.
-fn without_secrets(path: &str) -> String {
+pub fn without_secrets(path: &str) -> String {
     for prefix in SECRET_PATHS {
         if path.starts_with(prefix) && path.len() > prefix.len() {
             return format!("{prefix}<token>");

@@ -127,6 +127,13 @@ impl Mailer {
         }
     }
 
+    /// Queues a mail that must reach its recipient whatever their allowance of the day (the
+    /// notice that an account's address changed, a failure report to the admins): what causes
+    /// these is bounded elsewhere, and a flood of other mails must not silence them.
+    pub fn queue_always(&self, conn: &mut DbConn, mail: &Mail) -> QueryResult<i32> {
+        conn.transaction(|conn| self.queue_now(conn, mail))
+    }
+
     fn queue_now(&self, conn: &mut DbConn, mail: &Mail) -> QueryResult<i32> {
         let id = mail::insert(
             conn,
@@ -245,10 +252,7 @@ impl Mailer {
         let (mailer, db, jobs) = (self.clone(), db.clone(), jobs.clone());
         actix_web::rt::spawn(async move {
             // Not counted against the admins' daily allowance: the report window bounds these.
-            match db
-                .run(move |conn| conn.transaction(|conn| mailer.queue_now(conn, &mail)))
-                .await
-            {
+            match db.run(move |conn| mailer.queue_always(conn, &mail)).await {
                 Ok(_) => jobs.wake(),
                 Err(e) => tracing::warn!(error = %chain(&e), "could not queue the failure report"),
             }

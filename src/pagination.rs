@@ -6,8 +6,11 @@
 //! page, and no `COUNT(*)` was needed to know it. Pages are read up to [`MAX_PAGE`]: past it a
 //! page is empty without a query.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{Ready, ready};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
@@ -50,6 +53,62 @@ impl FromRequest for PageNumber {
 /// empty at once (as past the last one); 1,000 pages of 25 are the newest 25,000 posts of a
 /// list, and search finds older ones.
 pub const MAX_PAGE: i64 = 1_000;
+
+/// The totals of the lists the API pages through (Flask-SQLAlchemy's `Pagination.total`), kept
+/// [`Totals::KEEP`] in this instance's memory: counting a list reads all of it, and a client
+/// walking a list's pages would have it counted again for each. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Totals {
+    kept: Arc<Mutex<HashMap<String, (i64, Instant)>>>,
+}
+
+impl Totals {
+    /// How long a total is used before it is counted again: a total a few seconds old may miss
+    /// the newest rows, as any page read a moment ago does.
+    pub const KEEP: Duration = Duration::from_secs(10);
+    /// Lists whose totals are kept at once; past it, the old ones are forgotten.
+    const MOST: usize = 10_000;
+
+    /// The total of list `key` as counted less than [`KEEP`](Self::KEEP) ago, if it was.
+    pub fn get(&self, key: &str) -> Option<i64> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.get(key)
+            .filter(|(_, at)| at.elapsed() < Self::KEEP)
+            .map(|(total, _)| *total)
+    }
+
+    /// Keeps the total just counted for list `key`.
+    pub fn put(&self, key: String, total: i64) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= Self::MOST {
+            kept.retain(|_, (_, at)| at.elapsed() < Self::KEEP);
+        }
+        kept.insert(key, (total, Instant::now()));
+    }
+
+    /// The total of a list whose page `items` (of `per_page`, from `offset`) was just read: known
+    /// without counting when the page is its last (short, and not past the end), else kept or
+    /// counted by `count`.
+    pub fn of<E>(
+        &self,
+        key: String,
+        items: usize,
+        per_page: i64,
+        offset: i64,
+        count: impl FnOnce() -> Result<i64, E>,
+    ) -> Result<i64, E> {
+        let items = items as i64;
+        if items < per_page && (items > 0 || offset == 0) {
+            return Ok(offset + items);
+        }
+        if let Some(total) = self.get(&key) {
+            return Ok(total);
+        }
+        let total = count()?;
+        self.put(key, total);
+        Ok(total)
+    }
+}
 
 /// One page of a list, as read from the database.
 #[derive(Debug)]
@@ -133,6 +192,34 @@ mod tests {
         assert_eq!(page("page=abc"), 1);
         assert_eq!(page("page=99999999999999999999999"), 1);
         assert_eq!(page("page=9223372036854775807"), 1_000_000_000);
+    }
+
+    #[test]
+    fn a_lists_total_is_known_from_its_last_page_or_counted_once_and_kept() {
+        let totals = Totals::default();
+        let counted = std::cell::Cell::new(0);
+        let count = || {
+            counted.set(counted.get() + 1);
+            Ok::<_, Infallible>(60)
+        };
+        // A short page that is not past the end is the last: no count.
+        assert_eq!(totals.of("a".into(), 10, 25, 50, count), Ok(60));
+        assert_eq!(
+            totals.of("a".into(), 0, 25, 0, count),
+            Ok(0),
+            "an empty list"
+        );
+        assert_eq!(counted.get(), 0);
+        // A full page, or one past the end: counted once, then kept.
+        assert_eq!(totals.of("a".into(), 25, 25, 0, count), Ok(60));
+        assert_eq!(totals.of("a".into(), 0, 25, 500, count), Ok(60));
+        assert_eq!(counted.get(), 1);
+        assert_eq!(
+            totals.of("b".into(), 25, 25, 0, count),
+            Ok(60),
+            "another list"
+        );
+        assert_eq!(counted.get(), 2);
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! people who already have an account:
 //!
 //! - **checks** of a password against an account (logging in, `POST /api/tokens`, confirming
-//!   a password) always go first;
+//!   a password) go first (but every fifth turn goes to a waiting new hash, so a flood of
+//!   logins cannot stop sign-ups for good), at most [`MAX_WAITING_CHECKS`] waiting;
 //! - **new hashes** (signing up, changing or resetting a password) wait behind them, at most
 //!   [`MAX_WAITING_HASHES`] at once: past that, the request is answered at once with a 503 and
 //!   `Retry-After` ([`AppError::Busy`]) instead of waiting for minutes.
@@ -59,11 +60,21 @@ enum Kind {
     NewHash,
 }
 
+/// The most password checks that may wait at once: far more than logins ever queue up (each
+/// takes a quarter of a second), but a bound, so a flood of them is refused instead of growing.
+pub const MAX_WAITING_CHECKS: usize = 1024;
+
+/// Checks taken in a row before a waiting new hash gets its turn: checks go first, and new
+/// hashes still move under a flood of logins.
+const CHECKS_PER_HASH: u32 = 4;
+
 /// The two queues the hashing threads take work from, checks first.
 #[derive(Default)]
 struct Waiting {
     checks: VecDeque<Job>,
     hashes: VecDeque<Job>,
+    /// Checks taken since the last new hash.
+    checks_in_a_row: u32,
     /// Every `Hasher` is gone: the threads end.
     closed: bool,
 }
@@ -85,6 +96,9 @@ impl Queue {
     fn push(&self, kind: Kind, job: Job) -> Result<(), AppError> {
         let mut waiting = self.lock();
         match kind {
+            Kind::Check if waiting.checks.len() >= MAX_WAITING_CHECKS => {
+                return Err(AppError::Busy(Message::new("error-busy-checking")));
+            }
             Kind::Check => waiting.checks.push_back(job),
             Kind::NewHash if waiting.hashes.len() >= MAX_WAITING_HASHES => {
                 return Err(AppError::Busy(Message::new("error-busy-hashing")));
@@ -95,15 +109,27 @@ impl Queue {
         Ok(())
     }
 
-    /// The next job, checks first; `None` once the queue is closed.
+    /// The next job, checks first (but a new hash after [`CHECKS_PER_HASH`] of them); `None`
+    /// once the queue is closed.
     fn next(&self) -> Option<Job> {
         let mut waiting = self.lock();
         loop {
-            if let Some(job) = waiting
-                .checks
-                .pop_front()
-                .or_else(|| waiting.hashes.pop_front())
-            {
+            let hash_turn = waiting.checks_in_a_row >= CHECKS_PER_HASH;
+            let next = if hash_turn && !waiting.hashes.is_empty() {
+                waiting.hashes.pop_front().map(|job| (job, false))
+            } else {
+                waiting
+                    .checks
+                    .pop_front()
+                    .map(|job| (job, true))
+                    .or_else(|| waiting.hashes.pop_front().map(|job| (job, false)))
+            };
+            if let Some((job, is_check)) = next {
+                waiting.checks_in_a_row = if is_check {
+                    waiting.checks_in_a_row + 1
+                } else {
+                    0
+                };
                 return Some(job);
             }
             if waiting.closed {
@@ -399,6 +425,23 @@ mod tests {
             job();
         }
         assert_eq!(*seen.lock().unwrap(), ["login", "sign-up", "sign-up"]);
+    }
+
+    #[test]
+    fn under_a_flood_of_checks_new_hashes_still_get_a_turn() {
+        let queue = Queue::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        queue.push(Kind::NewHash, noting(&seen, "sign-up")).unwrap();
+        for _ in 0..10 {
+            queue.push(Kind::Check, noting(&seen, "login")).unwrap();
+        }
+        queue.lock().closed = true;
+
+        while let Some(job) = queue.next() {
+            job();
+        }
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[..5], ["login", "login", "login", "login", "sign-up"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::live::Live;
 use crate::login::LoginManager;
 use crate::mail::Mailer;
 use crate::models::user;
+use crate::pagination::Totals;
 use crate::password::Hasher;
 use crate::render::Templates;
 use crate::throttle::LoginThrottle;
@@ -38,6 +39,8 @@ pub struct State {
     pub translator: Translator,
     /// The live notification streams of this instance.
     pub live: Live,
+    /// The totals of the API's lists, kept a few seconds.
+    pub totals: Totals,
     /// Also in the app's data on its own: every page finds its language with it.
     pub languages: web::Data<Languages>,
     /// Also in the app's data on its own: the login extractors find it there.
@@ -66,6 +69,7 @@ impl State {
         Ok(Self {
             jobs: Jobs::new(db.clone(), live.clone()),
             live,
+            totals: Totals::default(),
             fragments: Fragments::new(templates.clone()),
             login: web::Data::new(LoginManager::new(&config, db.clone(), activity.clone())),
             hasher: Hasher::new(config.bcrypt_cost),

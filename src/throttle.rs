@@ -74,6 +74,9 @@ const ACCOUNT_FROM_ELSEWHERE: Rule = Rule {
 pub enum Account {
     Id(i32),
     Name(String),
+    /// Requests for a reset mail to this address (lower-cased): each may send a mail, so each
+    /// counts as a wrong password would.
+    ResetMailTo(String),
 }
 
 impl Account {

@@ -34,7 +34,6 @@ title-sessions = Your sessions
 title-logout = Log out?
 logout-confirm = Another site sent you here. Do you want to log out of Microblog?
 logout-stay = Stay logged in
-button-logout = Log out
 title-error = { $reason }
 
 ## Posts (index.html, user.html, _post.html, _pagination.html)
@@ -213,8 +212,8 @@ error-translate-json = Send the text as JSON (Content-Type: application/json).
 error-translate-body = The request must be JSON with text, source_language and dest_language: { $detail }
 error-translate-empty = There is no text to translate.
 error-translate-too-long = The text is too long to translate (at most { $max } characters).
-error-translate-user-daily = You have had today's translations ({ $max } characters). Try again tomorrow.
-error-translate-site-daily = The site has had all its translations for today. Try again tomorrow.
+error-translate-user-daily = You have used today's translation allowance ({ $max } characters). Try again after midnight UTC.
+error-translate-site-daily = The site has used up today's translations. Try again after midnight UTC.
 error-translate-language = { $field } is not a language code.
 error-translate-too-many = You have asked for many translations in a short time. Please wait a little and try again.
 error-translate-csrf = The request lacks this page's CSRF token (the X-CSRFToken header).
@@ -250,6 +249,7 @@ flash-unblocked = You have unblocked { $username }.
 message-too-fast = You are sending messages too fast (at most { $max } a minute). Try again in { $seconds } seconds.
 error-since = "since" must be a Unix time in seconds, 0 or more.
 error-busy-hashing = Too many accounts are being created or changed right now. Please try again in a few seconds.
+error-busy-checking = Too many passwords are being checked right now. Please try again in a few seconds.
 error-too-many-streams = Too many live streams are open for this account (at most { $max }); close some tabs.
 
 ## Chapter 22: exporting one's posts
@@ -277,7 +277,7 @@ title-change-email = Change your email address
 change-email-note = We will send a link to the new address. Your address changes when you open it; until then it stays as it is.
 button-change-email = Send the link
 form-email-unchanged = That is already your address.
-flash-email-link-sent = A link to confirm { $email } has been sent there. Open it to make the change.
+flash-email-link-sent = We sent a link to { $email }. Open it to confirm the change.
 title-confirm-email = Confirm your new email address
 confirm-email-text = The email address of { $username } will be { $email }.
 button-confirm-email = Confirm

@@ -32,7 +32,6 @@ title-sessions = Tus sesiones
 title-logout = ¿Salir?
 logout-confirm = Otro sitio te trajo aquí. ¿Quieres salir de Microblog?
 logout-stay = Seguir conectado
-button-logout = Salir
 title-error = { $reason }
 
 ## Posts (index.html, user.html, _post.html, _pagination.html)
@@ -192,10 +191,10 @@ email-confirm-subject = [Microblog] Confirma tu nueva dirección de correo
 email-confirm-asked = Alguien (esperamos que tú) pidió que { $email } sea la dirección de correo de tu cuenta de Microblog.
 email-confirm-open = Para confirmarlo, abre este enlace:
 email-confirm-click = Para confirmarlo, haz clic aquí:
-email-confirm-expiry = El enlace funciona durante { $hours } horas. Hasta que lo abras, tu cuenta conserva su dirección anterior.
-email-confirm-ignore = Si no lo pediste, ignora este correo: nada cambia.
+email-confirm-expiry = El enlace es válido durante { $hours } horas. Hasta que lo abras, tu cuenta conserva su dirección anterior.
+email-confirm-ignore = Si no lo pediste, ignora este correo: no cambiará nada.
 email-changed-subject = [Microblog] Tu dirección de correo cambió
-email-changed-text = La dirección de correo de tu cuenta de Microblog ahora es { $email }. Desde ahora, el correo sobre tu cuenta, incluidos los enlaces para restablecer la contraseña, llega allí.
+email-changed-text = La dirección de correo de tu cuenta de Microblog ahora es { $email }. Desde ahora, el correo sobre tu cuenta, incluidos los enlaces para restablecer la contraseña, llegará a esa dirección.
 email-changed-not-you = Si no hiciste este cambio, alguien más podría tener tu contraseña: avisa de inmediato a los administradores del sitio.
 
 ## Translations of posts (POST /translate and the Translate link)
@@ -208,8 +207,8 @@ error-translate-json = Envía el texto como JSON (Content-Type: application/json
 error-translate-body = La solicitud debe ser JSON con text, source_language y dest_language: { $detail }
 error-translate-empty = No hay texto para traducir.
 error-translate-too-long = El texto es demasiado largo para traducirlo (como mucho { $max } caracteres).
-error-translate-user-daily = Ya usaste las traducciones de hoy ({ $max } caracteres). Vuelve a intentarlo mañana.
-error-translate-site-daily = El sitio ya usó todas sus traducciones de hoy. Vuelve a intentarlo mañana.
+error-translate-user-daily = Ya usaste tu cupo de traducciones de hoy ({ $max } caracteres). Vuelve a intentarlo después de la medianoche UTC.
+error-translate-site-daily = El sitio ya usó todas sus traducciones de hoy. Vuelve a intentarlo después de la medianoche UTC.
 error-translate-language = { $field } no es un código de idioma.
 error-translate-too-many = Pediste muchas traducciones en poco tiempo. Espera un momento y vuelve a intentarlo.
 error-translate-csrf = A la solicitud le falta el token CSRF de esta página (el encabezado X-CSRFToken).
@@ -244,6 +243,7 @@ flash-unblocked = Has desbloqueado a { $username }.
 message-too-fast = Estás enviando mensajes demasiado rápido (como mucho { $max } por minuto). Vuelve a intentarlo en { $seconds } segundos.
 error-since = "since" debe ser un tiempo Unix en segundos, 0 o más.
 error-busy-hashing = Se están creando o cambiando demasiadas cuentas en este momento. Vuelve a intentarlo en unos segundos.
+error-busy-checking = Se están comprobando demasiadas contraseñas en este momento. Vuelve a intentarlo en unos segundos.
 error-too-many-streams = Hay demasiadas conexiones en vivo abiertas para esta cuenta (como mucho { $max }); cierra algunas pestañas.
 
 ## Chapter 22: exporting one's posts
@@ -268,15 +268,15 @@ email-export-attached = { $count ->
 ## Changing the email address (/auth/change_email, /auth/confirm_email)
 
 title-change-email = Cambiar tu dirección de correo
-change-email-note = Enviaremos un enlace a la nueva dirección. Tu dirección cambia cuando lo abras; hasta entonces sigue igual.
+change-email-note = Enviaremos un enlace a la nueva dirección. Tu dirección cambiará cuando lo abras; hasta entonces seguirá igual.
 button-change-email = Enviar el enlace
 form-email-unchanged = Esa ya es tu dirección.
-flash-email-link-sent = Se envió un enlace para confirmar { $email } a esa dirección. Ábrelo para hacer el cambio.
+flash-email-link-sent = Enviamos un enlace a { $email }. Ábrelo para confirmar el cambio.
 title-confirm-email = Confirma tu nueva dirección de correo
 confirm-email-text = La dirección de correo de { $username } será { $email }.
 button-confirm-email = Confirmar
 flash-email-changed = Tu dirección de correo ahora es { $email }.
-flash-email-link-dead = Ese enlace ya no es válido: se usó, se envió uno más nuevo o venció.
+flash-email-link-dead = Ese enlace ya no es válido: se usó, se envió uno más nuevo o caducó.
 flash-email-taken-meanwhile = Esa dirección ahora es de otra cuenta: tu dirección sigue como estaba.
 edit-profile-change-email = Cambiar tu dirección de correo
 field-new-email = Nueva dirección de correo

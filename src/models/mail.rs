@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
+use crate::models::lower;
 use crate::schema::mails;
 
 /// Written, not yet delivered.
@@ -66,15 +67,15 @@ pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<MailRow>> {
         .optional()
 }
 
-/// How many mails were written to exactly `recipients` since `since` (the daily allowance of
-/// an address).
+/// How many mails were written to `recipients`, whatever its case, since `since` (the daily
+/// allowance of an address).
 pub fn count_to_since(
     conn: &mut DbConn,
     recipients: &str,
     since: NaiveDateTime,
 ) -> QueryResult<i64> {
     mails::table
-        .filter(mails::recipients.eq(recipients))
+        .filter(lower(mails::recipients).eq(lower(recipients)))
         .filter(mails::created_at.gt(since))
         .count()
         .get_result(conn)

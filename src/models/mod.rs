@@ -16,6 +16,9 @@ pub mod user;
 
 use chrono::{NaiveDateTime, Utc};
 
+// SQL's `lower()`, for the comparisons that ignore case (addresses).
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
 /// The current time in UTC: every timestamp is stored in UTC, whatever the server's time zone.
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc()

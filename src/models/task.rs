@@ -81,6 +81,8 @@ pub fn launch(
             .filter(tasks::user_id.eq(user))
             .filter(tasks::name.eq(name))
             .filter(tasks::id.ne(id))
+            // One that failed was not the user's doing, and gave them nothing.
+            .filter(tasks::failed.eq(false))
             .filter(tasks::created_at.gt(now - QUOTA_WINDOW))
             .order(tasks::created_at.desc())
             .limit(QUOTA)

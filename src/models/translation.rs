@@ -14,7 +14,7 @@ const SITE: i32 = 0;
 /// How long a translation is kept for the next reader who asks.
 pub const KEEP_TRANSLATION: TimeDelta = TimeDelta::days(30);
 
-/// The translation of `key` (the text and its two languages, hashed) made earlier, if any.
+/// The translation made earlier for `key_hash` (the text and its two languages, hashed), if any.
 pub fn cached(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<String>> {
     translations::table
         .find(key_hash)
@@ -80,7 +80,16 @@ pub fn spend(
     })
 }
 
-/// Adds `characters` to `user`'s count of `day`.
+/// Gives back `characters` spent for a translation the service did not make (it failed, or
+/// was too slow): an outage must not use up the day's budgets.
+pub fn refund(conn: &mut DbConn, user: i32, characters: i64, day: NaiveDate) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        add(conn, SITE, -characters, day)?;
+        add(conn, user, -characters, day)
+    })
+}
+
+/// Adds `characters` (less than nothing, for a refund) to `user`'s count of `day`.
 fn add(conn: &mut DbConn, user: i32, characters: i64, day: NaiveDate) -> QueryResult<()> {
     on_backend!(conn, c => diesel::insert_into(translation_usage::table)
         .values((

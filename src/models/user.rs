@@ -7,10 +7,10 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization as _;
 
 use crate::db::{DbConn, on_backend};
-use crate::models::{api_token, login_session, message};
-use crate::schema::{api_tokens, followers, password_resets, posts, username_keys, users};
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+use crate::models::{api_token, login_session, lower, message};
+use crate::schema::{
+    api_tokens, email_changes, followers, password_resets, posts, username_keys, users,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = users)]
@@ -157,6 +157,8 @@ pub fn add_missing_username_keys(conn: &mut DbConn) -> QueryResult<usize> {
     let missing: Vec<(i32, String)> = users::table
         .left_join(username_keys::table)
         .filter(username_keys::user_id.is_null())
+        // The older of two look-alikes gets the key.
+        .order(users::id)
         .select((users::id, users::username))
         .load(conn)?;
     // One transaction: SQLite then writes its file once, not once per user.
@@ -225,8 +227,16 @@ pub fn set_password(conn: &mut DbConn, id: i32, hash: &str, keep: Option<i32>) -
         login_session::delete_all_for_user(conn, id, keep)?;
         api_token::delete_all_for_user(conn, id)?;
         delete_reset_links(conn, id)?;
+        delete_address_change(conn, id)?;
         Ok(())
     })
+}
+
+/// Ends the user's address change waiting for its link (`models::email_change`): a password
+/// changed, or every login ended, ends a change someone else may have asked for with a stolen
+/// login.
+fn delete_address_change(conn: &mut DbConn, id: i32) -> QueryResult<usize> {
+    diesel::delete(email_changes::table.filter(email_changes::user_id.eq(id))).execute(conn)
 }
 
 /// "Log out everywhere": every login of the user and every API token end, in one transaction.
@@ -234,6 +244,7 @@ pub fn end_every_login(conn: &mut DbConn, id: i32) -> QueryResult<()> {
     conn.transaction(|conn| {
         login_session::delete_all_for_user(conn, id, None)?;
         api_token::delete_all_for_user(conn, id)?;
+        delete_address_change(conn, id)?;
         Ok(())
     })
 }
@@ -270,9 +281,15 @@ pub fn update_profile(
     about_me: Option<&str>,
 ) -> QueryResult<bool> {
     let updated = conn.transaction(|conn| {
+        let before: String = users::table.find(id).select(users::username).first(conn)?;
         diesel::update(users::table.find(id))
             .set((users::username.eq(username), users::about_me.eq(about_me)))
             .execute(conn)?;
+        // A name kept as it was keeps its key (or has none: one of two look-alikes from before
+        // the keys, which must still be able to save its profile).
+        if before == username {
+            return Ok(());
+        }
         set_username_key(conn, id, username)
     });
     Ok(unless_taken(updated)?.is_some())
@@ -355,16 +372,28 @@ pub fn profile(conn: &mut DbConn, me: i32, username: &str) -> QueryResult<Option
 // and when it expires. A user has at most one row, so a newer request kills the older link;
 // using the link deletes the row, and so does any new password (`set_password`).
 
-/// Whether the user was mailed a reset link after `since` (and has not used it).
+/// Holds the user's row until the transaction ends (an update that changes nothing): jobs that
+/// read and then write one user's data take turns on PostgreSQL, whose transactions would
+/// otherwise each read what the other has not yet committed. SQLite has one writer anyway.
+pub fn hold(conn: &mut DbConn, id: i32) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::id.eq(users::id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the user was mailed a reset link after `since` that still works at `now`.
 pub fn has_recent_reset_link(
     conn: &mut DbConn,
     user_id: i32,
     since: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         password_resets::table
             .filter(password_resets::user_id.eq(user_id))
-            .filter(password_resets::created_at.gt(since)),
+            .filter(password_resets::created_at.gt(since))
+            .filter(password_resets::expires_at.gt(now)),
     ))
     .get_result(conn)
 }
@@ -459,53 +488,51 @@ pub enum Listing {
     FollowedBy(i32),
 }
 
-/// Up to `limit` users of a listing from `offset` on, and how many it holds in all.
+/// Up to `limit` users of a listing from `offset` on.
 pub fn list(
     conn: &mut DbConn,
     listing: Listing,
     limit: i64,
     offset: i64,
-) -> QueryResult<(Vec<User>, i64)> {
+) -> QueryResult<Vec<User>> {
     match listing {
-        Listing::Everyone => Ok((
-            users::table
-                .order(users::id)
-                .limit(limit)
-                .offset(offset)
-                .select(User::as_select())
-                .load(conn)?,
-            users::table.count().get_result(conn)?,
-        )),
-        Listing::FollowersOf(id) => {
-            let of = || {
-                users::table
-                    .inner_join(followers::table.on(followers::follower_id.eq(users::id)))
-                    .filter(followers::followed_id.eq(id))
-            };
-            Ok((
-                of().order(users::id)
-                    .limit(limit)
-                    .offset(offset)
-                    .select(User::as_select())
-                    .load(conn)?,
-                of().count().get_result(conn)?,
-            ))
-        }
-        Listing::FollowedBy(id) => {
-            let of = || {
-                users::table
-                    .inner_join(followers::table.on(followers::followed_id.eq(users::id)))
-                    .filter(followers::follower_id.eq(id))
-            };
-            Ok((
-                of().order(users::id)
-                    .limit(limit)
-                    .offset(offset)
-                    .select(User::as_select())
-                    .load(conn)?,
-                of().count().get_result(conn)?,
-            ))
-        }
+        Listing::Everyone => users::table
+            .order(users::id)
+            .limit(limit)
+            .offset(offset)
+            .select(User::as_select())
+            .load(conn),
+        Listing::FollowersOf(id) => users::table
+            .inner_join(followers::table.on(followers::follower_id.eq(users::id)))
+            .filter(followers::followed_id.eq(id))
+            .order(users::id)
+            .limit(limit)
+            .offset(offset)
+            .select(User::as_select())
+            .load(conn),
+        Listing::FollowedBy(id) => users::table
+            .inner_join(followers::table.on(followers::followed_id.eq(users::id)))
+            .filter(followers::follower_id.eq(id))
+            .order(users::id)
+            .limit(limit)
+            .offset(offset)
+            .select(User::as_select())
+            .load(conn),
+    }
+}
+
+/// How many users a listing holds in all.
+pub fn count(conn: &mut DbConn, listing: Listing) -> QueryResult<i64> {
+    match listing {
+        Listing::Everyone => users::table.count().get_result(conn),
+        Listing::FollowersOf(id) => followers::table
+            .filter(followers::followed_id.eq(id))
+            .count()
+            .get_result(conn),
+        Listing::FollowedBy(id) => followers::table
+            .filter(followers::follower_id.eq(id))
+            .count()
+            .get_result(conn),
     }
 }
 
@@ -554,12 +581,12 @@ pub fn find_with_counts(conn: &mut DbConn, id: i32) -> QueryResult<Option<WithCo
     Ok(with_counts(conn, vec![user])?.pop())
 }
 
-/// What `PUT /api/users/<id>` may change; `None` keeps the value.
+/// What `PUT /api/users/<id>` changes at once; `None` keeps the value. The address is not here:
+/// it changes only through the link mailed to the new one (`models::email_change`).
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct AccountChange<'a> {
     pub username: Option<&'a str>,
-    pub email: Option<&'a str>,
     /// `Some(None)` clears it.
     pub about_me: Option<Option<&'a str>>,
 }
@@ -602,7 +629,7 @@ pub fn used_by_others(
 /// Flask: `User.from_dict(data, new_user=False)` and its commit, in one statement. `Ok(false)`
 /// when the name or the address was taken meanwhile.
 pub fn update_account(conn: &mut DbConn, id: i32, change: &AccountChange<'_>) -> QueryResult<bool> {
-    if change.username.is_none() && change.email.is_none() && change.about_me.is_none() {
+    if change.username.is_none() && change.about_me.is_none() {
         return Ok(true);
     }
     let updated = conn.transaction(|conn| {

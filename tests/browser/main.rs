@@ -709,7 +709,7 @@ async fn a_new_address_is_confirmed_from_the_link_mailed_to_it() {
     assert_eq!(me.path().await, "/edit_profile");
     let text = me.page_text().await;
     assert!(
-        text.contains("A link to confirm susan@new.example"),
+        text.contains("We sent a link to susan@new.example"),
         "{text}"
     );
 

@@ -766,3 +766,33 @@ async fn a_delivered_mail_that_held_a_link_keeps_no_copy_of_it_in_the_outbox() {
     // The link itself still works: it is the recipient's now.
     assert_eq!(app.browser().get(&path).await.status, 200);
 }
+
+#[actix_web::test]
+async fn a_changed_password_ends_an_address_change_waiting_for_its_link() {
+    let smtp = SmtpServer::start();
+    let app = app_mailing_to(smtp.port, &[]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    // Someone with her login and password asks for their own address...
+    let asked = susan
+        .submit(
+            "/auth/change_email",
+            "/auth/change_email",
+            &[("email", "thief@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(asked.location(), Some("/edit_profile"));
+    let path = confirm_path(&smtp.wait_for(1, MAIL_WAIT).await[0], &app.address);
+    // ... and she changes her password before the link is opened.
+    assert_eq!(
+        susan.change_password(NEW_PASSWORD).await.location(),
+        Some("/index")
+    );
+
+    let mut thief = app.browser();
+    assert_eq!(
+        thief.get(&path).await.location(),
+        Some("/auth/login"),
+        "the link is dead"
+    );
+    assert_eq!(address_of(&app, "susan"), "susan@example.com");
+}

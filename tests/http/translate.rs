@@ -462,7 +462,8 @@ async fn each_user_and_the_whole_site_have_a_daily_budget_of_characters_and_are_
     let over = translate(&mut susan, &token, text("b", 20)).await;
     assert_eq!(over.status, 429, "{}", over.body);
     assert!(
-        over.body.contains("today's translations (30 characters)"),
+        over.body
+            .contains("today's translation allowance (30 characters)"),
         "{}",
         over.body
     );
@@ -482,9 +483,28 @@ async fn each_user_and_the_whole_site_have_a_daily_budget_of_characters_and_are_
     let site = translate(&mut john, &johns, text("d", 10)).await;
     assert_eq!(site.status, 429, "{}", site.body);
     assert!(
-        site.body.contains("The site has had all its translations"),
+        site.body
+            .contains("The site has used up today's translations"),
         "{}",
         site.body
     );
     assert_eq!(characters_sent(), 45, "nothing refused reached the service");
+}
+
+#[actix_web::test]
+async fn a_failing_service_uses_up_no_budget() {
+    let service = FakeService::start(Behaviour::Broken);
+    let app = spawn_app_with(&[
+        ("LIBRETRANSLATE_URL", service.url.as_str()),
+        ("TRANSLATE_USER_DAILY_CHARS", "30"),
+    ])
+    .await;
+    let (mut susan, token) = user(&app).await;
+    let text = json!({ "text": "a".repeat(20), "source_language": "en", "dest_language": "es" });
+    // Twenty characters, three times: more than the day's thirty, had the failures counted.
+    for _ in 0..3 {
+        let res = translate(&mut susan, &token, text.clone()).await;
+        assert_eq!(text_of(&res), "Error: the translation service failed.");
+    }
+    assert_eq!(service.seen().len(), 3);
 }

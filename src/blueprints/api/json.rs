@@ -17,7 +17,7 @@ use super::errors::ApiError;
 use crate::form::parse_urlencoded;
 use crate::models::post::PostWithAuthor;
 use crate::models::user::{self, WithCounts};
-use crate::pagination::PageNumber;
+use crate::pagination::{MAX_PAGE, PageNumber};
 
 /// A time as the API writes it: ISO 8601 in UTC, `2026-12-03T09:30:00Z`.
 pub fn iso(at: NaiveDateTime) -> String {
@@ -238,7 +238,8 @@ impl Window {
         };
         let links = CollectionLinks {
             self_: at(self.page),
-            next: (self.page * self.per_page < total).then(|| at(self.page + 1)),
+            next: (self.page < MAX_PAGE && self.page * self.per_page < total)
+                .then(|| at(self.page + 1)),
             prev: (self.page > 1).then(|| at(self.page - 1)),
         };
         (meta, links)

@@ -23,6 +23,7 @@ async fn collection(
     state: &State,
 ) -> Result<HttpResponse, ApiError> {
     let window = Window::parse(req.query_string());
+    let totals = state.totals.clone();
     let (page, total) = state
         .db
         .run(move |conn| {
@@ -32,7 +33,12 @@ async fn collection(
                 return Ok(None);
             }
             let page = post::page(conn, feed, window.number(), window.per_page)?;
-            Ok::<_, diesel::result::Error>(Some((page, post::count(conn, feed)?)))
+            let key = format!("posts {feed:?}");
+            let (shown, offset) = (page.items.len(), window.offset());
+            let total = totals.of(key, shown, window.per_page, offset, || {
+                post::count(conn, feed)
+            })?;
+            Ok::<_, diesel::result::Error>(Some((page, total)))
         })
         .await?
         .ok_or_else(ApiError::not_found)?;

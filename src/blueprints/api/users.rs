@@ -12,6 +12,7 @@ use crate::i18n::{Message, english};
 use crate::models;
 use crate::models::job::Job;
 use crate::models::user::{self, AccountChange, Listing, NewUser};
+use crate::pagination::MAX_PAGE;
 use crate::state::State;
 use crate::throttle::Account;
 use crate::urls;
@@ -90,6 +91,7 @@ async fn collection(
         Listing::Everyone => None,
         Listing::FollowersOf(id) | Listing::FollowedBy(id) => Some(id),
     };
+    let totals = state.totals.clone();
     let (users, total) = state
         .db
         .run(move |conn| {
@@ -98,7 +100,24 @@ async fn collection(
             {
                 return Ok(None);
             }
-            let (users, total) = user::list(conn, listing, window.per_page, window.offset())?;
+            // Past the deepest page, nothing is read (`pagination::MAX_PAGE`).
+            let limit = if window.page > MAX_PAGE {
+                0
+            } else {
+                window.per_page
+            };
+            let users = user::list(conn, listing, limit, window.offset())?;
+            let key = format!("users {listing:?}");
+            let total = if window.page > MAX_PAGE {
+                totals
+                    .get(&key)
+                    .map_or_else(|| user::count(conn, listing), Ok)?
+            } else {
+                let (shown, offset) = (users.len(), window.offset());
+                totals.of(key, shown, window.per_page, offset, || {
+                    user::count(conn, listing)
+                })?
+            };
             Ok::<_, diesel::result::Error>(Some((user::with_counts(conn, users)?, total)))
         })
         .await?
@@ -312,7 +331,8 @@ pub async fn update_user(
             .map_err(|e| problems.add("email", e)),
         None => Ok(None),
     };
-    if input.email.is_some() && input.password.is_none() {
+    // A client that sends back the address it read changes nothing, and needs no password.
+    if matches!(email, Ok(Some(_))) && input.password.is_none() {
         problems.add("password", Message::new("api-password-for-email"));
     }
     let about = input
@@ -346,7 +366,6 @@ pub async fn update_user(
         .run(move |conn| {
             let change = AccountChange {
                 username: username.as_ref().map(Username::as_str),
-                email: None,
                 about_me: about.as_ref().map(Option::as_deref),
             };
             if !user::update_account(conn, id, &change)? {

@@ -236,7 +236,7 @@ pub async fn confirm_email(
         .await?;
     let Some((username, email)) = found else {
         page.flash(Kind::Error, Message::new("flash-email-link-dead"));
-        return Ok(redirect(home(&page)));
+        return Ok(redirect(after_link(&page)));
     };
     page.render(
         "auth/confirm_email.html",
@@ -269,7 +269,7 @@ pub async fn confirm_email_submit(
                         old_email,
                         &user.email,
                     )?;
-                    mailer.queue(conn, &notice)?;
+                    mailer.queue_always(conn, &notice)?;
                 }
                 Ok(confirmed)
             })
@@ -284,12 +284,12 @@ pub async fn confirm_email_submit(
         Confirmed::Taken => page.flash(Kind::Error, Message::new("flash-email-taken-meanwhile")),
         Confirmed::Dead => page.flash(Kind::Error, Message::new("flash-email-link-dead")),
     }
-    Ok(redirect(home(&page)))
+    Ok(redirect(after_link(&page)))
 }
 
 /// Where a confirmation link leads once used: home, or the login page for a browser that is
 /// not logged in (the link may be opened anywhere), which would only be sent on from home.
-fn home(page: &Page) -> &'static str {
+fn after_link(page: &Page) -> &'static str {
     if page.user().is_some() {
         "/index"
     } else {

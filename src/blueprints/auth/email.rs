@@ -52,14 +52,19 @@ pub async fn send_password_reset_email(
                 let Some(found) = user::find_by_email(conn, &email)? else {
                     return Ok(false);
                 };
+                // Two requests' jobs running at once take turns here, so only one sends a link.
+                user::hold(conn, found.id)?;
                 let now = models::now();
-                if user::has_recent_reset_link(conn, found.id, now - RESEND_AFTER)? {
+                if user::has_recent_reset_link(conn, found.id, now - RESEND_AFTER, now)? {
                     // The link mailed minutes ago still works: a new one would only replace
                     // it and fill the mailbox (a loop on the form aimed at someone else).
+                    tracing::info!(
+                        user = found.id,
+                        "no new reset link: the last one is minutes old"
+                    );
                     return Ok(false);
                 }
                 let expires = now + TimeDelta::seconds(timeout);
-                user::replace_reset_link(conn, found.id, &token_hash, now, expires)?;
                 let context = ResetMailContext {
                     username: &found.username,
                     link: &link,
@@ -75,7 +80,13 @@ pub async fn send_password_reset_email(
                     password_reset: true,
                     holds_link: true,
                 };
-                Ok(mailer.queue(conn, &mail)?.is_some())
+                // The mail first: past the address's mails of the day, nothing is sent and the
+                // link the user has keeps working.
+                if mailer.queue(conn, &mail)?.is_none() {
+                    return Ok(false);
+                }
+                user::replace_reset_link(conn, found.id, &token_hash, now, expires)?;
+                Ok(true)
             })
         })
         .await?;
@@ -127,7 +138,6 @@ pub async fn send_email_change_link(
                 }
                 let now = models::now();
                 let expires = now + CONFIRM_EMAIL_WITHIN;
-                email_change::replace(conn, user_id, &email, &token_hash, now, expires)?;
                 let context = ChangeMailContext {
                     username: &found.username,
                     email: &email,
@@ -144,7 +154,12 @@ pub async fn send_email_change_link(
                     password_reset: false,
                     holds_link: true,
                 };
-                Ok(mailer.queue(conn, &mail)?.is_some())
+                // The mail first: past the address's mails of the day, nothing is stored either.
+                if mailer.queue(conn, &mail)?.is_none() {
+                    return Ok(false);
+                }
+                email_change::replace(conn, user_id, &email, &token_hash, now, expires)?;
+                Ok(true)
             })
         })
         .await?;

@@ -83,6 +83,7 @@ pub async fn login_submit(
         Ok(credentials) => credentials,
         Err(form) => return page.render("auth/login.html", sign_in(), &FormContext { form }),
     };
+    // The name is looked up first (a cheap query), so the counts are the account's, by its id.
     let name = credentials.username.clone();
     let found = state
         .db
@@ -265,7 +266,7 @@ pub async fn reset_password_request_submit(
     };
     let attempt = match state.throttle.begin(
         page.request(),
-        Account::found_or_typed(None, &format!("reset:{}", email.as_str())),
+        Account::ResetMailTo(email.as_str().to_lowercase()),
     ) {
         Ok(attempt) => attempt,
         Err(wait) => {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::error::{AppError, chain};
 use crate::i18n::{self, Message};
+use crate::logging::without_secrets;
 use crate::login::{MaybeUser, cached_user};
 use crate::render::{Base, render_page};
 use crate::state::State;
@@ -107,13 +108,11 @@ fn dress_error<B: MessageBody + 'static>(
             .filter(|m| !m.is_empty() && m.as_str() != status.canonical_reason().unwrap_or(""))
     };
     if failed && let Some(state) = res.request().app_data::<web::Data<State>>() {
+        // The path as the log writes it: a reset link's token must not reach a mail.
+        let path = without_secrets(res.request().path());
         let details = match res.response().error() {
-            Some(e) => format!(
-                "{} {}\n\n{e:?}",
-                res.request().method(),
-                res.request().path()
-            ),
-            None => format!("{} {}", res.request().method(), res.request().path()),
+            Some(e) => format!("{} {path}\n\n{e:?}", res.request().method()),
+            None => format!("{} {path}", res.request().method()),
         };
         state.mailer.report_failure(&state.db, &state.jobs, details);
     }

@@ -540,6 +540,14 @@ pub async fn translate_text(
         Err(Failure::NotConfigured) => Message::new("translate-not-configured").text(&lang),
         Err(e @ Failure::Service(_)) => {
             tracing::warn!(error = %e, "translation failed");
+            let (user, day) = (me.id, now.date());
+            let refunded = state
+                .db
+                .run(move |conn| translation::refund(conn, user, characters, day))
+                .await;
+            if let Err(e) = refunded {
+                tracing::warn!(error = %chain(&e), "could not give back a failed translation's budget");
+            }
             Message::new("translate-failed").text(&lang)
         }
     };
