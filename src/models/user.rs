@@ -281,15 +281,19 @@ pub fn update_profile(
     about_me: Option<&str>,
 ) -> QueryResult<bool> {
     let updated = conn.transaction(|conn| {
-        let before: String = users::table.find(id).select(users::username).first(conn)?;
+        // Written first: on SQLite the transaction then holds the write lock throughout.
         diesel::update(users::table.find(id))
-            .set((users::username.eq(username), users::about_me.eq(about_me)))
+            .set(users::about_me.eq(about_me))
             .execute(conn)?;
+        let before: String = users::table.find(id).select(users::username).first(conn)?;
         // A name kept as it was keeps its key (or has none: one of two look-alikes from before
         // the keys, which must still be able to save its profile).
         if before == username {
             return Ok(());
         }
+        diesel::update(users::table.find(id))
+            .set(users::username.eq(username))
+            .execute(conn)?;
         set_username_key(conn, id, username)
     });
     Ok(unless_taken(updated)?.is_some())

@@ -319,9 +319,10 @@ pub async fn update_user(
         return Err(ApiError::forbidden("You can only change your own user."));
     }
     let mut problems = Problems::default();
+    // A name sent back as it is changes nothing (and keeps its key, or its lack of one).
     let username = match &input.username {
         Some(raw) => Username::parse(raw)
-            .map(Some)
+            .map(|name| (name.as_str() != me.user.username).then_some(name))
             .map_err(|e| problems.add("username", e)),
         None => Ok(None),
     };

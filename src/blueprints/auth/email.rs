@@ -71,15 +71,8 @@ pub async fn send_password_reset_email(
                     minutes: (timeout + 59) / 60,
                     lang: lang.to_string(),
                 };
-                let mail = Mail {
-                    to: vec![found.email.clone()],
-                    subject: Message::new("email-reset-subject").text(&lang),
-                    text: templates.render("email/reset_password.txt", &lang, &context)?,
-                    html: Some(templates.render("email/reset_password.html", &lang, &context)?),
-                    attachment: None,
-                    password_reset: true,
-                    holds_link: true,
-                };
+                let mut mail = written(&templates, &lang, RESET, &found.email, &context)?;
+                (mail.password_reset, mail.holds_link) = (true, true);
                 // The mail first: past the address's mails of the day, nothing is sent and the
                 // link the user has keeps working.
                 if mailer.queue(conn, &mail)?.is_none() {
@@ -145,15 +138,8 @@ pub async fn send_email_change_link(
                     hours: CONFIRM_EMAIL_WITHIN.num_hours(),
                     lang: lang.to_string(),
                 };
-                let mail = Mail {
-                    to: vec![email.clone()],
-                    subject: Message::new("email-confirm-subject").text(&lang),
-                    text: templates.render("email/confirm_email.txt", &lang, &context)?,
-                    html: Some(templates.render("email/confirm_email.html", &lang, &context)?),
-                    attachment: None,
-                    password_reset: false,
-                    holds_link: true,
-                };
+                let mut mail = written(&templates, &lang, CONFIRM, &email, &context)?;
+                mail.holds_link = true;
                 // The mail first: past the address's mails of the day, nothing is stored either.
                 if mailer.queue(conn, &mail)?.is_none() {
                     return Ok(false);
@@ -185,11 +171,42 @@ pub fn email_changed_notice(
         hours: 0,
         lang: lang.to_string(),
     };
+    written(templates, lang, CHANGED, old_email, &context)
+}
+
+/// A mail of this blueprint: its subject, and its templates (`email/<name>.txt` and `.html`).
+struct Kind {
+    subject: &'static str,
+    templates: &'static str,
+}
+
+const RESET: Kind = Kind {
+    subject: "email-reset-subject",
+    templates: "reset_password",
+};
+const CONFIRM: Kind = Kind {
+    subject: "email-confirm-subject",
+    templates: "confirm_email",
+};
+const CHANGED: Kind = Kind {
+    subject: "email-changed-subject",
+    templates: "email_changed",
+};
+
+/// The mail `kind` to `to`, in `lang`, written from `context`.
+fn written(
+    templates: &Templates,
+    lang: &LanguageIdentifier,
+    kind: Kind,
+    to: &str,
+    context: &impl Serialize,
+) -> Result<Mail, AppError> {
+    let name = kind.templates;
     Ok(Mail {
-        to: vec![old_email.to_owned()],
-        subject: Message::new("email-changed-subject").text(lang),
-        text: templates.render("email/email_changed.txt", lang, &context)?,
-        html: Some(templates.render("email/email_changed.html", lang, &context)?),
+        to: vec![to.to_owned()],
+        subject: Message::new(kind.subject).text(lang),
+        text: templates.render(&format!("email/{name}.txt"), lang, context)?,
+        html: Some(templates.render(&format!("email/{name}.html"), lang, context)?),
         attachment: None,
         password_reset: false,
         holds_link: false,
