@@ -75,6 +75,7 @@ pub fn create_app(
         .configure(blueprints::main::config)
         .configure(blueprints::auth::config)
         .route("/static/{path:.*}", web::get().to(assets::static_file))
+        .route("/favicon.ico", web::get().to(assets::favicon))
         .configure(blueprints::errors::config)
         // actix runs the last `wrap` first. Read from the bottom up, a request passes:
         // logging -> security headers -> the size limit of the request head -> HEAD read as

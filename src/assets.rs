@@ -20,7 +20,18 @@ pub async fn static_file(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let file = StaticFiles::get(&path).ok_or(AppError::NotFound)?;
+    serve(&req, &path)
+}
+
+/// GET /favicon.ico: where browsers look for a site's icon when a page names none (pages name
+/// `static/img/favicon.svg`; feed readers and bookmarks still ask here).
+pub async fn favicon(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    serve(&req, "favicon.ico")
+}
+
+/// The embedded file at `path` of `static/`, revalidated by its hash.
+fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, AppError> {
+    let file = StaticFiles::get(path).ok_or(AppError::NotFound)?;
     let etag = EntityTag::new_strong(hex::encode(&file.metadata.sha256_hash()[..16]));
     let matches = req
         .headers()

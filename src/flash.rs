@@ -36,6 +36,17 @@ pub enum Kind {
 pub struct Flashed {
     pub kind: Kind,
     pub text: String,
+    /// A link after the text, to what the reader can do next ("Ask for a new one").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<Link>,
+}
+
+/// A link of this site shown after a message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    /// A path of this site, never user input.
+    pub href: String,
+    pub text: String,
 }
 
 /// A message as the session holds it: sessions from before messages had a kind hold bare texts.
@@ -57,6 +68,7 @@ fn stored<E>(read: Result<Option<Vec<Stored>>, E>) -> Vec<Flashed> {
             Stored::Text(text) => Flashed {
                 kind: Kind::Info,
                 text,
+                link: None,
             },
         })
         .collect()
@@ -65,12 +77,32 @@ fn stored<E>(read: Result<Option<Vec<Stored>>, E>) -> Vec<Flashed> {
 /// Queues a message for the next rendered page, in this request's language (as Flask's
 /// `flash(_('...'))` translates when it flashes).
 pub fn flash(req: &HttpRequest, kind: Kind, message: Message) {
+    push(req, kind, message, None);
+}
+
+/// [`flash`] with a link after the message: `href` (a path of this site) named `link`.
+pub fn flash_with_link(
+    req: &HttpRequest,
+    kind: Kind,
+    message: Message,
+    href: &'static str,
+    link: Message,
+) {
+    let link = Link {
+        href: href.to_owned(),
+        text: link.text(&i18n::for_request(req)),
+    };
+    push(req, kind, message, Some(link));
+}
+
+fn push(req: &HttpRequest, kind: Kind, message: Message, link: Option<Link>) {
     let text = message.text(&i18n::for_request(req));
     let session = req.get_session();
     let mut messages = stored(session.get::<Vec<Stored>>(KEY));
     messages.push(Flashed {
         kind,
         text: shorten(text),
+        link,
     });
     while messages.len() > 1 && json_size(&messages) > BUDGET {
         messages.remove(0);
@@ -96,6 +128,12 @@ fn shorten(message: String) -> String {
 
 fn json_size(messages: &[Flashed]) -> usize {
     serde_json::to_string(messages).map_or(usize::MAX, |json| json.len())
+}
+
+/// Whether a message waits for the next page: a redirect that already says why it happened
+/// (a logout, a dead link) needs no second message on the way.
+pub fn waiting(req: &HttpRequest) -> bool {
+    req.get_session().contains_key(KEY)
 }
 
 /// Takes the queued messages out of the session (Flask: `get_flashed_messages()`).
@@ -134,7 +172,8 @@ mod tests {
             stored(old),
             [Flashed {
                 kind: Kind::Info,
-                text: "Your post is now live!".into()
+                text: "Your post is now live!".into(),
+                link: None,
             }]
         );
         let new: Result<Option<Vec<Stored>>, serde_json::Error> =
@@ -148,6 +187,7 @@ mod tests {
         let worst = vec![Flashed {
             kind: Kind::Success,
             text: shorten("\u{1}".repeat(5_000)),
+            link: None,
         }];
         assert!(json_size(&worst) <= BUDGET, "{}", json_size(&worst));
     }

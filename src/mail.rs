@@ -330,6 +330,9 @@ fn transport(mail: &MailConfig) -> anyhow::Result<SmtpTransport> {
 }
 
 /// The stored mail as a MIME message: plain text, or text and HTML as alternatives.
+/// The type of an attached file: an export of posts is JSON.
+pub const ATTACHMENT_TYPE: &str = "application/json";
+
 fn message(row: &mail::MailRow, attachment: Option<(String, String)>) -> anyhow::Result<Message> {
     let mut builder = Message::builder()
         .message_id(Some(row.message_id.clone()))
@@ -362,7 +365,7 @@ fn message(row: &mail::MailRow, attachment: Option<(String, String)>) -> anyhow:
                     .singlepart(lettre::message::SinglePart::plain(row.text_body.clone())),
             };
             let file = lettre::message::Attachment::new(filename)
-                .body(body, "application/json".parse().context("a content type")?);
+                .body(body, ATTACHMENT_TYPE.parse().context("a content type")?);
             builder.multipart(MultiPart::mixed().multipart(text).singlepart(file))?
         }
     };

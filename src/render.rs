@@ -165,6 +165,11 @@ impl Page {
         flash::flash(&self.req, kind, message);
     }
 
+    /// [`Page::flash`] with a link to what the reader can do next.
+    pub fn flash_with_link(&self, kind: Kind, message: Message, href: &'static str, link: Message) {
+        flash::flash_with_link(&self.req, kind, message, href, link);
+    }
+
     /// Flask-Babel's `get_locale()` for this page.
     pub fn lang(&self) -> LanguageIdentifier {
         i18n::for_request(&self.req)

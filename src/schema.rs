@@ -186,6 +186,7 @@ diesel::table! {
         about_me -> Nullable<Text>,
         last_seen -> Timestamp,
         last_message_read_time -> Nullable<Timestamp>,
+        case_twin -> Bool,
     }
 }
 

@@ -160,12 +160,14 @@ password-similar = The password is too similar to the username or e-mail address
 ## Flash messages
 
 flash-login-required = Please log in to access this page.
+flash-logged-out = You have been logged out.
 flash-reauthenticate = Please reauthenticate to access this page.
 flash-invalid-login = Invalid username or password
 flash-registered = Congratulations, you are now a registered user!
 flash-password-changed = Your password has been changed. Your other sessions were logged out.
 flash-check-email = Check your email for the instructions to reset your password
-flash-reset-link-dead = That password reset link is no longer valid: it was used, a newer one was sent, or it expired. You can ask for a new one.
+flash-reset-link-dead = That password reset link is no longer valid: it was used, a newer one was sent, or it expired.
+flash-reset-link-ask = Ask for a new one.
 flash-password-reset = Your password has been reset.
 flash-session-logged-out = That session has been logged out.
 flash-logged-out-everywhere = You have been logged out everywhere.

@@ -155,12 +155,14 @@ password-similar = La contraseña se parece demasiado al nombre de usuario o a l
 ## Flash messages
 
 flash-login-required = Por favor ingresa para acceder a esta página.
+flash-logged-out = Has cerrado la sesión.
 flash-reauthenticate = Por favor confirma tu contraseña para acceder a esta página.
 flash-invalid-login = Nombre de usuario o contraseña incorrectos
 flash-registered = ¡Felicitaciones, ya eres un usuario registrado!
 flash-password-changed = Tu contraseña ha cambiado. Se cerraron tus otras sesiones.
 flash-check-email = Busca en tu correo las instrucciones para restablecer tu contraseña
-flash-reset-link-dead = Ese enlace para restablecer la contraseña ya no es válido: ya se usó, se envió uno más nuevo o caducó. Puedes pedir otro.
+flash-reset-link-dead = Ese enlace para restablecer la contraseña ya no es válido: ya se usó, se envió uno más nuevo o caducó.
+flash-reset-link-ask = Pide uno nuevo.
 flash-password-reset = Tu contraseña ha sido restablecida.
 flash-session-logged-out = Se cerró esa sesión.
 flash-logged-out-everywhere = Se cerraron todas tus sesiones.

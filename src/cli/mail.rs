@@ -8,7 +8,8 @@ use anyhow::Context as _;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::models::mail;
+use crate::mail::ATTACHMENT_TYPE;
+use crate::models::{mail, task};
 
 pub fn list(config: &Config, limit: i64) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url)?;
@@ -51,6 +52,20 @@ pub fn show(config: &Config, id: i32) -> anyhow::Result<()> {
         .map(|at| format!(" at {} UTC", at.format("%Y-%m-%d %H:%M:%S")))
         .unwrap_or_default();
     writeln!(out, "Status: {}{delivered}", row.status)?;
+    if let Some(export) = row.attachment_export_id {
+        // The file is the export's own row, kept until it expires: a mail names it by id.
+        match task::find_export(&mut *db.get()?, export)? {
+            Some(file) => writeln!(
+                out,
+                "Attachment: {} ({ATTACHMENT_TYPE}, {} bytes)",
+                file.filename, file.size
+            )?,
+            None => writeln!(
+                out,
+                "Attachment: export {export}, no longer kept (an export is deleted when it expires)"
+            )?,
+        }
+    }
     writeln!(out)?;
     writeln!(out, "{}", row.text_body.trim_end())?;
     Ok(())

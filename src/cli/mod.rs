@@ -33,6 +33,10 @@ enum Command {
     /// Serve the app on HOST:PORT (the default command).
     Serve,
     /// Fill the database with fake users, posts and follows (all with the same password).
+    ///
+    /// Seeded usernames are a first name, a dot, a last name and a number unique to the run and
+    /// the user, such as `ana.garcia482913x0`; their addresses are the name `@example.com`. The
+    /// command prints two of the names it made, to log in as.
     Seed {
         #[arg(long, default_value_t = 100)]
         users: usize,

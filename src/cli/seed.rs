@@ -149,7 +149,7 @@ pub(super) fn run(config: &Config, amounts: Amounts, password: &str) -> anyhow::
     let db = Db::connect(&config.database_url)?;
     let hash = hash_blocking(password, config.bcrypt_cost)?;
     let started = std::time::Instant::now();
-    seed(&db, amounts, &hash)?;
+    let examples = seed(&db, amounts, &hash)?;
     search::catch_up(&mut *db.get()?).context("indexing the posts for search")?;
     user::add_missing_username_keys(&mut *db.get()?).context("writing the username keys")?;
     // What autovacuum would do soon after, done now: PostgreSQL plans its queries from
@@ -169,11 +169,18 @@ pub(super) fn run(config: &Config, amounts: Amounts, password: &str) -> anyhow::
         amounts.follows,
         started.elapsed().as_secs_f64()
     );
+    if !examples.is_empty() {
+        println!(
+            "log in as any of them at /auth/login, for example as {} (with the password above)",
+            examples.join(" or ")
+        );
+    }
     Ok(())
 }
 
-/// Adds `amounts` of fake data. Every new user gets `password_hash`.
-fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
+/// Adds `amounts` of fake data. Every new user gets `password_hash`. Returns the names of the
+/// first two new users.
+fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<Vec<String>> {
     let mut conn = db.get()?;
     let mut rng = rand::rng();
     let now = models::now();
@@ -182,6 +189,7 @@ fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
 
     let progress = progress_bar(amounts.users, "users");
     let mut done = 0;
+    let mut examples = Vec::new();
     while done < amounts.users {
         let take = ROWS_PER_TRANSACTION.min(amounts.users - done);
         let names: Vec<(String, String)> = (done..done + take)
@@ -193,6 +201,9 @@ fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
                 (name, email)
             })
             .collect();
+        if examples.is_empty() {
+            examples = names.iter().take(2).map(|(name, _)| name.clone()).collect();
+        }
         conn.transaction(|conn| {
             for chunk in names.chunks(ROWS_PER_STATEMENT) {
                 let rows: Vec<_> = chunk
@@ -289,7 +300,7 @@ fn seed(db: &Db, amounts: Amounts, password_hash: &str) -> anyhow::Result<()> {
     }
     insert_follows(&mut conn, &mut pairs, &progress)?;
     progress.finish();
-    Ok(())
+    Ok(examples)
 }
 
 fn insert_follows(

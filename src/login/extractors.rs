@@ -21,7 +21,7 @@ use super::{
 };
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::flash::{Kind, flash};
+use crate::flash::{self, Kind, flash};
 use crate::i18n::Message;
 use crate::models::login_session;
 use crate::models::user::AuthUser;
@@ -162,9 +162,13 @@ impl LoginRequired {
 }
 
 /// Flask-Login's `unauthorized()`: flash, then send the visitor to `view?next=<this path and
-/// query>`. A POST has no page to come back to, so it gets no `next`.
+/// query>`. A POST has no page to come back to, so it gets no `next`. When a message already
+/// waits (the logout's "You have been logged out.", a dead link's), it says why the visitor is
+/// here, and a second one would only blur it.
 fn unauthorized(req: &HttpRequest, view: &str, message: Message) -> AppError {
-    flash(req, Kind::Info, message);
+    if !flash::waiting(req) {
+        flash(req, Kind::Info, message);
+    }
     let location = if req.method() == actix_web::http::Method::GET {
         let target = match req.query_string() {
             "" => req.path().to_owned(),

@@ -23,6 +23,10 @@ pub struct User {
     pub last_seen: NaiveDateTime,
     /// When the user last opened `/messages` (chapter 21); newer messages are unread.
     pub last_message_read_time: Option<NaiveDateTime>,
+    /// One of two accounts whose names differ only in case, both made before usernames were
+    /// unique whatever their case: it keeps its name (and logs in with it exactly) until it is
+    /// renamed. The unique index on the lower-cased name leaves such accounts out.
+    pub case_twin: bool,
 }
 
 /// Flask-Login's `current_user` (the `UserMixin` part of Flask's `User`): the logged-in user
@@ -78,6 +82,26 @@ pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<Use
         .select(User::as_select())
         .first(conn)
         .optional()
+}
+
+/// The user who logs in as `name` typed in any case ("ALICE" or "alice" for "Alice"): the
+/// account with exactly that name, else the one whose name is `name` in another case. Phone
+/// keyboards capitalise the first letter; the name is still the same.
+pub fn find_by_login_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
+    if let Some(user) = find_by_username(conn, name)? {
+        return Ok(Some(user));
+    }
+    // Names that fold alike share a key, and a key is one account's: at most one candidate,
+    // then kept only if the two names differ in case alone (not "Ian" for "lan").
+    let fold = |s: &str| s.nfkc().collect::<String>().to_lowercase();
+    let candidates: Vec<User> = users::table
+        .inner_join(username_keys::table)
+        .filter(username_keys::name_key.eq(username_key(name)))
+        .select(User::as_select())
+        .load(conn)?;
+    Ok(candidates
+        .into_iter()
+        .find(|u| fold(&u.username) == fold(name)))
 }
 
 /// The user with this address, whatever its case (Flask: `User.query.filter_by(email=...)`).
@@ -291,8 +315,9 @@ pub fn update_profile(
         if before == username {
             return Ok(());
         }
+        // A new name is held to the rule, even by an account that kept an older case twin.
         diesel::update(users::table.find(id))
-            .set(users::username.eq(username))
+            .set((users::username.eq(username), users::case_twin.eq(false)))
             .execute(conn)?;
         set_username_key(conn, id, username)
     });
@@ -640,10 +665,13 @@ pub fn update_account(conn: &mut DbConn, id: i32, change: &AccountChange<'_>) ->
         diesel::update(users::table.find(id))
             .set(change)
             .execute(conn)?;
-        match change.username {
-            Some(name) => set_username_key(conn, id, name),
-            None => Ok(()),
-        }
+        let Some(name) = change.username else {
+            return Ok(());
+        };
+        diesel::update(users::table.find(id))
+            .set(users::case_twin.eq(false))
+            .execute(conn)?;
+        set_username_key(conn, id, name)
     });
     Ok(unless_taken(updated)?.is_some())
 }

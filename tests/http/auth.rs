@@ -1,6 +1,6 @@
 //! Chapter 5: register, log in, log out, `login_required`, `next`.
 
-use crate::common::{PASSWORD, flashes_of, spawn_app};
+use crate::common::{PASSWORD, flashes_of, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn anonymous_visit_to_index_redirects_to_login_with_next_and_flash() {
@@ -261,6 +261,127 @@ async fn wrong_password_and_unknown_user_look_the_same() {
 }
 
 #[actix_web::test]
+async fn the_username_typed_survives_a_wrong_password_once() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+    let mut browser = app.browser();
+
+    let res = browser.login("Susan", "wrong password!", false).await;
+    assert_eq!(res.location(), Some("/auth/login"));
+    let form = browser.get("/auth/login").await.body;
+    assert!(form.contains(r#"name="username" value="Susan""#), "{form}");
+    // The login field is not capitalised or corrected by a phone's keyboard.
+    assert!(form.contains(r#"autocapitalize="none""#), "{form}");
+    let again = browser.get("/auth/login").await.body;
+    assert!(again.contains(r#"name="username" value="""#), "{again}");
+}
+
+#[actix_web::test]
+async fn usernames_are_one_name_whatever_their_case_at_login_and_in_the_api() {
+    let app = spawn_app().await;
+    app.register("alice").await;
+
+    // Any case logs in, as the one account.
+    for typed in ["ALICE", "Alice", "alice"] {
+        let mut browser = app.browser();
+        let res = browser.login(typed, PASSWORD, false).await;
+        assert_eq!(res.location(), Some("/index"), "{typed}");
+        let page = browser.get("/index").await.body;
+        assert!(page.contains("Hi, alice!"), "{typed}: {page}");
+    }
+    // Another name that only looks alike is not a login.
+    let mut browser = app.browser();
+    let res = browser.login("aIice", PASSWORD, false).await;
+    assert_eq!(res.location(), Some("/auth/login"));
+
+    // A token by HTTP Basic, in another case.
+    let token = awc::Client::default()
+        .post(format!("{}/api/tokens", app.address))
+        .basic_auth("ALICE", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status().as_u16(), 200);
+
+    // Registering, renaming and the API refuse the name in another case.
+    let res = app
+        .browser()
+        .submit(
+            "/auth/register",
+            "/auth/register",
+            &[
+                ("username", "Alice"),
+                ("email", "other@example.com"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(res.body.contains("Please use a different username."));
+    let mut bob = app.logged_in("bob", false).await;
+    let res = bob.edit_profile("ALICE", "").await;
+    assert!(res.body.contains("Please use a different username."));
+    let res = awc::Client::default()
+        .post(format!("{}/api/users", app.address))
+        .send_json(&serde_json::json!({
+            "username": "aLiCe", "email": "third@example.com", "password": PASSWORD
+        }))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+}
+
+#[actix_web::test]
+async fn two_names_differing_only_in_case_from_before_the_rule_both_keep_logging_in() {
+    // A database from before usernames were unique in any case, holding "Alice" and "alice".
+    let database = crate::common::TestDatabase::fresh();
+    let mut app = spawn_app_with(&[("DATABASE_URL", database.url.as_str())]).await;
+    app.register("Alice").await;
+    app.stop().await;
+    let hash: String = {
+        use diesel::prelude::*;
+        use microblog::schema::users;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        users::table
+            .select(users::password_hash)
+            .first(&mut *conn)
+            .unwrap()
+    };
+    // One statement batch: each connection of the test's own would migrate again first.
+    app.execute_sql(&format!(
+        "DROP INDEX ix_users_username_lower; ALTER TABLE users DROP COLUMN case_twin;
+         DELETE FROM __diesel_schema_migrations WHERE version = '20261207000016';
+         INSERT INTO users (username, email, password_hash, last_seen)
+         VALUES ('alice', 'twin@example.com', '{hash}', '2026-01-01 00:00:00');"
+    ));
+
+    // The next start migrates: both accounts are still there, each logs in by its exact name,
+    // and another case finds the older one.
+    let app = spawn_app_with(&[("DATABASE_URL", database.url.as_str())]).await;
+    for (typed, greeted) in [("alice", "alice"), ("Alice", "Alice"), ("ALICE", "Alice")] {
+        let mut browser = app.browser();
+        let res = browser.login(typed, PASSWORD, false).await;
+        assert_eq!(res.location(), Some("/index"), "{typed}");
+        let page = browser.get("/index").await.body;
+        assert!(page.contains(&format!("Hi, {greeted}!")), "{typed}: {page}");
+    }
+    // The younger one may rename itself, and then keeps to the rule.
+    let mut twin = app.browser();
+    twin.login("alice", PASSWORD, false).await;
+    let res = twin.edit_profile("ALICE", "").await;
+    assert!(res.body.contains("Please use a different username."));
+    let res = twin.edit_profile("alice2", "").await;
+    assert_eq!(res.location(), Some("/edit_profile"));
+    let res = twin.edit_profile("ALICE2", "").await;
+    assert_eq!(
+        res.location(),
+        Some("/edit_profile"),
+        "its own name in another case"
+    );
+}
+
+#[actix_web::test]
 async fn a_logged_in_user_is_sent_from_the_auth_pages_to_index() {
     let app = spawn_app().await;
     let mut browser = app.logged_in("susan", false).await;
@@ -283,6 +404,17 @@ async fn logout_redirects_to_index_which_then_asks_for_a_login() {
 
     let res = browser.get("/index").await;
     assert_eq!(res.location(), Some("/auth/login?next=%2Findex"));
+    // One message, the one that says what happened.
+    assert_eq!(
+        browser.flashes("/auth/login?next=%2Findex").await,
+        vec!["You have been logged out."]
+    );
+    // A later visit that needs a login still says so.
+    browser.get("/explore").await;
+    assert_eq!(
+        browser.flashes("/auth/login?next=%2Fexplore").await,
+        vec!["Please log in to access this page."]
+    );
 }
 
 #[actix_web::test]

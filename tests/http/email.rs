@@ -167,8 +167,18 @@ async fn a_newer_request_a_password_change_and_time_each_kill_a_link() {
         Some("/index"),
         "a newer link kills the older one"
     );
-    let flashes = browser.flashes("/auth/login").await;
+    // Home sends a visitor on to the login page, where one message says why, with a link to
+    // ask for a new one (and no "Please log in").
+    let home = browser.get("/index").await;
+    let flashes = browser.flashes(home.location().unwrap()).await;
+    assert_eq!(flashes.len(), 1, "{flashes:?}");
     assert!(flashes[0].contains("no longer valid"), "{flashes:?}");
+    assert!(
+        flashes[0].contains(
+            r#"<a class="alert-link" href="/auth/reset_password_request">Ask for a new one.</a>"#
+        ),
+        "{flashes:?}"
+    );
     assert_eq!(browser.get(&second).await.status, 200);
 
     actix_web::rt::time::sleep(Duration::from_millis(5500)).await;

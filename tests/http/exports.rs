@@ -316,6 +316,38 @@ async fn jobs_list_shows_the_queue_as_rq_info_would() {
     assert!(line("export_posts", "done").contains("attempt 1/5"));
     line("send_mail", "done");
     assert!(line("send_mail", "failed").contains("last error: the mail server said no"));
+
+    // The outbox shows what the export's mail carried.
+    let settings = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", &crate::common::random_hex(32)),
+    ];
+    let listed = crate::common::microblog_command(work.path(), &settings)
+        .args(["mail", "list"])
+        .output()
+        .expect("run");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let id = listed
+        .lines()
+        .find(|l| l.contains("Your blog posts"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no export mail in:\n{listed}"))
+        .to_owned();
+    let shown = crate::common::microblog_command(work.path(), &settings)
+        .args(["mail", "show", &id])
+        .output()
+        .expect("run");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    let attached = shown
+        .lines()
+        .find(|l| l.starts_with("Attachment: posts.json (application/json, "))
+        .unwrap_or_else(|| panic!("no attachment in:\n{shown}"));
+    let size: u64 = attached
+        .trim_start_matches("Attachment: posts.json (application/json, ")
+        .trim_end_matches(" bytes)")
+        .parse()
+        .unwrap();
+    assert!(size > 20, "{attached}");
 }
 
 /// SQL that adds `count` posts of about 100 characters to `username`, numbered from 1.

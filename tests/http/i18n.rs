@@ -403,4 +403,13 @@ async fn a_new_users_empty_timeline_says_what_to_do_and_shows_no_pager() {
     let placeholder = visitor.get("/static/img/avatar.svg").await;
     assert_eq!(placeholder.status, 200);
     assert!(placeholder.body.starts_with("<svg"));
+
+    // The site's icon: named by every page, and where browsers look when a page names none.
+    assert!(register.contains(r#"<link rel="icon" href="/static/img/favicon.svg""#));
+    let icon = visitor.get("/static/img/favicon.svg").await;
+    assert_eq!(icon.status, 200);
+    assert!(icon.body.starts_with("<svg"));
+    let ico = visitor.get("/favicon.ico").await;
+    assert_eq!(ico.status, 200);
+    assert_eq!(ico.header("content-type"), Some("image/x-icon"));
 }

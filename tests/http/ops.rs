@@ -345,3 +345,48 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
+
+#[actix_web::test]
+async fn seed_says_what_its_usernames_look_like_and_one_of_them_logs_in() {
+    let database = TestDatabase::fresh();
+    let work = tempfile::tempdir().unwrap();
+    let secret = random_hex(32);
+    let settings = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+        ("BCRYPT_COST", "4"),
+    ];
+    let help = crate::common::microblog_command(work.path(), &settings)
+        .args(["seed", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("ana.garcia482913x0"), "{help}");
+
+    let seeded = crate::common::microblog_command(work.path(), &settings)
+        .args(["seed", "--users", "3", "--posts", "5", "--follows", "2"])
+        .args(["--password", PASSWORD])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&seeded.stdout);
+    assert!(seeded.status.success(), "{said}");
+    let names: Vec<&str> = said
+        .split("for example as ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no example in: {said}"))
+        .split(" (")
+        .next()
+        .unwrap()
+        .split(" or ")
+        .collect();
+    assert_eq!(names.len(), 2, "{said}");
+
+    // As a phone keyboard would type it: a capital first letter.
+    let app = spawn_app_with(&[("DATABASE_URL", database.url.as_str())]).await;
+    let typed = names[0][..1].to_uppercase() + &names[0][1..];
+    let mut browser = app.browser();
+    let res = browser.login(&typed, PASSWORD, false).await;
+    assert_eq!(res.location(), Some("/index"), "{typed}");
+    let page = browser.get("/index").await.body;
+    assert!(page.contains(&format!("Hi, {}!", names[0])), "{page}");
+}

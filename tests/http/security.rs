@@ -14,6 +14,10 @@ async fn a_post_without_a_csrf_token_is_refused_and_stores_nothing() {
         .await;
     assert_eq!(res.status, 400);
     assert!(res.body.contains("CSRF token"), "the reason is shown");
+    // The page is the site's, with the navbar of the user who is logged in.
+    assert!(res.body.contains(r#"href="/user/susan""#), "{}", res.body);
+    assert!(res.body.contains(r#"href="/auth/logout""#));
+    assert!(!res.body.contains(r#"href="/auth/login""#));
 
     assert!(!browser.get("/explore").await.body.contains("forged post"));
 }

@@ -38,7 +38,7 @@ pub async fn get_token(
     let name = username.clone();
     let found = state
         .db
-        .run(move |conn| user::find_by_username(conn, &name))
+        .run(move |conn| user::find_by_login_name(conn, &name))
         .await?;
     let account = Account::found_or_typed(found.as_ref().map(|u| u.id), &username);
     let attempt = state

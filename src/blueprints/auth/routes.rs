@@ -2,6 +2,7 @@
 //! reset. The port's account pages (re-authentication, password change, sessions) are
 //! `account.rs`.
 
+use actix_session::SessionExt as _;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -61,12 +62,22 @@ pub(super) fn next_or_index(page: &Page) -> HttpResponse {
     redirect(&next_param(page.request()).unwrap_or_else(|| "/index".to_owned()))
 }
 
+/// The session key of the name typed in a failed login, shown once in the form that follows
+/// (Flask's form comes back empty after its redirect; retyping a name on a phone is a chore).
+const TYPED_NAME: &str = "_login_name";
+
 /// Flask: auth.login (chapter 5), GET.
 pub async fn login(page: Page) -> Result<HttpResponse, AppError> {
     if page.user().is_some() {
         return Ok(redirect("/index"));
     }
-    let form = FormView::new(LOGIN_FIELDS);
+    let mut form = FormView::new(LOGIN_FIELDS);
+    let session = page.request().get_session();
+    if session.contains_key(TYPED_NAME) {
+        if let Ok(Some(name)) = session.remove_as::<String>(TYPED_NAME).transpose() {
+            form = form.value("username", &name);
+        }
+    }
     page.render("auth/login.html", sign_in(), &FormContext { form })
 }
 
@@ -87,7 +98,7 @@ pub async fn login_submit(
     let name = credentials.username.clone();
     let found = state
         .db
-        .run(move |conn| user::find_by_username(conn, &name))
+        .run(move |conn| user::find_by_login_name(conn, &name))
         .await?;
     let account = Account::found_or_typed(found.as_ref().map(|u| u.id), &credentials.username);
     let attempt = match state.throttle.begin(page.request(), account) {
@@ -103,6 +114,11 @@ pub async fn login_submit(
     let Some(found) = found else {
         attempt.failed();
         page.flash(Kind::Error, Message::new("flash-invalid-login"));
+        // At most a username's length: the session lives in a cookie.
+        let typed: String = credentials.username.chars().take(64).collect();
+        if let Err(e) = page.request().get_session().insert(TYPED_NAME, typed) {
+            tracing::warn!(error = %e, "could not keep the typed username");
+        }
         let back = match next_param(page.request()) {
             Some(next) => with_next(login::LOGIN_VIEW, &next),
             None => login::LOGIN_VIEW.to_owned(),
@@ -130,6 +146,7 @@ pub async fn logout(page: Page, req: HttpRequest) -> Result<HttpResponse, AppErr
         );
     }
     login::logout_user(&req).await?;
+    page.flash(Kind::Info, Message::new("flash-logged-out"));
     Ok(redirect("/index"))
 }
 
@@ -288,9 +305,15 @@ pub async fn reset_password_request_submit(
     Ok(redirect(login::LOGIN_VIEW))
 }
 
-/// The answer to a link that is not live: home, with a flash saying why.
+/// The answer to a link that is not live: home (the login page, for a visitor), with one
+/// message saying why and linking to a new one.
 fn dead_link(page: &Page) -> HttpResponse {
-    page.flash(Kind::Error, Message::new("flash-reset-link-dead"));
+    page.flash_with_link(
+        Kind::Error,
+        Message::new("flash-reset-link-dead"),
+        "/auth/reset_password_request",
+        Message::new("flash-reset-link-ask"),
+    );
     redirect("/index")
 }
 

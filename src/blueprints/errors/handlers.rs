@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::error::{AppError, chain};
 use crate::i18n::{self, Message};
 use crate::logging::without_secrets;
-use crate::login::{MaybeUser, cached_user};
+use crate::login::{MaybeUser, cached_user, load_user};
+use crate::models::user::AuthUser;
 use crate::render::{Base, render_page};
 use crate::state::State;
 use fluent_templates::LanguageIdentifier;
@@ -120,22 +121,41 @@ fn dress_error<B: MessageBody + 'static>(
     let req = res.request().clone();
     // Under /api every error is JSON, whatever the client accepts.
     let api = req.path() == "/api" || req.path().starts_with("/api/");
-    let (content_type, body) = if api || wants_json(&req) {
+    if api || wants_json(&req) {
         // Programs read `error`: it stays the status's English name, as Flask writes it.
         let json = ErrorJson {
             error: status.canonical_reason().unwrap_or("Error"),
             message,
         };
         let body = serde_json::to_string(&json).unwrap_or_else(|_| "{}".to_owned());
-        (mime::APPLICATION_JSON.to_string(), body)
-    } else {
-        (
-            mime::TEXT_HTML_UTF_8.to_string(),
-            error_html(&req, status, &reason, message),
-        )
-    };
+        return Ok(ErrorHandlerResponse::Response(with_body(
+            res,
+            mime::APPLICATION_JSON.as_ref(),
+            body,
+        )));
+    }
+    // The page's navbar shows who is logged in. A request refused before its handler ran (a
+    // form without its CSRF token) has not looked that up yet: it is looked up now, unless the
+    // server failed (the database may be why).
+    Ok(ErrorHandlerResponse::Future(Box::pin(async move {
+        let user = if failed {
+            cached_user(&req)
+        } else {
+            load_user(&req).await.ok().flatten()
+        };
+        let body = error_html(&req, user, status, &reason, message);
+        Ok(with_body(res, mime::TEXT_HTML_UTF_8.as_ref(), body))
+    })))
+}
+
+/// `res` with `body` of `content_type` in place of its own.
+fn with_body<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    content_type: &str,
+    body: String,
+) -> ServiceResponse<EitherBody<B>> {
     let (req, mut response) = res.into_parts();
-    if let Ok(value) = header::HeaderValue::from_str(&content_type) {
+    if let Ok(value) = header::HeaderValue::from_str(content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     // In the visitor's language, as every page.
@@ -144,8 +164,7 @@ fn dress_error<B: MessageBody + 'static>(
         header::HeaderValue::from_static("Accept, Accept-Language, Cookie"),
     );
     let response = response.set_body(BoxBody::new(body));
-    let res = ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body));
-    Ok(ErrorHandlerResponse::Response(res))
+    ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body))
 }
 
 /// The headline of an error page: the status's name, in `lang` for those a visitor meets.
@@ -170,6 +189,7 @@ fn status_text(status: StatusCode, lang: &LanguageIdentifier) -> String {
 /// The error page in the site layout; plain text if even that cannot be rendered.
 fn error_html(
     req: &HttpRequest,
+    user: Option<AuthUser>,
     status: StatusCode,
     reason: &str,
     message: Option<String>,
@@ -177,7 +197,6 @@ fn error_html(
     let Some(state) = req.app_data::<web::Data<State>>() else {
         return reason.to_owned();
     };
-    let user = cached_user(req);
     let template = match status.as_u16() {
         404 => "errors/404.html",
         500 => "errors/500.html",
