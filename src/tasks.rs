@@ -38,6 +38,7 @@ use crate::jobs::{Lease, Permanent, Tasks};
 use crate::mail::Mail;
 use crate::models::job::Job;
 use crate::models::{self, message, task, user};
+use crate::moment::Moment;
 use crate::state::State;
 
 /// The app's tasks, as the job runner gets them: what it needs to perform each one.
@@ -90,14 +91,31 @@ struct Progress<'a> {
     description: &'a str,
     progress: i32,
     failed: bool,
+    /// The finished file, so the page links it the moment the task ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download: Option<Download>,
 }
 
-fn progress_data(task: &task::Task, progress: i32, failed: bool) -> serde_json::Value {
+/// Where a finished export is, and until when (ISO 8601, UTC: the page writes it in the
+/// reader's language and time zone).
+#[derive(Serialize)]
+struct Download {
+    url: String,
+    until: String,
+}
+
+fn progress_data(
+    task: &task::Task,
+    progress: i32,
+    failed: bool,
+    download: Option<Download>,
+) -> serde_json::Value {
     serde_json::to_value(Progress {
         task_id: task.id,
         description: &task.description,
         progress,
         failed,
+        download,
     })
     .unwrap_or(serde_json::Value::Null)
 }
@@ -171,7 +189,7 @@ pub async fn export_posts(
         after = last;
         let report = reported.elapsed() >= PROGRESS_EVERY;
         let percent = (done * 100 / total.max(1)).clamp(0, 99) as i32;
-        let data = report.then(|| progress_data(&task, percent, false));
+        let data = report.then(|| progress_data(&task, percent, false, None));
         let lease = lease.clone();
         db.run(move |conn| {
             conn.transaction(|conn| {
@@ -193,7 +211,6 @@ pub async fn export_posts(
     }
 
     let (mailer, templates, lease) = (state.mailer.clone(), state.templates.clone(), lease.clone());
-    let done_data = progress_data(&task, 100, false);
     db.run(move |conn| {
         conn.transaction(|conn| -> anyhow::Result<()> {
             // Written first: on SQLite the transaction then holds the write lock throughout.
@@ -201,9 +218,15 @@ pub async fn export_posts(
             let Some(owner) = user::find(conn, user_id)? else {
                 return Ok(());
             };
-            task::finish_export(conn, export, size, models::now())?;
+            let now = models::now();
+            task::finish_export(conn, export, size, now)?;
             task::delete_older_exports(conn, user_id, export)?;
             task::finish(conn, task_id, false)?;
+            let download = Download {
+                url: task::download_path(export),
+                until: Moment::from(now + task::KEEP_EXPORT).iso,
+            };
+            let done_data = progress_data(&task, 100, false, Some(download));
             message::notify_user(conn, user_id, message::TASK_PROGRESS, &done_data)?;
             let attached = size <= ATTACH_AT_MOST;
             let context = serde_json::json!({
@@ -242,7 +265,7 @@ pub fn export_failed(conn: &mut DbConn, task_id: i32) -> QueryResult<Option<i32>
         // Done after all (a run that lost its lease committed first).
         return Ok(None);
     }
-    let data = progress_data(&task, task.progress, true);
+    let data = progress_data(&task, task.progress, true, None);
     message::notify_user(conn, task.user_id, message::TASK_PROGRESS, &data)?;
     Ok(Some(task.user_id))
 }

@@ -232,6 +232,11 @@ pub fn add_chunk(conn: &mut DbConn, export: i32, seq: i32, body: &str) -> QueryR
         .execute(conn)
 }
 
+/// Where the owner downloads export `id`.
+pub fn download_path(id: i32) -> String {
+    format!("/export_posts/{id}/posts.json")
+}
+
 /// Makes an export's file downloadable for [`KEEP_EXPORT`] from `now`.
 pub fn finish_export(
     conn: &mut DbConn,

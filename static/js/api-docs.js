@@ -20,6 +20,9 @@
   const SHOWN = ['Content-Type', 'Location', 'WWW-Authenticate', 'Retry-After', 'Cache-Control'];
 
   const operations = document.getElementById('operations');
+  // The words this script writes, in the page's language (templates/api/docs.html).
+  const WORDS = JSON.parse(operations.dataset.words || '{}');
+  const w = (key) => WORDS[key] || key;
   const tokenInput = document.getElementById('token');
   const tokenMessage = document.getElementById('token-message');
   let doc = {}; // the OpenAPI document, once read
@@ -61,7 +64,7 @@
     let text = body && body.error ? response.status + ' ' + body.error : statusLine(response);
     if (body && body.message) text += ': ' + body.message;
     const wait = response.headers.get('Retry-After');
-    if (response.status === 429 && wait) text += ' (Retry-After: ' + wait + ' seconds)';
+    if (response.status === 429 && wait) text += ' (Retry-After: ' + wait + ' ' + w('seconds') + ')';
     return text;
   }
 
@@ -104,7 +107,7 @@
       if (response.ok) done(body || {});
       else say(errorText(response, body), 'danger');
     } catch (e) {
-      say('The server could not be reached: ' + e.message, 'danger');
+      say(w('server-unreachable') + ' ' + e.message, 'danger');
     }
   }
 
@@ -116,26 +119,26 @@
     // encodeURIComponent then unescape turn the text into its UTF-8 bytes, so "zoë" works.
     const basic = btoa(unescape(encodeURIComponent(user + ':' + password.value)));
     password.value = ''; // sent once, not left in the page
-    say('Asking for a token…');
+    say(w('asking'));
     tokens('POST', 'Basic ' + basic, function (body) {
       setToken(body.token || '');
-      say('A new token, for an hour: the operations below that take one send it.', 'success');
+      say(w('new-token'), 'success');
     });
   });
 
   document.getElementById('token-revoke').addEventListener('click', function () {
     const token = tokenInput.value.trim();
-    if (!token) return say('There is no token to revoke.', 'warning');
+    if (!token) return say(w('no-token'), 'warning');
     tokens('DELETE', 'Bearer ' + token, function () { // 204 No Content
       setToken('');
-      say('Revoked: that token no longer works.', 'success');
+      say(w('revoked'), 'success');
     });
   });
 
   // A token pasted by hand is kept too.
   tokenInput.addEventListener('input', () => keep(tokenInput.value.trim()));
   try { tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { /* none */ }
-  document.getElementById('token-fieldset').disabled = false; // see docs.html
+  document.getElementById('token-fieldset').disabled = false; // see templates/api/docs.html
 
   // ---- Schemas --------------------------------------------------------------------------------
 
@@ -272,25 +275,27 @@
     scheme.type === 'http' && String(scheme.scheme).toLowerCase() === kind;
 
   function authText(schemes) {
-    if (!schemes.length) return 'No authentication.';
-    return 'Needs ' + schemes.map((s) => {
-      if (isHttp(s.scheme, 'bearer')) return 'a token (Bearer, "' + s.name + '")';
-      if (isHttp(s.scheme, 'basic')) {
-        return 'your username and password (HTTP Basic, "' + s.name + '")';
-      }
+    if (!schemes.length) return w('no-auth');
+    return w('needs') + ' ' + schemes.map((s) => {
+      if (isHttp(s.scheme, 'bearer')) return w('auth-bearer') + ' ("' + s.name + '")';
+      if (isHttp(s.scheme, 'basic')) return w('auth-basic') + ' ("' + s.name + '")';
       return '"' + s.name + '"';
-    }).join(' or ') + '.';
+    }).join(' ' + w('or') + ' ') + '.';
   }
 
-  function table(headings, rows) {
-    return el('div', { class: 'table-responsive' }, el('table', { class: 'table table-sm small' },
+  // A table wider than a phone scrolls in its own box, which a keyboard can reach and a screen
+  // reader names (by the heading above it).
+  function table(label, headings, rows) {
+    return el('div', { class: 'table-responsive', tabindex: 0, role: 'region',
+      'aria-label': label }, el('table', { class: 'table table-sm small' },
       el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, ...rows.map((cells) => el('tr', {}, ...cells.map((c) => el('td', {}, c)))))));
   }
 
   function parametersView(params) {
-    return table(['Name', 'In', 'Required', 'Type', 'Description'], params.map((p) => [
-      el('code', {}, p.name), p.in, p.required ? 'yes' : 'no', typeName(p.schema),
+    return table(w('parameters'), [w('name'), w('in'), w('required'), w('type'),
+      w('description')], params.map((p) => [
+      el('code', {}, p.name), p.in, p.required ? w('yes') : w('no'), typeName(p.schema),
       prose('span', {}, p.description || ''),
     ]));
   }
@@ -299,7 +304,7 @@
     const box = el('div', {});
     for (const [media, content] of Object.entries(body.content || {})) {
       box.append(el('p', { class: 'small mb-1' }, el('code', {}, media), ': ',
-        typeName(content.schema), body.required ? ' (required)' : ' (optional)'));
+        typeName(content.schema), ' ' + (body.required ? w('required-body') : w('optional'))));
       const fields = schemaView(content.schema, 0);
       if (fields) box.append(fields);
     }
@@ -307,11 +312,12 @@
   }
 
   function responsesView(responses) {
-    return table(['Status', 'Description', 'Body'], Object.entries(responses).map(([status, r]) => {
+    return table(w('responses'), [w('status'), w('description'), w('body')],
+      Object.entries(responses).map(([status, r]) => {
       r = resolve(r);
       const cell = prose('div', {}, r.description || '');
       for (const [name, header] of Object.entries(r.headers || {})) {
-        cell.append(el('div', { class: 'text-body-secondary' }, 'Header ', el('code', {}, name),
+        cell.append(el('div', { class: 'text-body-secondary' }, w('header') + ' ', el('code', {}, name),
           ': ', resolve(header).description || ''));
       }
       const bodies = Object.values(r.content || {}).filter((c) => c.schema).map((c) => {
@@ -329,7 +335,7 @@
     const n = ++forms;
     const bearer = schemes.some((s) => isHttp(s.scheme, 'bearer'));
     const form = el('form', { class: 'try border-top pt-3 mt-3', method: 'post' },
-      el('h4', { class: 'h6' }, 'Try it'));
+      el('h4', { class: 'h6' }, w('try-it')));
     const inputs = entry.params.filter((p) => p.in === 'path' || p.in === 'query').map((p) => {
       const id = 'try-' + n + '-' + p.in + '-' + p.name;
       // A path parameter is part of the URL: the browser will not submit the form without it.
@@ -353,14 +359,13 @@
           ? '{}'
           : JSON.stringify(exampleOf(content[media].schema), null, 2));
       form.append(el('div', { class: 'mb-2' }, el('label', { class: 'form-label small mb-0',
-        for: textarea.id }, 'Body (JSON)'), textarea));
+        for: textarea.id }, w('body-json')), textarea));
     }
     if (!bearer && schemes.some((s) => isHttp(s.scheme, 'basic'))) {
-      form.append(el('p', { class: 'small text-body-secondary' }, 'This one takes your ' +
-        'username and password: use "Get a token" above. Sent from here it goes without them, ' +
-        'to see the 401.'));
+      form.append(el('p', { class: 'small text-body-secondary' }, w('basic-note')));
     }
-    const send = el('button', { type: 'submit', class: 'btn btn-sm btn-primary try-send' }, 'Send');
+    const send = el('button', { type: 'submit', class: 'btn btn-sm btn-primary try-send' },
+      w('send'));
     const status = el('span', { class: 'try-status ms-2 fw-bold', role: 'status' });
     const headers = el('dl', { class: 'try-headers row small mt-2 mb-1' });
     const body = el('pre', {
@@ -411,10 +416,10 @@
         if (/json/i.test(response.headers.get('Content-Type') || '')) {
           try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* as it came */ }
         }
-        body.textContent = shown || '(no body)';
+        body.textContent = shown || w('no-body');
         body.hidden = false;
       } catch (e) {
-        status.textContent = 'The request failed: ' + e.message;
+        status.textContent = w('request-failed') + ' ' + e.message;
         status.classList.add('text-danger');
       } finally {
         send.disabled = false;
@@ -434,15 +439,16 @@
       el('span', { class: badge }, method),
       el('code', { class: 'fs-6' }, path),
       el('span', { class: 'ms-auto small text-body-secondary api-auth' },
-        schemes.length ? 'auth: ' + schemes.map((s) => s.name).join(', ') : 'no auth')));
+        schemes.length ? w('auth-short') + ' ' + schemes.map((s) => s.name).join(', ')
+          : w('no-auth-short'))));
     const box = el('div', { class: 'card-body' });
     if (op.summary) box.append(prose('h3', { class: 'h5 card-title' }, op.summary));
     if (op.description) box.append(prose('p', {}, op.description));
     box.append(el('p', { class: 'small' }, authText(schemes)));
     const part = (title, content) => box.append(el('h4', { class: 'h6' }, title), content);
-    if (entry.params.length) part('Parameters', parametersView(entry.params));
-    if (op.requestBody) part('Request body', requestBodyView(resolve(op.requestBody)));
-    if (op.responses) part('Responses', responsesView(op.responses));
+    if (entry.params.length) part(w('parameters'), parametersView(entry.params));
+    if (op.requestBody) part(w('request-body'), requestBodyView(resolve(op.requestBody)));
+    if (op.responses) part(w('responses'), responsesView(op.responses));
     box.append(tryForm(entry, schemes));
     card.append(box);
     return card;
@@ -485,7 +491,7 @@
   }
 
   async function load() {
-    operations.replaceChildren(el('p', { class: 'text-body-secondary' }, 'Reading the API…'));
+    operations.replaceChildren(el('p', { class: 'text-body-secondary' }, w('reading')));
     try {
       const response = await fetch('/api/openapi.json', {
         headers: { Accept: 'application/json' },
@@ -494,7 +500,7 @@
       doc = await response.json();
     } catch (e) {
       operations.replaceChildren(el('div', { class: 'alert alert-danger', role: 'alert' },
-        'The API\'s description could not be read from ',
+        w('unreadable') + ' ',
         el('a', { href: '/api/openapi.json' }, '/api/openapi.json'), ': ' + e.message));
       return;
     }

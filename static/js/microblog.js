@@ -149,6 +149,27 @@
   });
 })();
 
+// A counter under the post and message boxes: characters as the server counts them (a line
+// break is sent as two), red with how many too many past the limit. The box takes a longer
+// text, so a paste is never cut without a word: the server then says it is too long.
+(function () {
+  const tooMany = document.body.dataset.textTooMany || '0';
+  function count(box) {
+    const counter = document.getElementById(box.id + '-counter');
+    if (!counter) return;
+    const max = Number(box.dataset.max);
+    const used = Array.from(box.value.replace(/\r?\n/g, '\r\n')).length;
+    const over = used - max;
+    counter.textContent = used + ' / ' + max + (over > 0 ? ' (' + tooMany.replace('0', over) + ')' : '');
+    counter.classList.toggle('text-danger', over > 0);
+    counter.hidden = false;
+  }
+  document.querySelectorAll('textarea[data-max]').forEach(function (box) {
+    count(box);
+    box.addEventListener('input', function () { count(box); });
+  });
+})();
+
 // Avatars come from Gravatar. Where it cannot be reached (an offline classroom), each one would
 // be a broken image: show the site's own placeholder instead. Error events do not bubble, so the
 // listener catches them on their way down.
@@ -195,11 +216,43 @@
     setBar(box, box.querySelector('.progress').getAttribute('aria-valuenow'));
   });
 
+  // A finished export: the box says so and links the file, with its expiry in the reader's
+  // words; the flash that said it had started, and the link to an older file, are gone.
+  function finished(box, download) {
+    if (box.classList.contains('alert-success')) return;
+    box.className = 'alert alert-success task';
+    const words = document.body.dataset;
+    document.querySelectorAll('.flash').forEach(function (flash) {
+      if (flash.textContent.trim() === words.textExportStarted) flash.remove();
+    });
+    if (!download) return;
+    document.querySelectorAll('.export-ready').forEach(function (old) { old.remove(); });
+    const line = document.createElement('p');
+    line.className = 'mt-2 mb-0 export-ready';
+    const link = document.createElement('a');
+    link.className = 'export-download alert-link';
+    link.href = download.url;
+    link.setAttribute('download', '');
+    link.textContent = words.textExportDownload;
+    const until = document.createElement('time');
+    until.setAttribute('datetime', download.until);
+    until.textContent = download.until;
+    line.append(words.textExportDone + ' ', link, ' (' + words.textExportKeptUntil + ' ', until, ')');
+    box.appendChild(line);
+    if (window.microblogRenderTimes) window.microblogRenderTimes(box);
+  }
+
   function show(notification) {
     since = Math.max(since, notification.timestamp);
     if (notification.name === 'unread_message_count') {
-      badge.textContent = notification.data;
+      // The navbar's badge, and the one beside the menu's button on a phone.
+      document.querySelectorAll('.message-count').forEach(function (count) {
+        count.textContent = notification.data;
+      });
       badge.hidden = !notification.data;
+      document.querySelectorAll('.navbar-unread').forEach(function (link) {
+        link.hidden = !notification.data;
+      });
     }
     if (notification.name === 'task_progress') {
       const task = notification.data;
@@ -210,7 +263,7 @@
         box.textContent = document.body.dataset.textExportFailed;
       } else {
         setBar(box, task.progress);
-        if (task.progress >= 100) box.className = 'alert alert-success task';
+        if (task.progress >= 100) finished(box, task.download);
       }
     }
   }

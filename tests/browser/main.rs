@@ -599,6 +599,27 @@ async fn the_export_bar_moves_to_100_without_a_reload() {
     );
     let done = c.find(Locator::Css(".task.alert-success")).await.is_ok();
     assert!(done, "the box turns green at 100");
+    // It says so, links the file and writes its expiry as a date in the reader's words; the
+    // flash that said the export had started is gone.
+    let link = me
+        .appears(".task .export-download", 5, "the download link")
+        .await;
+    let href = link.attr("href").await.unwrap().unwrap();
+    assert!(
+        href.starts_with("/export_posts/") && href.ends_with("/posts.json"),
+        "{href}"
+    );
+    let line = me.text(".task .export-ready").await;
+    assert!(line.starts_with("Done: your posts are ready."), "{line}");
+    let until = me.text(".task .export-ready time").await;
+    assert!(!until.ends_with('Z') && until.contains(' '), "{until}");
+    assert!(
+        !me.page_text()
+            .await
+            .contains("Your posts are being exported"),
+        "{}",
+        me.page_text().await
+    );
     let kept = c
         .execute("return window.notReloaded === true;", vec![])
         .await

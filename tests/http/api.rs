@@ -31,6 +31,12 @@ impl Reply {
     fn assert_error(&self, status: u16, error: &str) {
         assert_eq!(self.status, status, "{}", self.text);
         assert_eq!(self.json["error"], error, "{}", self.text);
+        // Every error says why, as the document promises.
+        assert!(
+            self.json["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            self.text
+        );
         assert!(
             self.header("content-type")
                 .is_some_and(|t| t.starts_with("application/json")),
@@ -170,7 +176,11 @@ async fn a_token_comes_from_the_password_works_for_an_hour_and_each_is_revoked_a
         refused.header("www-authenticate"),
         Some("Bearer realm=\"Authentication Required\"")
     );
-    assert_eq!(refused.json, json!({"error": "Unauthorized"}));
+    assert_eq!(
+        refused.json,
+        json!({"error": "Unauthorized", "message":
+            "Send a valid token: Authorization: Bearer <token> (POST /api/tokens gives one)."})
+    );
     assert_eq!(
         api.get(&format!("/api/users/{id}"), &second).await.status,
         200
@@ -851,6 +861,18 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_is_served_
     let script = browser.get("/static/js/api-docs.js").await;
     assert_eq!(script.status, 200);
     assert!(script.body.contains("/api/openapi.json"));
+
+    // A page of the site: its navbar, and the reader's language, the script's words included.
+    assert!(page.body.contains(r#"class="navbar"#) && page.body.contains(r#"href="/explore""#));
+    let spanish = browser
+        .get_with("/api/docs", &[("Accept-Language", "es")])
+        .await
+        .body;
+    assert!(spanish.contains("<h1>API de microblog</h1>"), "{spanish}");
+    assert!(
+        spanish.contains("&quot;try-it&quot;:&quot;Pruébalo&quot;"),
+        "{spanish}"
+    );
 }
 
 #[actix_web::test]

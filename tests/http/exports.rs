@@ -128,6 +128,13 @@ async fn an_export_is_started_by_a_post_and_arrives_by_mail_and_for_download() {
         .expect("a task_progress notification");
     assert_eq!(progress["data"]["progress"], 100);
     let link = &download_link(&susan.get("/user/susan").await.body);
+    // The notification of the end names the file and its expiry, for the page to link it.
+    assert_eq!(progress["data"]["download"]["url"], link.as_str());
+    let until = progress["data"]["download"]["until"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(until).is_ok(),
+        "{until}"
+    );
     let file = susan.get(link).await;
     assert_eq!(file.status, 200);
     assert!(
@@ -152,7 +159,7 @@ async fn an_export_is_started_by_a_post_and_arrives_by_mail_and_for_download() {
             .get("/user/susan")
             .await
             .body
-            .contains("export-download")
+            .contains("class=\"export-download\"")
     );
 }
 

@@ -133,7 +133,14 @@ async fn the_badge_counts_unread_messages_and_reading_them_clears_it() {
     let page = susan.get("/messages").await.body;
     assert_eq!(message_bodies(&page), ["two", "one"]);
     assert!(
-        page.contains("class=\"badge text-bg-danger\" hidden>"),
+        page.contains("class=\"badge text-bg-danger message-count\" hidden>"),
+        "{page}"
+    );
+    // The phone's badge beside the menu's button too.
+    assert!(
+        page.contains(
+            "<a class=\"navbar-unread d-lg-none ms-auto me-2\" href=\"/messages\" hidden>"
+        ),
         "{page}"
     );
     assert_eq!(badge(&mut susan).await, None);

@@ -1,19 +1,19 @@
 //! The API described: an OpenAPI 3 document made from the handlers' annotations and the JSON
 //! types (utoipa), at `/api/openapi.json`, and a page that reads it and lets a visitor try
-//! each request, at `/api/docs`. The page and its script are files of the binary, so they work
-//! offline and under the site's strict Content-Security-Policy (no inline script, nothing from
-//! another site).
+//! each request, at `/api/docs`: a page of the site, in its layout and the reader's language.
+//! The page's template and script are files of the binary, so they work offline and under the
+//! site's strict Content-Security-Policy (no inline script, nothing from another site).
 
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
-use actix_web::http::header;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{posts, tokens, users};
-use crate::assets::StaticFiles;
 use crate::error::AppError;
+use crate::i18n::Message;
+use crate::render::Page;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -78,11 +78,62 @@ pub async fn openapi() -> HttpResponse {
         .body(DOCUMENT.as_str())
 }
 
-/// `GET /api/docs`: the page (`static/api/docs.html`); its script reads the document.
-pub async fn page() -> Result<HttpResponse, AppError> {
-    let file = StaticFiles::get("api/docs.html").ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok()
-        .content_type(mime::TEXT_HTML_UTF_8)
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(file.data.into_owned()))
+/// The words `static/js/api-docs.js` writes, by their key in `locales/` (the script names each
+/// by what follows `api-js-`).
+const SCRIPT_WORDS: &[&str] = &[
+    "api-js-server-unreachable",
+    "api-js-asking",
+    "api-js-new-token",
+    "api-js-no-token",
+    "api-js-revoked",
+    "api-js-no-auth",
+    "api-js-needs",
+    "api-js-or",
+    "api-js-auth-bearer",
+    "api-js-auth-basic",
+    "api-js-name",
+    "api-js-in",
+    "api-js-required",
+    "api-js-type",
+    "api-js-description",
+    "api-js-yes",
+    "api-js-no",
+    "api-js-status",
+    "api-js-body",
+    "api-js-required-body",
+    "api-js-optional",
+    "api-js-header",
+    "api-js-try-it",
+    "api-js-body-json",
+    "api-js-basic-note",
+    "api-js-send",
+    "api-js-no-body",
+    "api-js-request-failed",
+    "api-js-parameters",
+    "api-js-request-body",
+    "api-js-responses",
+    "api-js-auth-short",
+    "api-js-no-auth-short",
+    "api-js-reading",
+    "api-js-unreadable",
+    "api-js-seconds",
+];
+
+/// `GET /api/docs`: the page (`templates/api/docs.html`) in the site's layout and the reader's
+/// language; its script reads the document.
+pub async fn page(page: Page) -> Result<HttpResponse, AppError> {
+    let lang = page.lang();
+    let words: serde_json::Map<String, serde_json::Value> = SCRIPT_WORDS
+        .iter()
+        .map(|key| {
+            let name = key.trim_start_matches("api-js-").to_owned();
+            (name, Message::new(key).text(&lang).into())
+        })
+        .collect();
+    let words = serde_json::Value::Object(words).to_string();
+    page.render(
+        "api/docs.html",
+        Message::new("api-title"),
+        &serde_json::json!({ "words": words }),
+    )
 }

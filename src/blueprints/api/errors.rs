@@ -1,5 +1,5 @@
 //! Flask: `app/api/errors.py` (chapter 23): every error under `/api` is JSON,
-//! `{"error": <the status's English name>, "message"?: <why>}`, with the status code.
+//! `{"error": <the status's English name>, "message": <why>}`, with the status code.
 //!
 //! Handlers fail with an [`ApiError`], and so do the API's unknown routes, wrong methods and
 //! unreadable bodies (the scope's default service, each resource's, and its `JsonConfig`). What
@@ -22,9 +22,9 @@ pub struct ErrorBody {
     /// The status's name: "Bad Request", "Unauthorized", "Not Found"...
     #[schema(example = "Bad Request")]
     pub error: String,
-    /// Why, when there is more to say than the name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    /// Why, in a sentence: every error has one.
+    #[schema(example = "Send a valid token: Authorization: Bearer <token>.")]
+    pub message: String,
 }
 
 #[derive(Debug)]
@@ -32,7 +32,7 @@ pub enum ApiError {
     /// A request the API refuses, and why.
     Refused {
         status: StatusCode,
-        message: Option<String>,
+        message: String,
         /// `WWW-Authenticate` for a 401, `Retry-After` for a 429.
         header: Option<(header::HeaderName, String)>,
     },
@@ -41,7 +41,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn refused(status: StatusCode, message: Option<String>) -> Self {
+    fn refused(status: StatusCode, message: String) -> Self {
         Self::Refused {
             status,
             message,
@@ -51,24 +51,32 @@ impl ApiError {
 
     /// Flask: `bad_request(message)`.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::refused(StatusCode::BAD_REQUEST, Some(message.into()))
+        Self::refused(StatusCode::BAD_REQUEST, message.into())
     }
 
     /// No valid credentials; `challenge` is the `WWW-Authenticate` that says which to send.
     pub fn unauthorized(challenge: &str) -> Self {
+        let message = if challenge.starts_with("Basic") {
+            "Send your username and password (HTTP Basic) to get a token."
+        } else {
+            "Send a valid token: Authorization: Bearer <token> (POST /api/tokens gives one)."
+        };
         Self::Refused {
             status: StatusCode::UNAUTHORIZED,
-            message: None,
+            message: message.to_owned(),
             header: Some((header::WWW_AUTHENTICATE, challenge.to_owned())),
         }
     }
 
     pub fn forbidden(message: &str) -> Self {
-        Self::refused(StatusCode::FORBIDDEN, Some(message.to_owned()))
+        Self::refused(StatusCode::FORBIDDEN, message.to_owned())
     }
 
     pub fn not_found() -> Self {
-        Self::refused(StatusCode::NOT_FOUND, None)
+        Self::refused(
+            StatusCode::NOT_FOUND,
+            "There is nothing at this URL: no such user, post or route.".to_owned(),
+        )
     }
 
     /// Too many wrong passwords: wait this long.
@@ -76,9 +84,7 @@ impl ApiError {
         let seconds = wait.as_secs().max(1);
         Self::Refused {
             status: StatusCode::TOO_MANY_REQUESTS,
-            message: Some(format!(
-                "Too many failed attempts: try again in {seconds} seconds."
-            )),
+            message: format!("Too many failed attempts: try again in {seconds} seconds."),
             header: Some((header::RETRY_AFTER, seconds.to_string())),
         }
     }
@@ -89,15 +95,15 @@ impl ApiError {
             JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
                 Self::refused(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    Some(format!(
+                    format!(
                         "The body is too large ({} KiB at most).",
                         limits::MAX_BODY >> 10
-                    )),
+                    ),
                 )
             }
             JsonPayloadError::ContentType => Self::refused(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Some("Send a JSON body, with Content-Type: application/json.".to_owned()),
+                "Send a JSON body, with Content-Type: application/json.".to_owned(),
             ),
             // serde_json says what is wrong and where: "invalid type: integer `5`, expected a
             // string at line 1 column 15", "missing field `email`".
@@ -115,7 +121,7 @@ impl From<AppError> for ApiError {
             // A refusal for now, in JSON as every other: the API speaks English.
             AppError::Busy(why) => Self::Refused {
                 status: StatusCode::SERVICE_UNAVAILABLE,
-                message: Some(why.text(&english())),
+                message: why.text(&english()),
                 header: Some((header::RETRY_AFTER, BUSY_RETRY_SECONDS.to_string())),
             },
             e => Self::App(e),
@@ -127,11 +133,8 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Refused {
-                status,
-                message: Some(message),
-                ..
+                status, message, ..
             } => write!(f, "{status}: {message}"),
-            Self::Refused { status, .. } => write!(f, "{status}"),
             Self::App(e) => e.fmt(f),
         }
     }
@@ -175,7 +178,7 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 pub async fn method_not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
     Err(ApiError::Refused {
         status: StatusCode::METHOD_NOT_ALLOWED,
-        message: None,
+        message: format!("This URL takes {allow}."),
         header: Some((header::ALLOW, allow.to_owned())),
     })
 }

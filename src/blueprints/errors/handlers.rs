@@ -122,11 +122,14 @@ fn dress_error<B: MessageBody + 'static>(
     // Under /api every error is JSON, whatever the client accepts.
     let api = req.path() == "/api" || req.path().starts_with("/api/");
     if api || wants_json(&req) {
-        // Programs read `error`: it stays the status's English name, as Flask writes it.
-        let json = ErrorJson {
-            error: status.canonical_reason().unwrap_or("Error"),
-            message,
+        // Programs read `error`: it stays the status's English name, as Flask writes it. The
+        // API promises a `message` with every error: the name again when there is no more.
+        let error = status.canonical_reason().unwrap_or("Error");
+        let message = match message {
+            None if api => Some(error.to_owned()),
+            message => message,
         };
+        let json = ErrorJson { error, message };
         let body = serde_json::to_string(&json).unwrap_or_else(|_| "{}".to_owned());
         return Ok(ErrorHandlerResponse::Response(with_body(
             res,

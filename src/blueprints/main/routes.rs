@@ -14,7 +14,7 @@ use crate::i18n::{self, Message};
 use crate::login::{CurrentUser, LoginRequired};
 use crate::models::post::{self, Feed, NewPost};
 use crate::models::translation::{self, Spent};
-use crate::models::{self, user};
+use crate::models::{self, task, user};
 use crate::pagination::{PageNumber, Paginated};
 use crate::render::{FormContext, Page, redirect};
 use crate::search::{self as full_text, Query};
@@ -131,7 +131,7 @@ pub async fn user(
     let (export, export_failed) = match exports {
         Some((latest, failed)) => (
             latest.map(|(id, until)| views::ExportLink {
-                url: format!("/export_posts/{id}/posts.json"),
+                url: task::download_path(id),
                 until: until.into(),
             }),
             failed,
