@@ -232,6 +232,7 @@ search-too-many-words = The search has too many words (at most { $max }).
 
 ## Chapter 21: private messages
 nav-messages = Messages
+nav-search = Search the site
 title-messages = Messages
 title-send-message = Send Message
 user-send-message = Send private message

@@ -227,6 +227,7 @@ search-too-many-words = La búsqueda tiene demasiadas palabras (como mucho { $ma
 
 ## Chapter 21: private messages
 nav-messages = Mensajes
+nav-search = Buscar en el sitio
 title-messages = Mensajes
 title-send-message = Enviar mensaje
 user-send-message = Enviar mensaje privado

@@ -286,14 +286,16 @@
   // A table wider than a phone scrolls in its own box, which a keyboard can reach and a screen
   // reader names (by the heading above it).
   function table(label, headings, rows) {
+    // One name per region on the page: the operation's, then what the table holds.
     return el('div', { class: 'table-responsive', tabindex: 0, role: 'region',
       'aria-label': label }, el('table', { class: 'table table-sm small' },
       el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, ...rows.map((cells) => el('tr', {}, ...cells.map((c) => el('td', {}, c)))))));
   }
 
-  function parametersView(params) {
-    return table(w('parameters'), [w('name'), w('in'), w('required'), w('type'),
+  function parametersView(name, params) {
+    return table(name + ': ' + w('parameters'),
+      [w('name'), w('in'), w('required'), w('type'),
       w('description')], params.map((p) => [
       el('code', {}, p.name), p.in, p.required ? w('yes') : w('no'), typeName(p.schema),
       prose('span', {}, p.description || ''),
@@ -311,8 +313,8 @@
     return box;
   }
 
-  function responsesView(responses) {
-    return table(w('responses'), [w('status'), w('description'), w('body')],
+  function responsesView(name, responses) {
+    return table(name + ': ' + w('responses'), [w('status'), w('description'), w('body')],
       Object.entries(responses).map(([status, r]) => {
       r = resolve(r);
       const cell = prose('div', {}, r.description || '');
@@ -446,9 +448,9 @@
     if (op.description) box.append(prose('p', {}, op.description));
     box.append(el('p', { class: 'small' }, authText(schemes)));
     const part = (title, content) => box.append(el('h4', { class: 'h6' }, title), content);
-    if (entry.params.length) part(w('parameters'), parametersView(entry.params));
+    if (entry.params.length) part(w('parameters'), parametersView(method + ' ' + path, entry.params));
     if (op.requestBody) part(w('request-body'), requestBodyView(resolve(op.requestBody)));
-    if (op.responses) part(w('responses'), responsesView(op.responses));
+    if (op.responses) part(w('responses'), responsesView(method + ' ' + path, op.responses));
     box.append(tryForm(entry, schemes));
     card.append(box);
     return card;

@@ -54,6 +54,7 @@
     card = document.createElement('div');
     card.className = 'user-popup-box card shadow p-3';
     card.setAttribute('role', 'dialog');
+    card.setAttribute('aria-label', link.textContent.trim());
     card.innerHTML = html;
     const box = link.getBoundingClientRect();
     card.style.left = (window.scrollX + box.left) + 'px';
@@ -61,6 +62,13 @@
     card.addEventListener('mouseenter', function () { clearTimeout(hideTimer); });
     card.addEventListener('mouseleave', function () { hideTimer = setTimeout(hide, 300); });
     document.body.appendChild(card);
+    // Kept on the screen: a name near the right edge opens its card leftwards.
+    const width = document.documentElement.clientWidth;
+    const right = card.getBoundingClientRect().right;
+    if (right > width - 8) {
+      const left = window.scrollX + box.left - (right - (width - 8));
+      card.style.left = Math.max(window.scrollX + 8, left) + 'px';
+    }
     if (window.microblogRenderTimes) window.microblogRenderTimes(card);
   }
 

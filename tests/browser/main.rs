@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 #[path = "../http/common.rs"]
 mod common;
+mod pages;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -33,8 +34,22 @@ impl Drop for Chrome {
     }
 }
 
+/// The screen a browser shows pages on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Screen {
+    /// A laptop's window, 1280x900.
+    Desktop,
+    /// A phone, 390x844 at three device pixels per CSS pixel, with touch and a phone's browser
+    /// name (Chromium's mobile emulation): `<meta name="viewport">` applies, as on a phone.
+    Phone,
+}
+
 impl Chrome {
     async fn start() -> Self {
+        Self::start_as(Screen::Desktop).await
+    }
+
+    async fn start_as(screen: Screen) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -61,6 +76,13 @@ impl Chrome {
                 format!("--user-data-dir={}", chrome._profile.path().display()),
             ],
         });
+        if screen == Screen::Phone {
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                              (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36",
+            });
+        }
         if let Ok(binary) = std::env::var("CHROME_BINARY") {
             options["binary"] = binary.into();
         } else if std::path::Path::new("/usr/bin/chromium").exists() {
@@ -554,6 +576,9 @@ async fn the_export_bar_moves_to_100_without_a_reload() {
     assert_eq!(me.path().await, "/user/susan");
     me.appears(".task[data-task] .progress-bar", 5, "the task's bar")
         .await;
+    // The running task's box is read right by a screen reader too.
+    let found = pages::problems(&me, &pages::axe_source()).await;
+    assert!(found.is_empty(), "{found:?}");
     // A mark on this page: a reload would lose it.
     c.execute("window.notReloaded = true;", vec![])
         .await

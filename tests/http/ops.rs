@@ -292,7 +292,7 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     john_later.login("john", PASSWORD, false).await;
     let index = john_later.get("/index").await.body;
     assert!(
-        index.contains("class=\"badge text-bg-danger\">1<"),
+        index.contains("class=\"badge text-bg-danger message-count\">1<"),
         "{index}"
     );
     assert!(

@@ -261,11 +261,12 @@ async fn a_right_password_for_a_look_alike_account_forgives_nothing_of_the_victi
     let app = spawn_app().await;
     app.register("victim").await;
     // A look-alike account from before usernames were compared in their folded form (no new
-    // one can be registered: `look_alike_usernames_are_taken_whatever_their_case_width_or_script`).
+    // one can be registered: `look_alike_usernames_are_taken_whatever_their_case_width_or_script`),
+    // marked as the migration to case-blind names marks the younger of two.
     let hash = microblog::password::hash_blocking(PASSWORD, 4).unwrap();
     app.execute_sql(&format!(
-        "INSERT INTO users (username, email, password_hash, last_seen)
-         VALUES ('VICTIM', 'attacker@example.org', '{hash}', '2026-01-01 00:00:00')"
+        "INSERT INTO users (username, email, password_hash, last_seen, case_twin)
+         VALUES ('VICTIM', 'attacker@example.org', '{hash}', '2026-01-01 00:00:00', TRUE)"
     ));
     let mut attacker = app.browser();
     // The attacker's own account makes their browser known, for that account only.
