@@ -73,10 +73,11 @@ pub async fn login(page: Page) -> Result<HttpResponse, AppError> {
     }
     let mut form = FormView::new(LOGIN_FIELDS);
     let session = page.request().get_session();
-    if session.contains_key(TYPED_NAME) {
-        if let Ok(Some(name)) = session.remove_as::<String>(TYPED_NAME).transpose() {
-            form = form.value("username", &name);
-        }
+    // Looked for first: `remove` would mark every session changed, and re-send its cookie.
+    if session.contains_key(TYPED_NAME)
+        && let Ok(Some(name)) = session.remove_as::<String>(TYPED_NAME).transpose()
+    {
+        form = form.value("username", &name);
     }
     page.render("auth/login.html", sign_in(), &FormContext { form })
 }
