@@ -11,7 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, ConnectionError};
+use diesel::{Connection, ConnectionError, QueryableByName, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseUrl;
@@ -57,11 +57,14 @@ impl ManageConnection for Manager {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: switching to WAL itself needs the write lock.
+                // secure_delete: what a deletion frees is overwritten with zeros, so a deleted
+                // post or account cannot be read back from the file (`Db::scrub` does the rest).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA secure_delete = ON;"
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
@@ -147,6 +150,45 @@ pub(crate) use on_backend;
 pub type Pool = r2d2::Pool<Manager>;
 
 /// The database handle kept in the app's data. Cheap to clone.
+/// One try of [`Db::scrub`]: on SQLite, copies the write-ahead log into the database file and
+/// cuts the log back to nothing; `false` when a reader still used older pages of the log.
+///
+/// Without keeping writers waiting: a checkpoint that truncates the log itself (`TRUNCATE`)
+/// holds the write lock while it waits for readers, and a writer that has begun reading is
+/// then refused at once ("database is locked"). So this copies what it can (`PASSIVE`, which
+/// blocks no one), then writes one row: a write finding every page of the log copied and no
+/// reader in it starts the log again from its beginning, and with `journal_size_limit` at 0
+/// its commit cuts the file there, so no older copy of a page is left past the new end.
+pub fn empty_log(conn: &mut DbConn) -> diesel::QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        log: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        checkpointed: i32,
+    }
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(true);
+    };
+    let checkpoint = |c: &mut SqliteConnection| {
+        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpoint>(c)
+    };
+    let before = checkpoint(c)?;
+    if before.busy != 0 || before.checkpointed < before.log {
+        return Ok(false);
+    }
+    c.batch_execute(
+        "PRAGMA journal_size_limit = 0;
+         UPDATE posts_search_mark SET id = id;
+         PRAGMA journal_size_limit = -1;",
+    )?;
+    let after = checkpoint(c)?;
+    // Started again: the log holds only the row just written (or was empty already).
+    Ok(before.log == 0 || after.log < before.log)
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
@@ -234,6 +276,36 @@ impl Db {
             f(&mut conn).map_err(Into::into)
         })
         .await?
+    }
+
+    /// After a deletion that must leave no trace in the files (a post, an account). SQLite
+    /// overwrites what a deletion frees in the database file (`secure_delete`), but the
+    /// write-ahead log still holds older copies of the changed pages until it is checkpointed
+    /// and emptied: this copies the log into the database file and truncates it. A reader on
+    /// an older snapshot holds the log for a moment, so it is tried a few times, a second
+    /// apart. Returns whether the log was emptied. PostgreSQL keeps dead rows until VACUUM
+    /// reuses their space: nothing to do here (`docs/deleting.md`).
+    pub async fn scrub(&self) -> Result<bool, AppError> {
+        for _ in 0..5 {
+            let done = self.run(empty_log).await?;
+            if done {
+                return Ok(true);
+            }
+            actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok(false)
+    }
+
+    /// [`Db::scrub`] in a moment, without keeping the answer to the deletion waiting.
+    pub fn scrub_soon(&self) {
+        let db = self.clone();
+        actix_web::rt::spawn(async move {
+            match db.scrub().await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("the write-ahead log stayed busy after a deletion"),
+                Err(e) => tracing::warn!(error = %e, "could not checkpoint after a deletion"),
+            }
+        });
     }
 
     /// Checks that the database answers (for the health endpoint).

@@ -14,6 +14,9 @@ pub enum AppError {
     Redirect(String),
     #[error("Not Found")]
     NotFound,
+    /// Someone else's: a 403, and nothing changed.
+    #[error("Forbidden")]
+    Forbidden,
     /// A request we refuse, with the reason shown to the client (in its language on pages).
     #[error("{0}")]
     BadRequest(Message),
@@ -47,6 +50,7 @@ impl ResponseError for AppError {
         match self {
             Self::Redirect(_) => StatusCode::FOUND,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

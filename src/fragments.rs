@@ -2,10 +2,11 @@
 //! `_post.html`, rendered once and kept, so a page that shows it again copies it instead of
 //! rendering it again.
 //!
-//! A post's HTML depends only on the reader's language ("said", the Translate link) and on its
-//! row as the feed query reads it (id, body, language, time, author's name and e-mail), and on
-//! the template, which is fixed while the app runs. So fragments are kept by language and post,
-//! each with the row it was made from, and used only when the row just read is the same:
+//! A post's HTML depends only on the reader's language ("said", the Translate link), on whether
+//! the reader wrote it (its Delete link), on its row as the feed query reads it (id, body,
+//! language, time, author's name and e-mail), and on the template, which is fixed while the app
+//! runs. So fragments are kept by language, post and authorship, each with the row it was made
+//! from, and used only when the row just read is the same:
 //! a renamed author or an edited post misses and is rendered afresh, there is nothing to
 //! invalidate, and instances sharing one database never show each other's stale HTML.
 
@@ -30,8 +31,11 @@ const CAPACITY: usize = 2048;
 pub struct Fragments {
     templates: web::Data<Templates>,
     capacity: usize,
-    posts: Mutex<HashMap<(LanguageIdentifier, i32), Kept>>,
+    posts: Mutex<HashMap<Key, Kept>>,
 }
+
+/// A fragment's language, its post's id, and whether its reader wrote the post.
+type Key = (LanguageIdentifier, i32, bool);
 
 struct Kept {
     /// The row the HTML was rendered from.
@@ -66,19 +70,22 @@ impl Fragments {
         self.lock().len()
     }
 
-    /// `_post.html` in `lang` for each row, in order: kept when the row is unchanged, otherwise
-    /// rendered from `view(row)` and kept. A page's template prints each with `{{ post }}`.
+    /// `_post.html` in `lang` for each row, in order, as user `reader` sees it: kept when the
+    /// row is unchanged, otherwise rendered from `view(row)` and kept. A page's template prints
+    /// each with `{{ post }}`.
     pub fn posts<V: Serialize>(
         &self,
         rows: Vec<PostWithAuthor>,
         lang: &LanguageIdentifier,
+        reader: i32,
         view: impl Fn(&PostWithAuthor) -> V,
     ) -> Result<Vec<tera::Value>, AppError> {
+        let key = |row: &PostWithAuthor| (lang.clone(), row.id, row.user_id == reader);
         let mut shown: Vec<Option<tera::Value>> = {
             let kept = self.lock();
             rows.iter()
                 .map(|row| {
-                    kept.get(&(lang.clone(), row.id))
+                    kept.get(&key(row))
                         .filter(|k| k.row == *row)
                         .map(|k| k.html.clone())
                 })
@@ -104,19 +111,20 @@ impl Fragments {
             }
             // A page longer than the whole cache keeps only its last posts.
             let skip = fresh.len().saturating_sub(self.capacity);
-            kept.extend(
-                fresh
-                    .into_iter()
-                    .skip(skip)
-                    .map(|k| ((lang.clone(), k.row.id), k)),
-            );
+            kept.extend(fresh.into_iter().skip(skip).map(|k| (key(&k.row), k)));
         }
         Ok(shown.into_iter().flatten().collect())
     }
 
+    /// Drops post `id`'s fragments: it was deleted. (A deleted post is in no page's rows, so it
+    /// would never be shown again anyway; this frees its memory at once.)
+    pub fn forget(&self, id: i32) {
+        self.lock().retain(|(_, post, _), _| *post != id);
+    }
+
     /// The kept posts. A worker that panicked while holding the lock cannot have left an
     /// entry half-written (each is inserted whole), so the lock is taken back after a panic.
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(LanguageIdentifier, i32), Kept>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Kept>> {
         self.posts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -98,6 +98,14 @@ impl Languages {
         &self.choices
     }
 
+    /// The site's languages as the translation cache names a reader's (`es`, not `es-MX`).
+    pub fn codes(&self) -> Vec<String> {
+        self.ids
+            .iter()
+            .map(|id| id.language.as_str().to_owned())
+            .collect()
+    }
+
     /// The one of ours that `tag` names, if any (`es`, `es-MX` and `ES` all name `es`).
     pub fn find(&self, tag: &str) -> Option<&LanguageIdentifier> {
         let asked: LanguageIdentifier = tag.trim().parse().ok()?;

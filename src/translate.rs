@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::config::TranslatorConfig;
 use crate::urls::encode_component;
@@ -57,18 +56,6 @@ fn words_at_least(text: &str, n: usize) -> bool {
         .filter(|w| w.chars().any(char::is_alphabetic))
         .nth(n - 1)
         .is_some()
-}
-
-/// What identifies a translation in the cache (`models::translation`): the SHA-256 of the
-/// source language (empty: unknown), the destination and the text.
-pub fn cache_key(text: &str, source: &str, dest: &str) -> String {
-    let mut hasher = Sha256::new();
-    for part in [source, dest, text] {
-        hasher.update(part.as_bytes());
-        // A separator no language code holds, so ("ab", "c") and ("a", "bc") differ.
-        hasher.update([0]);
-    }
-    hex::encode(hasher.finalize())
 }
 
 /// Why a translation did not come.

@@ -342,3 +342,26 @@ api-js-no-auth-short = no auth
 api-js-reading = Reading the API…
 api-js-unreadable = The API's description could not be read from
 api-js-seconds = seconds
+
+## Deleting a post, a message, an account (a port addition)
+title-delete-post = Delete this post?
+post-delete = Delete
+delete-post-question = This post will be deleted everywhere: your profile, timelines, search and the API.
+delete-post-note = It cannot be brought back.
+button-delete-post = Delete the post
+flash-post-deleted = Your post has been deleted.
+message-delete = Delete
+flash-message-deleted = The message has been deleted.
+title-delete-account = Delete your account
+edit-profile-delete-account = Delete your account
+delete-account-intro = Deleting the account { $username } deletes, at once and for good:
+delete-account-profile = your profile, username, email address and password (the username becomes free for anyone);
+delete-account-posts = every post you wrote, with its place in search results and its translations;
+delete-account-messages = the private messages you sent and those you received;
+delete-account-follows = whom you follow and who follows you, and whom you blocked;
+delete-account-logins = your logins in every browser, "remember me" cookies, API tokens and password reset links;
+delete-account-mail = your notifications, exports and the mails waiting to be sent to you.
+delete-account-export = To keep a copy of your posts, export them first:
+delete-account-final = This cannot be undone. Enter your password to delete the account.
+button-delete-account = Delete my account
+flash-account-deleted = Your account has been deleted.

@@ -336,3 +336,26 @@ api-js-no-auth-short = sin autenticación
 api-js-reading = Leyendo la API…
 api-js-unreadable = No se pudo leer la descripción de la API de
 api-js-seconds = segundos
+
+## Deleting a post, a message, an account (a port addition)
+title-delete-post = ¿Borrar este artículo?
+post-delete = Borrar
+delete-post-question = Este artículo se borrará en todas partes: tu perfil, las líneas de tiempo, la búsqueda y la API.
+delete-post-note = No se podrá recuperar.
+button-delete-post = Borrar el artículo
+flash-post-deleted = Tu artículo ha sido borrado.
+message-delete = Borrar
+flash-message-deleted = El mensaje ha sido borrado.
+title-delete-account = Borrar tu cuenta
+edit-profile-delete-account = Borrar tu cuenta
+delete-account-intro = Borrar la cuenta { $username } borra, en el acto y para siempre:
+delete-account-profile = tu perfil, nombre de usuario, correo electrónico y contraseña (el nombre de usuario queda libre para cualquiera);
+delete-account-posts = todos los artículos que escribiste, con su lugar en la búsqueda y sus traducciones;
+delete-account-messages = los mensajes privados que enviaste y los que recibiste;
+delete-account-follows = a quién sigues y quién te sigue, y a quién bloqueaste;
+delete-account-logins = tus sesiones en todos los navegadores, las cookies de "recordarme", los tokens de la API y los enlaces para restablecer la contraseña;
+delete-account-mail = tus notificaciones, exportaciones y los correos pendientes de enviarte.
+delete-account-export = Para guardar una copia de tus artículos, expórtalos antes:
+delete-account-final = No se puede deshacer. Escribe tu contraseña para borrar la cuenta.
+button-delete-account = Borrar mi cuenta
+flash-account-deleted = Tu cuenta ha sido borrada.

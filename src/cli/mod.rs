@@ -6,6 +6,7 @@ mod mail;
 mod seed;
 mod transfer;
 pub mod translate;
+mod user;
 
 use std::path::PathBuf;
 
@@ -64,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Accounts, for an administrator.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The search index (chapter 16).
     Search {
         #[command(subcommand)]
@@ -85,6 +91,13 @@ enum JobsCommand {
         #[arg(long, default_value_t = 20)]
         recent: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Delete an account and everything that is its own (posts, messages, follows, logins,
+    /// tokens, exports, mails to it), as the account's own "Delete your account" does.
+    Delete { username: String },
 }
 
 #[derive(Subcommand)]
@@ -170,6 +183,9 @@ impl Cli {
             Command::Mail {
                 command: MailCommand::Show { id },
             } => mail::show(&config, id),
+            Command::User {
+                command: UserCommand::Delete { username },
+            } => user::delete(&config, &username),
             Command::Jobs {
                 command: JobsCommand::List { recent },
             } => jobs::list(&config, recent),

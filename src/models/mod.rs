@@ -5,6 +5,7 @@
 pub mod api_token;
 pub mod bulk;
 pub mod email_change;
+pub mod erase;
 pub mod job;
 pub mod login_session;
 pub mod mail;

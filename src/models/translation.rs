@@ -5,6 +5,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
+use sha2::{Digest, Sha256};
 
 use crate::db::{DbConn, on_backend};
 use crate::schema::{translation_usage, translations};
@@ -14,6 +15,18 @@ const SITE: i32 = 0;
 /// How long a translation is kept for the next reader who asks.
 pub const KEEP_TRANSLATION: TimeDelta = TimeDelta::days(30);
 
+/// What identifies a translation in the cache: the SHA-256 of the source language (empty:
+/// unknown), the destination and the text.
+pub fn cache_key(text: &str, source: &str, dest: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [source, dest, text] {
+        hasher.update(part.as_bytes());
+        // A separator no language code holds, so ("ab", "c") and ("a", "bc") differ.
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// The translation made earlier for `key_hash` (the text and its two languages, hashed), if any.
 pub fn cached(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<String>> {
     translations::table
@@ -21,6 +34,17 @@ pub fn cached(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<String>> 
         .select(translations::translated)
         .first(conn)
         .optional()
+}
+
+/// Forgets the translations kept under these keys (of posts being deleted).
+pub fn forget(conn: &mut DbConn, keys: &[String]) -> QueryResult<usize> {
+    let mut deleted = 0;
+    // A few hundred at a time: both databases cap the values one statement may bind.
+    for chunk in keys.chunks(500) {
+        deleted += diesel::delete(translations::table.filter(translations::key_hash.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(deleted)
 }
 
 /// Keeps a translation the service made. Two readers asking at once both store it: the second

@@ -811,6 +811,7 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_is_served_
         "GET /api/timeline",
         "POST /api/posts",
         "GET /api/posts/{id}",
+        "DELETE /api/posts/{id}",
     ];
     expected.sort();
     assert_eq!(described, expected);

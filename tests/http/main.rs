@@ -5,6 +5,7 @@ mod common;
 mod activity;
 mod api;
 mod auth;
+mod deleting;
 mod email;
 mod errors;
 mod export_runs;

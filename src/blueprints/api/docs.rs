@@ -36,6 +36,7 @@ use crate::render::Page;
         posts::get_user_posts,
         posts::get_timeline,
         posts::get_post,
+        posts::delete_post,
         posts::create_post,
     ),
     modifiers(&Schemes),

@@ -68,8 +68,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .service(resource("/timeline", "GET, HEAD").route(web::get().to(posts::get_timeline)))
             .service(resource("/posts", "POST").route(web::post().to(posts::create_post)))
             .service(
-                resource(&format!("/posts/{ID}"), "GET, HEAD")
-                    .route(web::get().to(posts::get_post)),
+                resource(&format!("/posts/{ID}"), "GET, HEAD, DELETE")
+                    .route(web::get().to(posts::get_post))
+                    .route(web::delete().to(posts::delete_post)),
             )
             .service(resource("/openapi.json", "GET, HEAD").route(web::get().to(docs::openapi)))
             .service(resource("/docs", "GET, HEAD").route(web::get().to(docs::page)))

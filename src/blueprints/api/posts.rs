@@ -9,6 +9,7 @@ use super::errors::{ApiError, ErrorBody};
 use super::json::{Body, NewPostJson, PageQuery, PostCollection, PostJson, Window};
 use crate::domain::PostBody;
 use crate::i18n::english;
+use crate::models::erase::{self, PostDeletion};
 use crate::models::post::{self, Feed, NewPost, PostWithAuthor};
 use crate::models::{self, user};
 use crate::state::State;
@@ -122,6 +123,41 @@ pub async fn get_post(
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(PostJson::of(found)))
+}
+
+/// A port addition: deletes one of your posts, everywhere at once (as `POST /delete_post/<id>`).
+#[utoipa::path(
+    delete, path = "/api/posts/{id}", tag = "posts",
+    summary = "Delete one of your posts",
+    params(("id" = i32, Path, description = "The post's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Someone else's post: nothing changed", body = ErrorBody),
+        (status = 404, description = "No such post (or deleted already)", body = ErrorBody),
+    ),
+    security(("token" = [])),
+)]
+pub async fn delete_post(
+    me: TokenUser,
+    id: web::Path<i32>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, author) = (id.into_inner(), me.user.id);
+    let languages = state.languages.codes();
+    let done = state
+        .db
+        .run(move |conn| erase::delete_post(conn, id, author, &languages))
+        .await?;
+    match done {
+        PostDeletion::Deleted => {
+            state.fragments.forget(id);
+            state.db.scrub_soon();
+            Ok(HttpResponse::NoContent().finish())
+        }
+        PostDeletion::NotYours => Err(ApiError::forbidden("That post is someone else's.")),
+        PostDeletion::Missing => Err(ApiError::not_found()),
+    }
 }
 
 /// Flask: the post form of `index` (chapter 4), as JSON: the same 1-140 rule, the language

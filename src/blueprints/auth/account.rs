@@ -1,7 +1,7 @@
 //! Port addition: the account pages of `/auth` that `app/auth/routes.py` does not have:
 //! confirming the password for a fresh login (Flask-Login's `refresh_view`), changing the
-//! password, changing the e-mail address (through a link mailed to the new one), and the
-//! sessions page, which lists the user's logins and ends them.
+//! password, changing the e-mail address (through a link mailed to the new one), the sessions
+//! page, which lists the user's logins and ends them, and deleting the account.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::Connection as _;
@@ -21,6 +21,7 @@ use crate::form::FormView;
 use crate::i18n::Message;
 use crate::login::{self, CurrentUser, FreshUser};
 use crate::models::email_change::{self, Confirmed};
+use crate::models::erase;
 use crate::models::job::Job;
 use crate::models::{self, login_session, user};
 use crate::moment::Moment;
@@ -414,4 +415,55 @@ pub async fn sessions_logout_all(
         Message::new("flash-logged-out-everywhere"),
     );
     Ok(redirect(login::LOGIN_VIEW))
+}
+
+/// Port addition: `/auth/delete_account`, GET (a fresh login): what will be deleted, the export
+/// offered first, and the password.
+pub async fn delete_account(page: Page, _user: FreshUser) -> Result<HttpResponse, AppError> {
+    let form = FormView::new(&["password"]);
+    page.render(
+        "auth/delete_account.html",
+        Message::new("title-delete-account"),
+        &FormContext { form },
+    )
+}
+
+/// Port addition: `/auth/delete_account`, POST: with the right password, the account and
+/// everything that is its own are deleted in one transaction (`erase::delete_account`); every
+/// login of the account ends with its rows, this browser is logged out, and the username is
+/// free again. A wrong password is a form error, changes nothing, and counts as a failed login.
+pub async fn delete_account_submit(
+    page: Page,
+    FreshUser(user): FreshUser,
+    CsrfForm(input): CsrfForm<PasswordInput>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let title = || Message::new("title-delete-account");
+    let template = "auth/delete_account.html";
+    let mut form = FormView::new(&["password"]);
+    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            form.error("password", TRY_LATER);
+            return too_many_attempts(&page, wait, template, title(), form);
+        }
+    };
+    let stored = Some(user.password_hash.clone());
+    if !state.hasher.verify(&input.password, stored).await? {
+        attempt.failed();
+        form.error("password", Message::new("form-invalid-password"));
+        return page.render(template, title(), &FormContext { form });
+    }
+    let (id, languages) = (user.id, state.languages.codes());
+    state
+        .db
+        .run(move |conn| erase::delete_account(conn, id, &languages))
+        .await?;
+    state.db.scrub_soon();
+    state.live.changed(id);
+    login::logout_user(page.request()).await?;
+    page.flash(Kind::Info, Message::new("flash-account-deleted"));
+    let mut res = redirect(login::LOGIN_VIEW);
+    attempt.succeeded(&mut res);
+    Ok(res)
 }

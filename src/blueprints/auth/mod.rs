@@ -59,6 +59,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/sessions").route(web::get().to(account::sessions)))
             .service(
+                web::resource("/delete_account")
+                    .route(web::get().to(account::delete_account))
+                    .route(web::post().to(account::delete_account_submit)),
+            )
+            .service(
                 web::resource("/sessions/{id}/logout")
                     .route(web::post().to(account::session_logout)),
             )

@@ -6,6 +6,13 @@ use crate::domain::{ABOUT_ME_MAX, PostBody, Username, too_long};
 use crate::form::FormView;
 
 /// Flask: `PostForm`.
+/// The form of the page that asks before a post is deleted: where to go back to (empty: home).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeletePostInput {
+    pub next: String,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct PostInput {

@@ -12,6 +12,7 @@ use crate::flash::{Kind, flash};
 use crate::form::FormView;
 use crate::i18n::Message;
 use crate::login::{CurrentUser, LoginRequired};
+use crate::models::erase;
 use crate::models::message::{self, Sent};
 use crate::models::user;
 use crate::moment::Moment;
@@ -185,6 +186,34 @@ pub async fn messages(
     };
     page.messages_read()
         .render("messages.html", Message::new("title-messages"), &context)
+}
+
+/// Port addition: `POST /delete_message/<id>`: a message leaves your list of messages. The
+/// sender keeps no list of what they sent, so it is gone from the site. Not one of yours (or
+/// gone already): 404.
+pub async fn delete_message(
+    req: HttpRequest,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let id = path
+        .parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)?;
+    let deleted = state
+        .db
+        .run(move |conn| erase::delete_received_message(conn, id, me.id))
+        .await?;
+    if !deleted {
+        return Err(AppError::NotFound);
+    }
+    state.live.changed(me.id);
+    state.db.scrub_soon();
+    flash(&req, Kind::Success, Message::new("flash-message-deleted"));
+    Ok(redirect("/messages"))
 }
 
 /// Port addition: `POST /block/<username>`. The blocked user can no longer send messages to

@@ -49,6 +49,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/export_posts/{id}/posts.json").route(web::get().to(exports::download)),
         )
+        .service(web::resource("/delete_post/{id}").route(web::post().to(routes::delete_post)))
+        .service(
+            web::resource("/delete_post/{id}/confirm")
+                .route(web::get().to(routes::confirm_delete_post)),
+        )
+        .service(
+            web::resource("/delete_message/{id}").route(web::post().to(messages::delete_message)),
+        )
         .service(web::resource("/block/{username}").route(web::post().to(messages::block)))
         .service(web::resource("/unblock/{username}").route(web::post().to(messages::unblock)));
 }

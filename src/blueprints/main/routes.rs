@@ -1,9 +1,11 @@
 //! Flask: `app/main/routes.py`.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::forms::{EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput};
+use super::forms::{
+    DeletePostInput, EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput,
+};
 use super::views::{self, PopupContext, PostsContext, ProfileView, UserContext};
 use crate::csrf;
 use crate::csrf::{CsrfForm, NoFields};
@@ -12,6 +14,7 @@ use crate::flash::{Kind, flash};
 use crate::form::{FormView, parse_urlencoded};
 use crate::i18n::{self, Message};
 use crate::login::{CurrentUser, LoginRequired};
+use crate::models::erase::{self, PostDeletion};
 use crate::models::post::{self, Feed, NewPost};
 use crate::models::translation::{self, Spent};
 use crate::models::{self, task, user};
@@ -19,7 +22,7 @@ use crate::pagination::{PageNumber, Paginated};
 use crate::render::{FormContext, Page, redirect};
 use crate::search::{self as full_text, Query};
 use crate::state::State;
-use crate::translate::{self, Failure, detect_language};
+use crate::translate::{Failure, detect_language};
 use crate::urls::{encode_component, safe_next, user_url};
 
 /// Flask: main.index (chapters 1-9), GET: the post form and the timeline (own posts and those
@@ -486,7 +489,7 @@ pub async fn translate_text(
     }
     // A text translated before is answered from the cache, free; otherwise its characters are
     // counted against the user's and the site's budgets of the day first.
-    let key = translate::cache_key(text, source, dest);
+    let key = translation::cache_key(text, source, dest);
     let characters = text.chars().count() as i64;
     let (user_cap, site_cap) = (
         state.config.translate_user_daily_chars,
@@ -565,4 +568,83 @@ pub async fn health(state: web::Data<State>) -> Result<HttpResponse, AppError> {
                 .json(serde_json::json!({"status": "unavailable", "error": "database"}))
         }
     })
+}
+
+/// A post's id in a URL: digits that make a number above 0; anything else is no post (a 404).
+fn post_id(path: &str) -> Result<i32, AppError> {
+    path.parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
+}
+
+/// The page a request came from, when it is a page of this site (the `Referer`'s path and
+/// query, if it passes the rules of a safe `next`).
+fn came_from(req: &HttpRequest) -> Option<String> {
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("http://")
+        .or_else(|| referer.strip_prefix("https://"))?;
+    let (host, here) = rest.split_at(rest.find('/')?);
+    if host != req.connection_info().host() {
+        return None;
+    }
+    // A fragment is never sent, but a hand-made header may hold one.
+    let here = here.split('#').next().unwrap_or(here);
+    safe_next(Some(here))
+}
+
+/// `GET /delete_post/<id>/confirm` (a port addition): the page that asks before one of your
+/// posts is deleted, with the post and a button; it works without JavaScript. It comes back to
+/// the page the Delete link was on.
+pub async fn confirm_delete_post(
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let id = post_id(&path)?;
+    let found = state.db.run(move |conn| post::find(conn, id)).await?;
+    let post = found.ok_or(AppError::NotFound)?;
+    if post.user_id != me.id {
+        return Err(AppError::Forbidden);
+    }
+    let context = serde_json::json!({
+        "post": views::PostView::new(&post, &page.lang(), me.id),
+        "next": came_from(page.request()).unwrap_or_else(|| "/index".to_owned()),
+    });
+    page.render(
+        "delete_post.html",
+        Message::new("title-delete-post"),
+        &context,
+    )
+}
+
+/// `POST /delete_post/<id>` (a port addition): deletes one of your posts everywhere at once
+/// (timelines, counts, search, the API, later exports, kept translations), then goes back to
+/// the page it came from (a safe `next`), else `/index`. Someone else's post: 403, nothing
+/// changed; no such post (or deleted meanwhile): 404.
+pub async fn delete_post(
+    page: Page,
+    CurrentUser(me): CurrentUser,
+    CsrfForm(input): CsrfForm<DeletePostInput>,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> Result<HttpResponse, AppError> {
+    let id = post_id(&path)?;
+    let languages = state.languages.codes();
+    let done = state
+        .db
+        .run(move |conn| erase::delete_post(conn, id, me.id, &languages))
+        .await?;
+    match done {
+        PostDeletion::Deleted => {}
+        PostDeletion::NotYours => return Err(AppError::Forbidden),
+        PostDeletion::Missing => return Err(AppError::NotFound),
+    }
+    state.fragments.forget(id);
+    state.db.scrub_soon();
+    page.flash(Kind::Success, Message::new("flash-post-deleted"));
+    let next = safe_next(Some(&input.next)).unwrap_or_else(|| "/index".to_owned());
+    Ok(redirect(&next))
 }

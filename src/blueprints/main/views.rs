@@ -33,10 +33,13 @@ pub struct PostView {
     translate_to: String,
     /// Search results only: the body HTML-escaped with the matched words marked.
     highlighted: Option<String>,
+    /// The reader wrote it: a Delete link.
+    own: bool,
 }
 
 impl PostView {
-    pub fn new(p: &PostWithAuthor, lang: &LanguageIdentifier) -> Self {
+    /// Post `p` as user `reader` sees it in `lang`.
+    pub fn new(p: &PostWithAuthor, lang: &LanguageIdentifier, reader: i32) -> Self {
         let translate_from = p
             .language
             .as_deref()
@@ -52,6 +55,7 @@ impl PostView {
             translate_from,
             translate_to: lang.language.as_str().to_owned(),
             highlighted: None,
+            own: p.user_id == reader,
         }
     }
 }
@@ -72,11 +76,12 @@ pub fn search_results(
 ) -> Result<(Vec<tera::Value>, Pagination), AppError> {
     let pagination = found.links(url);
     let lang = page.lang();
+    let reader = page.user().map_or(0, |u| u.id);
     let posts = found
         .items
         .into_iter()
         .map(|f| {
-            let mut post = PostView::new(&f.post, &lang);
+            let mut post = PostView::new(&f.post, &lang, reader);
             post.highlighted = Some(f.highlighted);
             let html = templates.render("_post.html", &lang, &OnePost { post })?;
             Ok(tera::Value::safe_string(&html))
@@ -104,7 +109,10 @@ pub fn posts(
 ) -> Result<(Vec<tera::Value>, Pagination), AppError> {
     let pagination = rows.links(url);
     let lang = page.lang();
-    let posts = fragments.posts(rows.items, &lang, |row| PostView::new(row, &lang))?;
+    let reader = page.user().map_or(0, |u| u.id);
+    let posts = fragments.posts(rows.items, &lang, reader, |row| {
+        PostView::new(row, &lang, reader)
+    })?;
     Ok((posts, pagination))
 }
 
@@ -249,7 +257,7 @@ mod tests {
 
         let shown = texts(
             &fragments
-                .posts(first.clone(), &en, |r| PostView::new(r, &en))
+                .posts(first.clone(), &en, 2, |r| PostView::new(r, &en, 2))
                 .expect("render"),
         );
         assert!(shown[0].contains("a &lt;b&gt;") && shown[0].contains(">susan</a>"));
@@ -257,7 +265,7 @@ mod tests {
         assert_eq!(
             texts(
                 &fragments
-                    .posts(first.clone(), &en, |r| PostView::new(r, &en))
+                    .posts(first.clone(), &en, 2, |r| PostView::new(r, &en, 2))
                     .expect("again")
             ),
             shown
@@ -268,7 +276,7 @@ mod tests {
         assert!(shown[0].contains("translate-link"));
         let in_spanish = texts(
             &fragments
-                .posts(first, &es, |r| PostView::new(r, &es))
+                .posts(first, &es, 2, |r| PostView::new(r, &es, 2))
                 .expect("in Spanish"),
         );
         assert!(!in_spanish[0].contains("translate-link") && in_spanish[0].contains("dijo"));
@@ -276,7 +284,7 @@ mod tests {
         let renamed = vec![row(1, "a <b>", "José"), row(2, "two, edited", "john")];
         let again = texts(
             &fragments
-                .posts(renamed, &en, |r| PostView::new(r, &en))
+                .posts(renamed, &en, 2, |r| PostView::new(r, &en, 2))
                 .expect("renamed"),
         );
         assert!(again[0].contains(">José</a>") && again[0].contains("href=\"/user/Jos%C3%A9\""));
@@ -288,7 +296,7 @@ mod tests {
             .collect();
         let shown = texts(
             &fragments
-                .posts(long, &en, |r| PostView::new(r, &en))
+                .posts(long, &en, 2, |r| PostView::new(r, &en, 2))
                 .expect("long page"),
         );
         assert_eq!(shown.len(), 5);
@@ -296,5 +304,26 @@ mod tests {
             assert!(html.contains(&format!("post {id}")));
         }
         assert!(fragments.kept() <= 3, "kept {}", fragments.kept());
+
+        // Its author sees a Delete link on it, kept apart from what others see; a deleted
+        // post's fragments are dropped.
+        let fragments =
+            Fragments::with_capacity(web::Data::new(Templates::load().expect("templates")), 10);
+        let posts = vec![row(1, "mine", "susan")];
+        let as_author = texts(
+            &fragments
+                .posts(posts.clone(), &en, 1, |r| PostView::new(r, &en, 1))
+                .expect("as its author"),
+        );
+        assert!(as_author[0].contains("href=\"/delete_post/1/confirm\""));
+        let as_reader = texts(
+            &fragments
+                .posts(posts, &en, 2, |r| PostView::new(r, &en, 2))
+                .expect("as another reader"),
+        );
+        assert!(!as_reader[0].contains("delete_post"));
+        assert_eq!(fragments.kept(), 2);
+        fragments.forget(1);
+        assert_eq!(fragments.kept(), 0);
     }
 }

@@ -1,0 +1,38 @@
+//! `microblog user delete <username>`: an administrator deletes an account, as its owner can
+//! from `/auth/delete_account` (the same transaction, `erase::delete_account`).
+
+use anyhow::Context as _;
+
+use crate::config::Config;
+use crate::db::{Db, empty_log};
+use crate::i18n::Languages;
+use crate::models::{erase, user};
+
+pub fn delete(config: &Config, username: &str) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url)?;
+    let languages = Languages::parse(&config.languages)?.codes();
+    let mut conn = db.get()?;
+    let found = user::find_by_username(&mut conn, username)?
+        .with_context(|| format!("there is no user {username:?}"))?;
+    let erased = erase::delete_account(&mut conn, found.id, &languages)?
+        .with_context(|| format!("user {username:?} was deleted meanwhile"))?;
+    // Nothing of theirs left in SQLite's write-ahead log either (the server may hold it busy
+    // for a moment; it empties it after its own next deletion otherwise).
+    let emptied = (0..5).any(|_| {
+        empty_log(&mut conn).unwrap_or(false) || {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            false
+        }
+    });
+    println!(
+        "deleted user {} ({}) and everything that was theirs{}",
+        erased.username,
+        erased.email,
+        if emptied {
+            ""
+        } else {
+            "; the write-ahead log was busy: it is emptied at the next deletion"
+        }
+    );
+    Ok(())
+}
