@@ -167,6 +167,16 @@ impl Person<'_> {
 
     async fn click_and_wait(&self, element: fantoccini::elements::Element) {
         let old_page = self.c.find(Locator::Css("html")).await.unwrap();
+        // In the middle of the screen first: an emulated phone does not scroll to what is
+        // clicked below the fold, and the click would land on nothing.
+        let arg = serde_json::to_value(&element).unwrap();
+        self.c
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'center' });",
+                vec![arg],
+            )
+            .await
+            .unwrap();
         element.click().await.unwrap();
         let started = std::time::Instant::now();
         while old_page.tag_name().await.is_ok() {

@@ -168,6 +168,19 @@ async fn site_with_long_names() -> (TestApp, String, String) {
 async fn every_page_fits_a_phone_and_a_desktop_in_both_languages_with_no_axe_violation() {
     let axe = axe_source();
     let (app, me_name, other) = site_with_long_names().await;
+    // The post of 140 characters without a space, for the page that asks before deleting it.
+    let long_post = {
+        use diesel::prelude::*;
+        use microblog::schema::{posts, users};
+        let mut conn = app.database().get().unwrap();
+        posts::table
+            .inner_join(users::table)
+            .filter(users::username.eq(&me_name))
+            .filter(posts::body.eq(unbroken(140)))
+            .select(posts::id)
+            .first::<i32>(&mut *conn)
+            .unwrap()
+    };
     // A live reset link, for the page that chooses a new password.
     let mut visitor = app.browser();
     visitor
@@ -194,6 +207,8 @@ async fn every_page_fits_a_phone_and_a_desktop_in_both_languages_with_no_axe_vio
         ("change-password", "/auth/change_password".to_owned()),
         ("api-docs", "/api/docs".to_owned()),
         ("not-found", "/no/such/page".to_owned()),
+        ("delete-post", format!("/delete_post/{long_post}/confirm")),
+        ("delete-account", "/auth/delete_account".to_owned()),
     ];
     let logged_out: Vec<(&str, String)> = vec![
         ("login", "/auth/login".to_owned()),
@@ -315,5 +330,32 @@ async fn the_post_box_counts_as_the_server_does_and_keeps_a_paste_that_is_too_lo
             .await
             .unwrap();
     assert_eq!(kept.as_str(), Some(long.as_str()));
+    chrome.close().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
+async fn a_post_is_deleted_from_the_page_it_is_on_after_a_question() {
+    let app = spawn_app_with(&[]).await;
+    let chrome = Chrome::start_as(Screen::Phone).await;
+    let me = Person {
+        c: chrome.client(),
+        base: app.address.clone(),
+    };
+    me.register_and_log_in("susan").await;
+    me.fill("post", "a post I will regret").await;
+    me.press("form[action=\"/index\"] button[name=submit]")
+        .await;
+    me.open("/explore").await;
+    me.press("a.delete-post").await;
+    assert!(me.path().await.ends_with("/confirm"), "{}", me.path().await);
+    assert!(me.page_text().await.contains("a post I will regret"));
+    me.snapshot("delete-post-confirm").await;
+    me.press("form[action^=\"/delete_post/\"] button[name=submit]")
+        .await;
+    assert_eq!(me.path().await, "/explore");
+    let text = me.page_text().await;
+    assert!(text.contains("Your post has been deleted."), "{text}");
+    assert!(!text.contains("a post I will regret"), "{text}");
     chrome.close().await;
 }
