@@ -150,6 +150,37 @@ pub(crate) use on_backend;
 pub type Pool = r2d2::Pool<Manager>;
 
 /// The database handle kept in the app's data. Cheap to clone.
+/// `f` in a transaction that, on SQLite, takes the write lock as it begins (`BEGIN IMMEDIATE`),
+/// waiting for another writer as long as the busy timeout allows. A transaction begun the usual
+/// way (`BEGIN`) first reads (even preparing a statement reads the schema), and a read
+/// transaction that then wants to write is refused at once ("database is locked") if another
+/// writer committed meanwhile: SQLite cannot let it write from an old snapshot. On PostgreSQL,
+/// an ordinary transaction.
+pub fn write_transaction<T, F>(conn: &mut DbConn, f: F) -> diesel::QueryResult<T>
+where
+    F: FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(c) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConn::Sqlite(c) = conn else {
+        unreachable!("the connection stays what it was");
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(c)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(c)?;
+            Err(e)
+        }
+    }
+}
+
 /// One try of [`Db::scrub`]: on SQLite, copies the write-ahead log into the database file and
 /// cuts the log back to nothing; `false` when a reader still used older pages of the log.
 ///

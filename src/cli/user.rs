@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use crate::config::Config;
 use crate::db::{Db, empty_log};
 use crate::i18n::Languages;
-use crate::models::{erase, user};
+use crate::models::{erase, message, user};
 
 pub fn delete(config: &Config, username: &str) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url)?;
@@ -16,6 +16,7 @@ pub fn delete(config: &Config, username: &str) -> anyhow::Result<()> {
         .with_context(|| format!("there is no user {username:?}"))?;
     let erased = erase::delete_account(&mut conn, found.id, &languages)?
         .with_context(|| format!("user {username:?} was deleted meanwhile"))?;
+    message::recount_unread(&mut conn, &erased.wrote_to)?;
     // Nothing of theirs left in SQLite's write-ahead log either (the server may hold it busy
     // for a moment; it empties it after its own next deletion otherwise).
     let emptied = (0..5).any(|_| {
@@ -31,7 +32,8 @@ pub fn delete(config: &Config, username: &str) -> anyhow::Result<()> {
         if emptied {
             ""
         } else {
-            "; the write-ahead log was busy: it is emptied at the next deletion"
+            "; the write-ahead log was busy: older copies of its pages stay in it until its next \
+             checkpoint"
         }
     );
     Ok(())

@@ -5,9 +5,9 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConn;
+use crate::db::{DbConn, write_transaction};
 use crate::models::job::Job;
-use crate::models::{lower, translation, user};
+use crate::models::{lower, message, translation, user};
 use crate::schema::{
     api_tokens, blocks, email_changes, exports, followers, jobs, login_sessions, mails, messages,
     notifications, password_resets, posts, tasks, translation_usage, username_keys, users,
@@ -31,7 +31,7 @@ pub fn delete_post(
     author: i32,
     languages: &[String],
 ) -> QueryResult<PostDeletion> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         // Every row read (`load`, not `get_result`): SQLite finishes the statement, which it
         // must before the transaction can go on.
         let gone: Vec<(String, Option<String>)> = diesel::delete(
@@ -69,8 +69,8 @@ fn translation_keys(posts: &[(String, Option<String>)], languages: &[String]) ->
         .collect()
 }
 
-/// Deletes message `id` from `recipient`'s messages. `false` when it is not one of theirs
-/// (another's, or gone already).
+/// Deletes message `id` from `recipient`'s messages, and counts their unread ones again (it
+/// may have been one). `false` when it is not one of theirs (another's, or gone already).
 pub fn delete_received_message(conn: &mut DbConn, id: i32, recipient: i32) -> QueryResult<bool> {
     let deleted = diesel::delete(
         messages::table
@@ -78,6 +78,9 @@ pub fn delete_received_message(conn: &mut DbConn, id: i32, recipient: i32) -> Qu
             .filter(messages::recipient_id.eq(recipient)),
     )
     .execute(conn)?;
+    if deleted > 0 {
+        message::recount_unread(conn, &[recipient])?;
+    }
     Ok(deleted > 0)
 }
 
@@ -87,6 +90,9 @@ pub struct Erased {
     pub id: i32,
     pub username: String,
     pub email: String,
+    /// Those who had messages from them: their unread counts are to be made again
+    /// (`message::recount_unread`, after this transaction).
+    pub wrote_to: Vec<i32>,
 }
 
 /// Deletes user `id` and everything that is theirs, in one transaction: their posts (with
@@ -100,18 +106,18 @@ pub fn delete_account(
     id: i32,
     languages: &[String],
 ) -> QueryResult<Option<Erased>> {
-    conn.transaction(|conn| {
-        // Written first: on SQLite the transaction then holds the write lock throughout, and on
-        // PostgreSQL the row is locked against a rename or a login meanwhile.
-        user::hold(conn, id)?;
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    // On SQLite the transaction holds the write lock from its start.
+    write_transaction(conn, |conn| {
         let Some(user) = user::find(conn, id)? else {
             return Ok(None);
         };
 
         // The jobs about them first: a job running for them (an export) holds its row in each
-        // of its transactions, so this waits for the one under way, and its next finds the row
-        // gone and stops, writing nothing more. (Taking the rows the job writes first instead
-        // would leave each waiting for the other on PostgreSQL.) Then the mails to them (the
+        // of its transactions, then the user's row (for a notification); deleting the job's row
+        // waits for the transaction under way, and the job's next finds the row gone and stops,
+        // writing nothing more. On PostgreSQL the user's row is locked only after that (taking
+        // it first would leave each waiting for the other). Then the mails to them (the
         // export's, with its file).
         let their_tasks: Vec<i32> = tasks::table
             .filter(tasks::user_id.eq(id))
@@ -149,6 +155,16 @@ pub fn delete_account(
         for chunk in their_mails.chunks(500) {
             diesel::delete(mails::table.filter(mails::id.eq_any(chunk))).execute(conn)?;
         }
+        if !sqlite {
+            // Locked against a rename, a login or a notification meanwhile.
+            user::hold(conn, id)?;
+        }
+        let wrote_to: Vec<i32> = messages::table
+            .filter(messages::sender_id.eq(id))
+            .filter(messages::recipient_id.ne(id))
+            .select(messages::recipient_id)
+            .distinct()
+            .load(conn)?;
 
         let written: Vec<(String, Option<String>)> = posts::table
             .filter(posts::user_id.eq(id))
@@ -192,6 +208,7 @@ pub fn delete_account(
             id,
             username: user.username,
             email: user.email,
+            wrote_to,
         }))
     })
 }

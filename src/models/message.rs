@@ -235,6 +235,16 @@ pub fn notify_user(
     })
 }
 
+/// Counts the unread messages of each of `users` again (messages were deleted), in one
+/// transaction of its own, the users locked as for a new message.
+pub fn recount_unread(conn: &mut DbConn, users: &[i32]) -> QueryResult<()> {
+    for_users(conn, users, |conn, now| {
+        users
+            .iter()
+            .try_for_each(|user| refresh_unread(conn, *user, now).map(drop))
+    })
+}
+
 /// Counts `user`'s unread messages again into their `unread_message_count` notification.
 fn refresh_unread(conn: &mut DbConn, user: i32, now: NaiveDateTime) -> QueryResult<i64> {
     let unread = unread_of(conn, user)?;

@@ -406,6 +406,12 @@ async fn deleting_an_account_takes_everything_of_it_down_to_the_database_files()
         johns.contains("<span class=\"following-count\">0</span>"),
         "{johns}"
     );
+    // John's badge no longer counts the message they sent him.
+    let index = john.get("/index").await.body;
+    assert!(
+        index.contains(r#"class="badge text-bg-danger message-count" hidden>0<"#),
+        "{index}"
+    );
     assert!(!john.get("/messages").await.body.contains("snollygoster"));
 
     // Nothing of theirs is left in any table.

@@ -21,9 +21,9 @@ use crate::form::FormView;
 use crate::i18n::Message;
 use crate::login::{self, CurrentUser, FreshUser};
 use crate::models::email_change::{self, Confirmed};
-use crate::models::erase;
 use crate::models::job::Job;
 use crate::models::{self, login_session, user};
+use crate::models::{erase, message};
 use crate::moment::Moment;
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
@@ -455,12 +455,22 @@ pub async fn delete_account_submit(
         return page.render(template, title(), &FormContext { form });
     }
     let (id, languages) = (user.id, state.languages.codes());
-    state
+    let erased = state
         .db
-        .run(move |conn| erase::delete_account(conn, id, &languages))
+        .run(move |conn| {
+            let erased = erase::delete_account(conn, id, &languages)?;
+            // The badges of those they wrote to count without their messages.
+            if let Some(erased) = &erased {
+                message::recount_unread(conn, &erased.wrote_to)?;
+            }
+            Ok::<_, diesel::result::Error>(erased)
+        })
         .await?;
     state.db.scrub_soon();
     state.live.changed(id);
+    for reader in erased.map(|e| e.wrote_to).unwrap_or_default() {
+        state.live.changed(reader);
+    }
     login::logout_user(page.request()).await?;
     page.flash(Kind::Info, Message::new("flash-account-deleted"));
     let mut res = redirect(login::LOGIN_VIEW);
