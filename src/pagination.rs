@@ -25,7 +25,7 @@ use crate::form::parse_urlencoded;
 pub struct PageNumber(pub i64);
 
 impl PageNumber {
-    const MAX: i64 = 1_000_000_000;
+    pub const MAX: i64 = 1_000_000_000;
 
     /// Reads `page` from a query string.
     pub fn parse(query: &str) -> Self {

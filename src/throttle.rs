@@ -26,6 +26,11 @@
 //! are two accounts, so a right password for one forgives nothing of the other, and a `device`
 //! cookie names the one it was earned for.
 //!
+//! API tokens are counted too, per address: a wrong `Bearer` token is one failure (at most 30,
+//! one forgiven every 2 s). A token is 128 random bits, so no guess will find one; the count
+//! stops a client that sends made-up tokens from being answered at full speed forever. It is
+//! asked only after the token was looked up: a right token is never refused.
+//!
 //! Counts live in the memory of each server process.
 
 use std::collections::HashMap;
@@ -67,6 +72,12 @@ const ACCOUNT_FROM_ELSEWHERE: Rule = Rule {
     forgive_every: Duration::from_secs(60),
 };
 
+/// Wrong API tokens from one address.
+const TOKENS: Rule = Rule {
+    full_at: 30,
+    forgive_every: Duration::from_secs(2),
+};
+
 /// Whose password is checked: an account, by its id, once the name typed was found; else what
 /// was typed (lower-cased: guessing at a name that is no account still counts, as does asking
 /// for reset mails to one address).
@@ -96,6 +107,7 @@ enum Count {
     AccountFromClient(Account, IpAddr),
     AccountFromDevice(i32, String),
     AccountFromElsewhere(Account),
+    WrongTokens(IpAddr),
 }
 
 impl Count {
@@ -104,12 +116,13 @@ impl Count {
             Self::Client(_) => &CLIENT,
             Self::AccountFromClient(..) | Self::AccountFromDevice(..) => &ACCOUNT_FROM_ONE_PLACE,
             Self::AccountFromElsewhere(_) => &ACCOUNT_FROM_ELSEWHERE,
+            Self::WrongTokens(_) => &TOKENS,
         }
     }
 
     fn is_of_account(&self, account: &Account) -> bool {
         match self {
-            Self::Client(_) => false,
+            Self::Client(_) | Self::WrongTokens(_) => false,
             Self::AccountFromClient(a, _) | Self::AccountFromElsewhere(a) => a == account,
             Self::AccountFromDevice(id, _) => *account == Account::Id(*id),
         }
@@ -252,6 +265,24 @@ impl LoginThrottle {
                 bucket.checking > 0
             });
         }
+    }
+
+    /// A wrong API token came from the client making `req`: counted, unless its count is full
+    /// already, and then how long the client must wait (the 429's `Retry-After`).
+    pub fn wrong_token(&self, req: &HttpRequest) -> Option<Duration> {
+        let ip = client_address(req, &self.trusted_proxies).map(throttling_address)?;
+        let count = Count::WrongTokens(ip);
+        let now = Instant::now();
+        let mut all = self.lock();
+        let bucket = all.entry(count.clone()).or_insert_with(|| Bucket::new(now));
+        bucket.catch_up(count.rule(), now);
+        if let Some(wait) = bucket.wait(count.rule()) {
+            return Some(Duration::from_secs(
+                wait.as_secs_f64().ceil().max(1.0) as u64
+            ));
+        }
+        bucket.failures += 1.0;
+        None
     }
 
     /// Forgets counts with nothing left to remember, so memory does not grow with every name

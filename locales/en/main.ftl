@@ -291,6 +291,7 @@ flash-email-link-dead = That link is no longer valid: it was used, a newer one w
 flash-email-taken-meanwhile = That address belongs to another account now: your address stays as it was.
 edit-profile-change-email = Change your email address
 field-new-email = New email address
+api-spaces-around = no spaces before or after it
 api-password-for-email = Your current password is needed to change the address.
 
 ## The character counter under the post and message boxes (static/js/microblog.js)

@@ -285,6 +285,7 @@ flash-email-link-dead = Ese enlace ya no es válido: se usó, se envió uno más
 flash-email-taken-meanwhile = Esa dirección ahora es de otra cuenta: tu dirección sigue como estaba.
 edit-profile-change-email = Cambiar tu dirección de correo
 field-new-email = Nueva dirección de correo
+api-spaces-around = sin espacios delante ni detrás
 api-password-for-email = Se necesita tu contraseña actual para cambiar la dirección.
 
 ## The character counter under the post and message boxes (static/js/microblog.js)

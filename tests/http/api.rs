@@ -404,12 +404,14 @@ async fn collections_are_paginated_with_meta_and_links() {
     assert_eq!(last.json["items"].as_array().unwrap().len(), 2);
     assert_eq!(last.json["_links"]["next"], Value::Null);
     assert_eq!(last.json["_links"]["prev"], "/api/users?page=2&per_page=5");
-    // per_page is at most 100; nonsense is the default.
+    // per_page is at most 100, at least 1; a page that is no number is a 400.
     let capped = api.get("/api/users?per_page=500", &token).await;
     assert_eq!(capped.json["_meta"]["per_page"], 100);
-    let nonsense = api.get("/api/users?page=x&per_page=-3", &token).await;
-    assert_eq!(nonsense.json["_meta"]["page"], 1);
-    assert_eq!(nonsense.json["_meta"]["per_page"], 1);
+    let low = api.get("/api/users?page=-2&per_page=-3", &token).await;
+    assert_eq!(low.json["_meta"]["page"], 1);
+    assert_eq!(low.json["_meta"]["per_page"], 1);
+    let nonsense = api.get("/api/users?page=x", &token).await;
+    assert_eq!(nonsense.status, 400);
 
     // user1 and user2 follow user0, who follows user3.
     app.execute_sql(&format!(
@@ -477,7 +479,7 @@ async fn a_new_user_gets_201_and_its_location_and_must_pass_the_registration_rul
         ),
         (
             json!({"username": 5, "email": "b@example.com", "password": PASSWORD}),
-            "invalid type",
+            "username: a string is expected, not integer",
         ),
         (
             json!({"username": "alice", "email": "b@example.com", "password": PASSWORD}),
@@ -672,8 +674,11 @@ async fn posts_through_the_api_follow_the_post_forms_rules_and_show_everywhere()
         (json!({"body": "   "}), "body:"),
         (json!({"body": "x".repeat(141)}), "body:"),
         (json!({"body": "bell \u{7}"}), "body:"),
-        (json!({"body": 42}), "invalid type"),
-        (json!({}), "missing field"),
+        (
+            json!({"body": 42}),
+            "body: a string is expected, not integer",
+        ),
+        (json!({}), "body: required"),
     ] {
         let res = api
             .json("POST", "/api/posts", Auth::Bearer(&token), body.clone())
@@ -941,4 +946,112 @@ async fn a_flood_of_sign_ups_is_refused_past_the_hash_queue_and_a_login_still_ge
         );
         assert_eq!(reply.header("retry-after"), Some("5"));
     }
+}
+
+#[actix_web::test]
+async fn what_the_document_does_not_allow_is_a_400_in_our_words() {
+    let app = spawn_app().await;
+    let api = Client::of(&app);
+    let id = api.register("susan").await;
+    let token = api.token("susan", PASSWORD).await;
+
+    // A page that is no whole number: 400, naming it. Whole numbers are kept within bounds.
+    for query in ["per_page=x", "page=1.5", "per_page=9223372036854775808"] {
+        let res = api.get(&format!("/api/users?{query}"), &token).await;
+        res.assert_error(400, "Bad Request");
+        let name = query.split('=').next().unwrap();
+        assert!(
+            res.json["message"].as_str().unwrap().starts_with(name),
+            "{}",
+            res.text
+        );
+    }
+    let res = api.get("/api/users?per_page=1000&page=-3", &token).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json["_meta"]["per_page"], 100);
+
+    // A field of the wrong type, null included: 400 naming the field, nothing stored.
+    let path = format!("/api/users/{id}");
+    for (body, field) in [
+        (json!({"username": null}), "username"),
+        (json!({"about_me": 5}), "about_me"),
+        (json!({"email": ["a@b.c"]}), "email"),
+    ] {
+        let res = api.json("PUT", &path, Auth::Bearer(&token), body).await;
+        res.assert_error(400, "Bad Request");
+        let message = res.json["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{field}: ")), "{message}");
+        assert!(!message.contains("line 1"), "{message}");
+    }
+    let res = api
+        .json(
+            "POST",
+            "/api/posts",
+            Auth::Bearer(&token),
+            json!({"body": {}}),
+        )
+        .await;
+    res.assert_error(400, "Bad Request");
+    assert_eq!(
+        res.json["message"], "body: a string is expected, not map",
+        "{}",
+        res.text
+    );
+    let res = api
+        .json(
+            "POST",
+            "/api/users",
+            Auth::Anonymous,
+            json!({"username": "x"}),
+        )
+        .await;
+    assert_eq!(res.json["message"], "email: required", "{}", res.text);
+    let res = api
+        .json(
+            "PUT",
+            &path,
+            Auth::Bearer(&token),
+            json!({"username": " susan2"}),
+        )
+        .await;
+    res.assert_error(400, "Bad Request");
+    assert_eq!(api.get(&path, &token).await.json["username"], "susan");
+
+    // An id too large for a number is no user, and the parser's words stay inside.
+    let res = api
+        .json(
+            "PUT",
+            "/api/users/2147483648",
+            Auth::Bearer(&token),
+            json!({}),
+        )
+        .await;
+    res.assert_error(404, "Not Found");
+    assert!(!res.text.contains("parse"), "{}", res.text);
+}
+
+#[actix_web::test]
+async fn made_up_tokens_from_one_address_are_refused_with_a_429_and_a_right_one_never_is() {
+    let app = spawn_app().await;
+    let api = Client::of(&app);
+    api.register("susan").await;
+    let token = api.token("susan", PASSWORD).await;
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let res = api.get("/api/users", &format!("{i:032x}")).await;
+        statuses.push(res.status);
+        if res.status == 429 {
+            assert!(res.header("retry-after").is_some());
+            assert!(
+                res.json["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("wrong token")
+            );
+        }
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[30..].iter().all(|s| *s == 429), "{statuses:?}");
+    // The right token still works from the same address.
+    assert_eq!(api.get("/api/users", &token).await.status, 200);
 }

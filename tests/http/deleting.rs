@@ -557,3 +557,56 @@ async fn an_administrator_deletes_an_account_from_the_command_line() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no user \"nobody\""));
 }
+
+/// Posts deleted one after another while another connection keeps emptying the log
+/// (`db::empty_log`): no deletion is refused ("database is locked"), each says what it did.
+#[test]
+fn deletions_go_on_while_the_log_is_emptied() {
+    use microblog::db::{Db, empty_log};
+    use microblog::models::erase::{PostDeletion, delete_post};
+    use microblog::models::{self, post, user};
+    let database = TestDatabase::fresh();
+    let url = microblog::config::DatabaseUrl::parse(&database.url).unwrap();
+    let db = Db::connect(&url).unwrap();
+    let mut conn = db.get().unwrap();
+    let new = |name: &'static str| user::NewUser {
+        username: name,
+        email: if name == "susan" {
+            "susan@example.com"
+        } else {
+            "john@example.com"
+        },
+        password_hash: "x",
+        last_seen: models::now(),
+        about_me: None,
+    };
+    let susan = user::create(&mut conn, &new("susan")).unwrap().unwrap().id;
+    let john = user::create(&mut conn, &new("john")).unwrap().unwrap().id;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (other, stop_too) = (db.clone(), stop.clone());
+    let emptier = std::thread::spawn(move || {
+        let mut conn = other.get().unwrap();
+        while !stop_too.load(std::sync::atomic::Ordering::Relaxed) {
+            empty_log(&mut conn).unwrap();
+        }
+    });
+    let languages = ["en".to_owned(), "es".to_owned()];
+    for _ in 0..100 {
+        let id = post::create(
+            &mut conn,
+            &post::NewPost {
+                body: "hello",
+                timestamp: models::now(),
+                user_id: susan,
+                language: Some("en"),
+            },
+        )
+        .unwrap();
+        let mut delete = |who| delete_post(&mut conn, id, who, &languages).unwrap();
+        assert_eq!(delete(john), PostDeletion::NotYours);
+        assert_eq!(delete(susan), PostDeletion::Deleted);
+        assert_eq!(delete(susan), PostDeletion::Missing);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    emptier.join().unwrap();
+}

@@ -66,6 +66,7 @@ impl FromRequest for TokenUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = credentials(req, "Bearer").map(str::to_owned);
         let state = req.app_data::<web::Data<State>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
                 return Err(ApiError::unauthorized(BEARER_CHALLENGE));
@@ -81,7 +82,11 @@ impl FromRequest for TokenUser {
                     user,
                     token_hash: hash,
                 }),
-                None => Err(ApiError::unauthorized(BEARER_CHALLENGE)),
+                // A wrong token counts for its address; past the count, a 429.
+                None => match state.throttle.wrong_token(&req) {
+                    Some(wait) => Err(ApiError::too_many_tokens(wait)),
+                    None => Err(ApiError::unauthorized(BEARER_CHALLENGE)),
+                },
             }
         })
     }

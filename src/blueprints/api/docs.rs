@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
 use super::{posts, tokens, users};
 use crate::error::AppError;
 use crate::i18n::Message;
+use crate::limits;
 use crate::render::Page;
 
 #[derive(OpenApi)]
@@ -39,7 +40,7 @@ use crate::render::Page;
         posts::delete_post,
         posts::create_post,
     ),
-    modifiers(&Schemes),
+    modifiers(&Schemes, &Errors),
     tags(
         (name = "tokens", description = "Tokens: an hour each, several per user, revocable"),
         (name = "users", description = "Users, their followers and whom they follow"),
@@ -62,6 +63,79 @@ impl Modify for Schemes {
             "token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// The errors every operation of a kind can answer, added to each where its own annotation has
+/// not described them: a 400 where a query or a body is read, a 401 and a 429 (too many wrong
+/// tokens from one address) where a token is needed, a 404 where an id is in the path, a 413 and
+/// a 415 where a body is read. Each with the error body.
+struct Errors;
+
+impl Modify for Errors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |why: &str| {
+            ResponseBuilder::new()
+                .description(why)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                let is_in = |place: ParameterIn| {
+                    op.parameters
+                        .iter()
+                        .flatten()
+                        .any(|p| p.parameter_in == place)
+                };
+                let (query, path) = (is_in(ParameterIn::Query), is_in(ParameterIn::Path));
+                let body = op.request_body.is_some();
+                let token =
+                    serde_json::to_string(&op.security).is_ok_and(|s| s.contains("\"token\""));
+                let mut add = |status: &str, why: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(why).into());
+                };
+                if query || body {
+                    add(
+                        "400",
+                        "A parameter or a field is not what this operation takes; `message` says which",
+                    );
+                }
+                if token {
+                    add("401", "No valid token");
+                    add(
+                        "429",
+                        "Too many wrong tokens from your address; wait Retry-After seconds",
+                    );
+                }
+                if path {
+                    add("404", "No such user or post");
+                }
+                if body {
+                    add(
+                        "413",
+                        &format!("The body is larger than {} KiB", limits::MAX_BODY >> 10),
+                    );
+                    add("415", "The body is not JSON");
+                }
+            }
+        }
     }
 }
 

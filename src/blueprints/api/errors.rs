@@ -89,6 +89,19 @@ impl ApiError {
         }
     }
 
+    /// Too many wrong tokens from this address: wait this long.
+    pub fn too_many_tokens(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1);
+        Self::Refused {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!(
+                "Too many requests with a wrong token from your address: try again in {seconds} \
+                 seconds."
+            ),
+            header: Some((header::RETRY_AFTER, seconds.to_string())),
+        }
+    }
+
     /// A body that could not be read as the JSON an endpoint takes.
     pub fn json(error: &JsonPayloadError) -> Self {
         match error {

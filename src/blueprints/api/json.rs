@@ -188,15 +188,18 @@ pub struct PostCollection {
 #[into_params(parameter_in = Query)]
 #[expect(dead_code, reason = "only described: Window::parse reads the query")]
 pub struct PageQuery {
-    /// From 1; default 1.
+    /// The page, from 1; default 1. A whole number below 1 is read as 1; past page 1,000 a
+    /// list is empty (it is not read that deep).
     page: Option<i64>,
-    /// 1-100; default 10.
+    /// Items a page; default 10. A whole number outside 1-100 is read as the nearest of the
+    /// two, as the tutorial's API does.
     per_page: Option<i64>,
 }
 
 /// `?page=&per_page=` of a collection (Flask: `request.args.get('page', 1, type=int)` and
-/// `min(request.args.get('per_page', 10, type=int), 100)`): missing or not a number is the
-/// default; `per_page` is kept within 1-100.
+/// `min(request.args.get('per_page', 10, type=int), 100)`): missing is the default; a whole
+/// number is kept within bounds, as the tutorial's API does (`page` from 1, `per_page` 1-100);
+/// anything else (a word, a fraction, a number past 64 bits) is a 400 that says which.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     pub page: i64,
@@ -207,16 +210,22 @@ impl Window {
     pub const PER_PAGE: i64 = 10;
     pub const MAX_PER_PAGE: i64 = 100;
 
-    pub fn parse(query: &str) -> Self {
-        let per_page = parse_urlencoded(query.as_bytes())
-            .ok()
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "per_page"))
-            .and_then(|(_, v)| v.trim().parse::<i64>().ok())
-            .map_or(Self::PER_PAGE, |n| n.clamp(1, Self::MAX_PER_PAGE));
-        Self {
-            page: PageNumber::parse(query).0,
-            per_page,
-        }
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
+        let pairs = parse_urlencoded(query.as_bytes())
+            .map_err(|_| ApiError::bad_request("The query string could not be read."))?;
+        let number =
+            |name: &str| -> Result<Option<i64>, ApiError> {
+                match pairs.iter().find(|(k, _)| k == name) {
+                    None => Ok(None),
+                    Some((_, v)) => v.trim().parse::<i64>().map(Some).map_err(|_| {
+                        ApiError::bad_request(format!("{name}: must be a whole number"))
+                    }),
+                }
+            };
+        let page = number("page")?.map_or(1, |n| n.clamp(1, PageNumber::MAX));
+        let per_page =
+            number("per_page")?.map_or(Self::PER_PAGE, |n| n.clamp(1, Self::MAX_PER_PAGE));
+        Ok(Self { page, per_page })
     }
 
     pub fn number(&self) -> PageNumber {
@@ -250,43 +259,68 @@ impl Window {
 /// `token`, `password_hash`, the counts) are ignored: never stored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewUserJson {
-    #[schema(example = "susan")]
+    /// Letters, digits, `.`, `_` and `-`, unique whatever its case. The document names the
+    /// ASCII ones; the API, like the web form, also takes letters and digits of other scripts.
+    #[schema(
+        example = "susan",
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$"
+    )]
     pub username: String,
-    #[schema(example = "susan@example.com")]
+    #[schema(
+        example = "susan@example.com",
+        max_length = 120,
+        pattern = r"^[^\s@\x00-\x1F\x7F-\x9F]+@[^\s@.\x00-\x1F\x7F-\x9F]+(\.[^\s@.\x00-\x1F\x7F-\x9F]+)+$"
+    )]
     pub email: String,
-    /// The web site's rules: at least 8 characters, not too common, not your username or
-    /// address.
-    #[schema(example = "correct horse battery staple")]
+    /// The web site's rules: at least 8 characters, not all digits, not too common, not your
+    /// username or address.
+    #[schema(
+        example = "correct horse battery staple",
+        min_length = 8,
+        max_length = 1000,
+        pattern = r"\D"
+    )]
     pub password: String,
     /// At most 140 characters.
-    #[serde(default)]
-    #[schema(example = "I write about trains.")]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(example = "I write about trains.", value_type = String, required = false, max_length = 140)]
     pub about_me: Option<String>,
 }
 
-/// Flask: `User.from_dict(data, new_user=False)`: `PUT /api/users/<id>`. A field left out (or
-/// null) keeps its value; an empty `about_me` clears it. The password is changed on the web site
-/// only, where the old one is asked for.
+/// Flask: `User.from_dict(data, new_user=False)`: `PUT /api/users/<id>`. A field left out keeps
+/// its value (`null` is no string: a 400 naming the field); an empty `about_me` clears it. The
+/// password is changed on the web site only, where the old one is asked for.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct UserChangeJson {
-    #[schema(example = "susan")]
+    #[serde(deserialize_with = "present")]
+    #[schema(example = "susan", value_type = String, required = false, min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub username: Option<String>,
     /// A new address is not yours until you open the link mailed to it; `password` is needed.
-    #[schema(example = "susan@example.com")]
+    #[serde(deserialize_with = "present")]
+    #[schema(example = "susan@example.com", value_type = String, required = false, max_length = 120, pattern = r"^[^\s@\x00-\x1F\x7F-\x9F]+@[^\s@.\x00-\x1F\x7F-\x9F]+(\.[^\s@.\x00-\x1F\x7F-\x9F]+)+$")]
     pub email: Option<String>,
-    #[schema(example = "I write about trains.")]
+    #[serde(deserialize_with = "present")]
+    #[schema(example = "I write about trains.", value_type = String, required = false, max_length = 140)]
     pub about_me: Option<String>,
     /// Your current password: needed with `email`, and only then.
-    #[schema(example = "correct horse battery staple")]
+    #[serde(deserialize_with = "present")]
+    #[schema(example = "correct horse battery staple", value_type = String, required = false)]
     pub password: Option<String>,
 }
 
 /// `POST /api/posts`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewPostJson {
-    /// 1-140 characters.
-    #[schema(example = "Hello from the API!")]
+    /// 1-140 characters, not only spaces, no control characters but line breaks and tabs.
+    #[schema(
+        example = "Hello from the API!",
+        min_length = 1,
+        max_length = 140,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub body: String,
 }
 
@@ -306,11 +340,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             if !value.is_object() {
                 return Err(ApiError::bad_request("The body must be a JSON object.").into());
             }
-            serde_json::from_value(value).map(Body).map_err(|e| {
-                ApiError::bad_request(format!("The body is not the JSON expected: {e}.")).into()
-            })
+            serde_path_to_error::deserialize(value)
+                .map(Body)
+                .map_err(|e| ApiError::bad_request(wrong_field(&e)).into())
         })
     }
+}
+
+/// Why a body's field was refused, naming the field: "username: a string is expected, not
+/// null", "email: required". In our words, not the JSON parser's.
+fn wrong_field(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let said = e.inner().to_string();
+    let said = said.split(" at line ").next().unwrap_or(&said);
+    let path = e.path().to_string();
+    if let Some(missing) = said
+        .strip_prefix("missing field `")
+        .and_then(|s| s.strip_suffix('`'))
+    {
+        return format!("{missing}: required");
+    }
+    // "invalid type: integer `5`, expected a string": the type sent, then the one wanted.
+    if let Some((sent, wanted)) = said
+        .strip_prefix("invalid type: ")
+        .and_then(|s| s.split_once(", expected "))
+    {
+        let sent = sent.split(' ').next().unwrap_or(sent);
+        return format!("{path}: {wanted} is expected, not {sent}");
+    }
+    format!("{path}: not a value this field takes")
+}
+
+/// For a field that may be left out but not sent as `null`: absent is `None` (with
+/// `#[serde(default)]`), `null` is a wrong type.
+fn present<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    String::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]
@@ -319,18 +385,32 @@ mod tests {
 
     #[test]
     fn a_window_keeps_per_page_within_its_bounds_and_links_its_neighbours() {
-        let w = Window::parse("page=2&per_page=5");
+        let w = Window::parse("page=2&per_page=5").unwrap();
         assert_eq!((w.page, w.per_page, w.offset()), (2, 5, 5));
         let (meta, links) = w.describe(11, "/api/users");
         assert_eq!((meta.total_pages, meta.total_items), (3, 11));
         assert_eq!(links.self_, "/api/users?page=2&per_page=5");
         assert_eq!(links.next.as_deref(), Some("/api/users?page=3&per_page=5"));
         assert_eq!(links.prev.as_deref(), Some("/api/users?page=1&per_page=5"));
-        assert_eq!(Window::parse("per_page=1000").per_page, 100);
-        assert_eq!(Window::parse("per_page=0").per_page, 1);
-        assert_eq!(Window::parse("per_page=x&page=y").per_page, 10);
-        let last = Window::parse("page=3&per_page=5").describe(11, "/u").1;
+        assert_eq!(Window::parse("per_page=1000").unwrap().per_page, 100);
+        assert_eq!(Window::parse("per_page=0").unwrap().per_page, 1);
+        assert_eq!(Window::parse("page=-4").unwrap().page, 1);
+        for wrong in [
+            "per_page=x",
+            "page=y",
+            "per_page=1.5",
+            "page=9223372036854775808",
+        ] {
+            assert!(Window::parse(wrong).is_err(), "{wrong}");
+        }
+        let last = Window::parse("page=3&per_page=5")
+            .unwrap()
+            .describe(11, "/u")
+            .1;
         assert_eq!(last.next, None);
-        assert_eq!(Window::parse("").describe(0, "/u").0.total_pages, 0);
+        assert_eq!(
+            Window::parse("").unwrap().describe(0, "/u").0.total_pages,
+            0
+        );
     }
 }

@@ -39,6 +39,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             .app_data(json)
+            // An id too large for a number is no user or post: a 404 in our words, not the
+            // parser's.
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| errors::ApiError::not_found().into()),
+            )
             .service(
                 resource("/tokens", "POST, DELETE")
                     .route(web::post().to(tokens::get_token))

@@ -23,7 +23,7 @@ async fn collection(
     url: &str,
     state: &State,
 ) -> Result<HttpResponse, ApiError> {
-    let window = Window::parse(req.query_string());
+    let window = Window::parse(req.query_string())?;
     let totals = state.totals.clone();
     let (page, total) = state
         .db

@@ -86,7 +86,7 @@ async fn collection(
     url: &str,
     state: &State,
 ) -> Result<HttpResponse, ApiError> {
-    let window = Window::parse(req.query_string());
+    let window = Window::parse(req.query_string())?;
     let exists = match listing {
         Listing::Everyone => None,
         Listing::FollowersOf(id) | Listing::FollowedBy(id) => Some(id),
@@ -224,8 +224,12 @@ pub async fn create_user(
     state: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::default();
-    let username = Username::parse(&input.username).map_err(|e| problems.add("username", e));
-    let email = Email::parse(&input.email).map_err(|e| problems.add("email", e));
+    let username = exact(&input.username)
+        .and_then(Username::parse)
+        .map_err(|e| problems.add("username", e));
+    let email = exact(&input.email)
+        .and_then(Email::parse)
+        .map_err(|e| problems.add("email", e));
     let password = NewPassword::parse(
         &input.password,
         &input.password,
@@ -321,13 +325,15 @@ pub async fn update_user(
     let mut problems = Problems::default();
     // A name sent back as it is changes nothing (and keeps its key, or its lack of one).
     let username = match &input.username {
-        Some(raw) => Username::parse(raw)
+        Some(raw) => exact(raw)
+            .and_then(Username::parse)
             .map(|name| (name.as_str() != me.user.username).then_some(name))
             .map_err(|e| problems.add("username", e)),
         None => Ok(None),
     };
     let email = match &input.email {
-        Some(raw) => Email::parse(raw)
+        Some(raw) => exact(raw)
+            .and_then(Email::parse)
             .map(|email| (!email.as_str().eq_ignore_ascii_case(&me.user.email)).then_some(email))
             .map_err(|e| problems.add("email", e)),
         None => Ok(None),
@@ -420,4 +426,14 @@ async fn confirm_new_email(
     };
     state.jobs.enqueue(job).await?;
     Ok(())
+}
+
+/// A name or an address as sent: the web forms forgive spaces around it, the API says so (its
+/// document's pattern has none), so a client learns what it sent.
+fn exact(raw: &str) -> Result<&str, Message> {
+    if raw.trim() == raw {
+        Ok(raw)
+    } else {
+        Err(Message::new("api-spaces-around"))
+    }
 }
