@@ -125,6 +125,8 @@ impl Application {
             // for the ACK of the one before, which the browser delays: gzip pages came a few
             // hundred a second instead of thousands (`docs/performance.md`).
             .tcp_nodelay(true)
+            // Signals are ours (`stop_on_signal`): actix makes Ctrl-C a forced stop.
+            .disable_signals()
             .listen(listener)?
             .run();
         Ok(Self {
@@ -151,14 +153,37 @@ impl Application {
     /// Serves until the server is stopped (Ctrl-C or SIGTERM drain in-flight requests first),
     /// with the background tasks running beside it (`src/background.rs`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let signals = actix_web::rt::spawn(stop_on_signal(self.server.handle()));
         let tasks = actix_web::rt::spawn(background::run(self.state.clone()));
         let jobs = actix_web::rt::spawn(background::run_jobs(self.state.clone()));
         let index = actix_web::rt::spawn(background::run_search_index(self.state.clone()));
         let served = self.server.await;
+        signals.abort();
         tasks.abort();
         jobs.abort();
         index.abort();
         background::at_stop(&self.state).await;
         served.context("serving")
     }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the server the same way: it stops accepting, lets the
+/// requests under way finish (up to actix's shutdown timeout, 30 s) and returns, so a
+/// registration in flight when a student presses Ctrl-C is answered and saved. (actix's own
+/// handling drains on SIGTERM only; a second signal does not cut the drain short either.)
+async fn stop_on_signal(handle: actix_web::dev::ServerHandle) {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("could not listen for Ctrl-C and SIGTERM");
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "Ctrl-C",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!("{name}: finishing the requests under way, then stopping");
+    handle.stop(true).await;
 }

@@ -37,7 +37,7 @@ use crate::i18n::{self, Message};
 use crate::jobs::{Lease, Permanent, Tasks};
 use crate::mail::Mail;
 use crate::models::job::Job;
-use crate::models::{self, message, task, user};
+use crate::models::{self, mail, message, task, user};
 use crate::moment::Moment;
 use crate::state::State;
 
@@ -68,9 +68,12 @@ impl Tasks for Registry {
             Job::ExportPosts { task_id, .. } => {
                 Ok(export_failed(conn, *task_id)?.into_iter().collect())
             }
-            Job::SendMail { .. } | Job::PasswordReset { .. } | Job::ConfirmEmail { .. } => {
+            // A mail whose last attempt failed is marked so, for `mail list` to say.
+            Job::SendMail { mail_id } => {
+                mail::give_up(conn, *mail_id, models::now())?;
                 Ok(Vec::new())
             }
+            Job::PasswordReset { .. } | Job::ConfirmEmail { .. } => Ok(Vec::new()),
         }
     }
 }

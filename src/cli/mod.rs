@@ -1,6 +1,7 @@
 //! The `microblog` command (Flask's `flask` command and `app/cli.py`): `microblog` alone serves
 //! the app; the subcommands work on the database.
 
+mod backup;
 mod jobs;
 mod mail;
 mod seed;
@@ -129,6 +130,9 @@ enum MailCommand {
 enum DbCommand {
     /// Apply every pending migration.
     Upgrade,
+    /// A consistent copy of the SQLite database in FILE, taken while the app serves and
+    /// writes, and checked before it says so; on PostgreSQL, the pg_dump command to use.
+    Backup { file: PathBuf },
     /// Copy every row of this database (DATABASE_URL) into another, empty one.
     Transfer {
         /// The database to copy into, e.g. postgresql://user:pass@host/microblog.
@@ -177,6 +181,9 @@ impl Cli {
             Command::Db {
                 command: DbCommand::Transfer { to },
             } => transfer::run(&config, &to),
+            Command::Db {
+                command: DbCommand::Backup { file },
+            } => backup::run(&config, &file),
             Command::Mail {
                 command: MailCommand::List { limit },
             } => mail::list(&config, limit),

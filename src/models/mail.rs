@@ -93,6 +93,13 @@ pub fn set_status(
         .execute(conn)
 }
 
+/// Marks mail `id` `FAILED` if it is still queued: its job gave up after its last attempt.
+pub fn give_up(conn: &mut DbConn, id: i32, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(mails::table.find(id).filter(mails::status.eq(QUEUED)))
+        .set((mails::status.eq(FAILED), mails::delivered_at.eq(at)))
+        .execute(conn)
+}
+
 /// What a delivered mail that held a link keeps of its text: the link works like a password
 /// until it is used or expires, and the outbox (a database backup, `microblog mail show`) must
 /// not be a way to it once the recipient has it.

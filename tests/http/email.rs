@@ -376,6 +376,32 @@ async fn a_mail_queued_while_the_mail_server_is_down_arrives_once_it_is_up() {
 }
 
 #[actix_web::test]
+async fn a_mail_whose_job_gives_up_is_marked_failed_in_the_outbox() {
+    // No mail server ever answers on this port.
+    let app = app_mailing_to(free_port(), &[]).await;
+    app.register("susan").await;
+    request_reset(&mut app.browser(), "susan@example.com").await;
+    let db = app.database();
+    wait_for_job(&db, |job| {
+        job.kind == "send_mail" && job.last_error.is_some()
+    })
+    .await;
+    // Its last attempt, due now.
+    app.execute_sql(
+        "UPDATE jobs SET attempts = max_attempts - 1, run_at = '2000-01-01 00:00:00'
+         WHERE kind = 'send_mail'",
+    );
+    app.state.jobs.wake();
+    app.wait_for_jobs().await;
+    let mut conn = db.get().unwrap();
+    let jobs = microblog::models::bulk::jobs_after(&mut conn, 0, 10).unwrap();
+    let job = jobs.iter().find(|j| j.kind == "send_mail").unwrap();
+    assert_eq!(job.state, "failed", "{jobs:?}");
+    let mail = &microblog::models::mail::newest(&mut conn, 1).unwrap()[0];
+    assert_eq!(mail.status, "failed");
+}
+
+#[actix_web::test]
 async fn a_mail_the_server_refuses_for_good_fails_at_once_with_the_reason_kept() {
     let smtp = SmtpServer::refusing();
     let app = app_mailing_to(smtp.port, &[]).await;

@@ -1,5 +1,6 @@
 //! Faults: the real binary, killed with SIGKILL in the middle of a burst of posts,
-//! restarts cleanly with every acknowledged post stored; SIGTERM lets in-flight requests finish.
+//! restarts cleanly with every acknowledged post stored; SIGTERM and Ctrl-C let in-flight
+//! requests finish.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -113,6 +114,17 @@ async fn sigkill_in_a_burst_of_posts_loses_no_acknowledged_post() {
 
 #[actix_web::test]
 async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
+    stop_during_a_login("-TERM").await;
+}
+
+#[actix_web::test]
+async fn ctrl_c_lets_a_request_in_flight_finish_too() {
+    stop_during_a_login("-INT").await;
+}
+
+/// Sends `signal` while a login (bcrypt at cost 11) is under way: it is answered, then the
+/// server exits with success and no longer answers.
+async fn stop_during_a_login(signal: &str) {
     let database = TestDatabase::fresh();
     let secret = random_hex(32);
     // A real bcrypt cost makes the login take long enough to be in flight.
@@ -136,7 +148,7 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
         ]);
     let in_flight = actix_web::rt::spawn(login);
     actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    server.signal("-TERM");
+    server.signal(signal);
 
     let res = in_flight.await.unwrap().expect("the login was answered");
     assert_eq!(res.status().as_u16(), 302);

@@ -390,3 +390,58 @@ async fn seed_says_what_its_usernames_look_like_and_one_of_them_logs_in() {
     let page = browser.get("/index").await.body;
     assert!(page.contains(&format!("Hi, {}!", names[0])), "{page}");
 }
+
+#[actix_web::test]
+async fn a_backup_of_the_live_database_is_whole_and_checked() {
+    let database = TestDatabase::fresh();
+    let app = spawn_app_with(&[("DATABASE_URL", database.url.as_str())]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    let work = tempfile::tempdir().unwrap();
+    let secret = random_hex(32);
+    let settings = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ];
+    let file = work.path().join("backup.db");
+    let sqlite = database.url.starts_with("sqlite");
+
+    // Posts keep coming while the copy is taken.
+    let writing = actix_web::rt::spawn(async move {
+        for i in 0..20 {
+            susan
+                .submit("/index", "/index", &[("post", &format!("post {i}"))])
+                .await;
+        }
+    });
+    let output = crate::common::microblog_command(work.path(), &settings)
+        .args(["db", "backup"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    writing.await.unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    let complained = String::from_utf8_lossy(&output.stderr);
+    if !sqlite {
+        assert!(!output.status.success());
+        assert!(complained.contains("pg_dump"), "{complained}");
+        return;
+    }
+    assert!(output.status.success(), "{said}{complained}");
+    assert!(said.contains("integrity ok"), "{said}");
+    // The copy is a database of its own, with the user in it.
+    use diesel::prelude::*;
+    let mut copy = diesel::sqlite::SqliteConnection::establish(file.to_str().unwrap()).unwrap();
+    let names: Vec<String> = microblog::schema::users::table
+        .select(microblog::schema::users::username)
+        .load(&mut copy)
+        .unwrap();
+    assert_eq!(names, ["susan"]);
+    // A file that exists is never overwritten.
+    let again = crate::common::microblog_command(work.path(), &settings)
+        .args(["db", "backup"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}

@@ -118,12 +118,16 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Send a JSON body, with Content-Type: application/json.".to_owned(),
             ),
-            // serde_json says what is wrong and where: "invalid type: integer `5`, expected a
-            // string at line 1 column 15", "missing field `email`".
-            JsonPayloadError::Deserialize(e) => {
-                Self::bad_request(format!("The body is not the JSON expected: {e}."))
-            }
-            other => Self::bad_request(format!("The body could not be read: {other}.")),
+            // The body is read as any JSON value first (`json::Body` then names a wrong field):
+            // failing here, it is no JSON at all. Where, in our words: the parser's own message
+            // is not the API's.
+            JsonPayloadError::Deserialize(e) => Self::bad_request(format!(
+                "The body is not valid JSON (line {}, column {}).",
+                e.line(),
+                e.column()
+            )),
+            // The connection broke off, or the body's encoding was wrong: nothing to quote.
+            _ => Self::bad_request("The body could not be read whole.".to_owned()),
         }
     }
 }
