@@ -312,7 +312,7 @@ impl Db {
     /// After a deletion that must leave no trace in the files (a post, an account). SQLite
     /// overwrites what a deletion frees in the database file (`secure_delete`), but the
     /// write-ahead log still holds older copies of the changed pages until it is checkpointed
-    /// and emptied: this copies the log into the database file and truncates it. A reader on
+    /// and cut back: this does both ([`empty_log`], without holding up writers). A reader on
     /// an older snapshot holds the log for a moment, so it is tried a few times, a second
     /// apart. Returns whether the log was emptied. PostgreSQL keeps dead rows until VACUUM
     /// reuses their space: nothing to do here (`docs/deleting.md`).

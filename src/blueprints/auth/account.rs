@@ -22,12 +22,12 @@ use crate::i18n::Message;
 use crate::login::{self, CurrentUser, FreshUser};
 use crate::models::email_change::{self, Confirmed};
 use crate::models::job::Job;
-use crate::models::{self, login_session, user};
-use crate::models::{erase, message};
+use crate::models::user::AuthUser;
+use crate::models::{self, erase, login_session, message, user};
 use crate::moment::Moment;
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
-use crate::throttle::Account;
+use crate::throttle::{Account, Attempt};
 use crate::tokens::token_hash;
 use crate::urls;
 use crate::user_agent;
@@ -51,25 +51,47 @@ pub async fn reauthenticate_submit(
     CsrfForm(input): CsrfForm<PasswordInput>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let title = || Message::new("title-reauthenticate");
-    let mut form = FormView::new(&["password"]);
-    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
-        Ok(attempt) => attempt,
-        Err(wait) => {
-            form.error("password", TRY_LATER);
-            return too_many_attempts(&page, wait, "auth/reauthenticate.html", title(), form);
-        }
-    };
-    let stored = Some(user.password_hash.clone());
-    if !state.hasher.verify(&input.password, stored).await? {
-        attempt.failed();
-        form.error("password", Message::new("form-invalid-password"));
-        return page.render("auth/reauthenticate.html", title(), &FormContext { form });
-    }
+    let form_page = (
+        "auth/reauthenticate.html",
+        Message::new("title-reauthenticate"),
+    );
+    let form = FormView::new(&["password"]);
+    let attempt =
+        match confirm_password(&page, &state, &user, &input.password, form_page, form).await? {
+            Ok(attempt) => attempt,
+            Err(shown_again) => return Ok(shown_again),
+        };
     login::confirm_login(page.request(), &user).await?;
     let mut res = next_or_index(&page);
     attempt.succeeded(&mut res);
     Ok(res)
+}
+
+/// The page's password form, checked against `user`'s password under the login throttle: the
+/// attempt to settle once the request succeeds (`Attempt::succeeded`), or the form shown
+/// again, with a 429 while the count is full or "Invalid password." (counted as a failure).
+async fn confirm_password<'a>(
+    page: &Page,
+    state: &'a State,
+    user: &AuthUser,
+    password: &str,
+    (template, title): (&str, Message),
+    mut form: FormView,
+) -> Result<Result<Attempt<'a>, HttpResponse>, AppError> {
+    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            form.error("password", TRY_LATER);
+            return too_many_attempts(page, wait, template, title, form).map(Err);
+        }
+    };
+    let stored = Some(user.password_hash.clone());
+    if !state.hasher.verify(password, stored).await? {
+        attempt.failed();
+        form.error("password", Message::new("form-invalid-password"));
+        return page.render(template, title, &FormContext { form }).map(Err);
+    }
+    Ok(Ok(attempt))
 }
 
 /// Port addition: `/auth/change_password`, GET (Flask only has the e-mailed reset).
@@ -160,20 +182,20 @@ pub async fn change_email_submit(
 ) -> Result<HttpResponse, AppError> {
     let title = || Message::new("title-change-email");
     let template = "auth/change_email.html";
-    let mut form = FormView::new(CHANGE_EMAIL_FIELDS).value("email", &input.email);
-    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
+    let form = || FormView::new(CHANGE_EMAIL_FIELDS).value("email", &input.email);
+    let checked = confirm_password(
+        &page,
+        &state,
+        &user,
+        &input.password,
+        (template, title()),
+        form(),
+    );
+    let attempt = match checked.await? {
         Ok(attempt) => attempt,
-        Err(wait) => {
-            form.error("password", TRY_LATER);
-            return too_many_attempts(&page, wait, template, title(), form);
-        }
+        Err(shown_again) => return Ok(shown_again),
     };
-    let stored = Some(user.password_hash.clone());
-    if !state.hasher.verify(&input.password, stored).await? {
-        attempt.failed();
-        form.error("password", Message::new("form-invalid-password"));
-        return page.render(template, title(), &FormContext { form });
-    }
+    let mut form = form();
     let email = match Email::parse(&input.email) {
         Ok(email) if email.as_str().eq_ignore_ascii_case(&user.email) => {
             Err(Message::new("form-email-unchanged"))
@@ -438,22 +460,16 @@ pub async fn delete_account_submit(
     CsrfForm(input): CsrfForm<PasswordInput>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let title = || Message::new("title-delete-account");
-    let template = "auth/delete_account.html";
-    let mut form = FormView::new(&["password"]);
-    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
-        Ok(attempt) => attempt,
-        Err(wait) => {
-            form.error("password", TRY_LATER);
-            return too_many_attempts(&page, wait, template, title(), form);
-        }
-    };
-    let stored = Some(user.password_hash.clone());
-    if !state.hasher.verify(&input.password, stored).await? {
-        attempt.failed();
-        form.error("password", Message::new("form-invalid-password"));
-        return page.render(template, title(), &FormContext { form });
-    }
+    let form_page = (
+        "auth/delete_account.html",
+        Message::new("title-delete-account"),
+    );
+    let form = FormView::new(&["password"]);
+    let attempt =
+        match confirm_password(&page, &state, &user, &input.password, form_page, form).await? {
+            Ok(attempt) => attempt,
+            Err(shown_again) => return Ok(shown_again),
+        };
     let (id, languages) = (user.id, state.languages.codes());
     let erased = state
         .db

@@ -198,11 +198,7 @@ pub async fn delete_message(
     path: web::Path<String>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path
-        .parse::<i32>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(AppError::NotFound)?;
+    let id = super::routes::id_in_path(&path)?;
     let deleted = state
         .db
         .run(move |conn| erase::delete_received_message(conn, id, me.id))

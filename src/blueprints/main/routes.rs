@@ -570,8 +570,9 @@ pub async fn health(state: web::Data<State>) -> Result<HttpResponse, AppError> {
     })
 }
 
-/// A post's id in a URL: digits that make a number above 0; anything else is no post (a 404).
-fn post_id(path: &str) -> Result<i32, AppError> {
+/// A post's or a message's id in a URL: digits that make a number above 0; anything else names
+/// nothing (a 404).
+pub(super) fn id_in_path(path: &str) -> Result<i32, AppError> {
     path.parse::<i32>()
         .ok()
         .filter(|id| *id > 0)
@@ -603,7 +604,7 @@ pub async fn confirm_delete_post(
     path: web::Path<String>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let id = post_id(&path)?;
+    let id = id_in_path(&path)?;
     let found = state.db.run(move |conn| post::find(conn, id)).await?;
     let post = found.ok_or(AppError::NotFound)?;
     if post.user_id != me.id {
@@ -631,7 +632,7 @@ pub async fn delete_post(
     path: web::Path<String>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let id = post_id(&path)?;
+    let id = id_in_path(&path)?;
     let languages = state.languages.codes();
     let done = state
         .db
