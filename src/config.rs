@@ -30,7 +30,7 @@ impl DatabaseUrl {
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgresql://") || url.starts_with("postgres://") {
-            return Ok(Self::Postgres(url.to_owned()));
+            return postgres::check(url).map(Self::Postgres);
         }
         bail!(
             "DATABASE_URL must start with sqlite:///, postgresql:// or postgres:// (got {})",
@@ -45,6 +45,123 @@ impl fmt::Debug for DatabaseUrl {
             Self::Sqlite(path) => write!(f, "sqlite:///{}", path.display()),
             Self::Postgres(url) => write!(f, "{}", redact_url(url)),
         }
+    }
+}
+
+/// What libpq will make of a PostgreSQL URL, checked before anything connects: a URL it cannot
+/// read, an `sslmode` it does not know, or a root certificate that is not there is a mistake
+/// in the settings, better told at once than after a connection attempt (or ten seconds of
+/// them).
+mod postgres {
+    use std::ffi::{CStr, CString, c_char};
+    use std::path::Path;
+
+    use anyhow::{Context as _, bail};
+
+    /// The `sslmode` values libpq knows (it is built with TLS: every one can be honoured).
+    const SSL_MODES: &[&str] = &[
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ];
+
+    /// Where Linux distributions keep the bundle of the certificate authorities the system
+    /// trusts (Debian and Ubuntu, Fedora and RHEL, openSUSE, Alpine).
+    const SYSTEM_BUNDLES: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ];
+
+    /// The URL, checked; `sslrootcert=system` (the authorities the system trusts, as hosted
+    /// databases advise) becomes the system's bundle file: the OpenSSL built into the binary
+    /// does not know where this system keeps it.
+    pub fn check(url: &str) -> anyhow::Result<String> {
+        let options = parse(url)?;
+        let setting = |keyword: &str, env: &str| {
+            options
+                .iter()
+                .find(|(k, _)| k == keyword)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
+        };
+        let mode = setting("sslmode", "PGSSLMODE").unwrap_or_else(|| "prefer".to_owned());
+        if !SSL_MODES.contains(&mode.as_str()) {
+            bail!(
+                "DATABASE_URL (or PGSSLMODE): sslmode {mode:?} is not one PostgreSQL knows; use \
+                 one of {}",
+                SSL_MODES.join(", ")
+            );
+        }
+        let Some(root) = setting("sslrootcert", "PGSSLROOTCERT") else {
+            return Ok(url.to_owned());
+        };
+        if root == "system" {
+            let bundle = SYSTEM_BUNDLES
+                .iter()
+                .find(|path| Path::new(path).is_file())
+                .context(
+                    "DATABASE_URL (or PGSSLROOTCERT): sslrootcert=system, but no bundle of \
+                     trusted certificates was found on this system; name the file instead",
+                )?;
+            let mut url = url.replace("sslrootcert=system", "");
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("sslrootcert=");
+            url.push_str(bundle);
+            return Ok(url.replace("?&", "?").replace("&&", "&"));
+        }
+        if mode.starts_with("verify-") && !Path::new(&root).is_file() {
+            bail!(
+                "DATABASE_URL (or PGSSLROOTCERT): the root certificate {root:?} that \
+                 sslmode={mode} checks the server against is not there"
+            );
+        }
+        Ok(url.to_owned())
+    }
+
+    /// libpq's own reading of `url` (`PQconninfoParse`): each keyword given, with its value.
+    fn parse(url: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let text = CString::new(url).context("DATABASE_URL holds a NUL character")?;
+        let mut error: *mut c_char = std::ptr::null_mut();
+        // SAFETY: `text` is a NUL-terminated string that outlives the call; `error` receives
+        // either null or a message libpq allocated, freed below with `PQfreemem`.
+        let options = unsafe { pq_sys::PQconninfoParse(text.as_ptr(), &mut error) };
+        if options.is_null() {
+            let message = if error.is_null() {
+                "libpq could not read it".to_owned()
+            } else {
+                // SAFETY: a NUL-terminated message from libpq, freed once, after it is copied.
+                unsafe {
+                    let message = CStr::from_ptr(error).to_string_lossy().trim().to_owned();
+                    pq_sys::PQfreemem(error.cast());
+                    message
+                }
+            };
+            bail!("DATABASE_URL is not a PostgreSQL URL libpq can read: {message}");
+        }
+        let mut found = Vec::new();
+        // SAFETY: `options` is an array libpq made, ended by an entry whose keyword is null;
+        // strings are copied out before `PQconninfoFree` frees the whole array, once.
+        unsafe {
+            let mut option = options;
+            while !(*option).keyword.is_null() {
+                if !(*option).val.is_null() {
+                    found.push((
+                        CStr::from_ptr((*option).keyword)
+                            .to_string_lossy()
+                            .into_owned(),
+                        CStr::from_ptr((*option).val).to_string_lossy().into_owned(),
+                    ));
+                }
+                option = option.add(1);
+            }
+            pq_sys::PQconninfoFree(options);
+        }
+        Ok(found)
     }
 }
 
@@ -285,7 +402,9 @@ impl Config {
         Self::from_vars(&vars, instance_dir)
     }
 
-    /// Reads settings from a map of variables (the environment, or a test's own map).
+    /// Reads settings from a map of variables (the environment, or a test's own map). Every
+    /// setting is checked before anything is written: a bad one stops the start with a message
+    /// naming it, before a secret key is generated or a database touched.
     pub fn from_vars(vars: &HashMap<String, String>, instance_dir: &Path) -> anyhow::Result<Self> {
         let get = |name: &str| {
             vars.get(name)
@@ -301,25 +420,6 @@ impl Config {
                 None => Ok(default),
             }
         };
-
-        let (secret, secret_from) = match get("SECRET_KEY") {
-            Some(key) => {
-                if key == TUTORIAL_DEFAULT_KEY || key.chars().count() < MIN_SECRET_KEY_LEN {
-                    bail!(
-                        "SECRET_KEY is guessable: use at least {MIN_SECRET_KEY_LEN} random \
-                         characters (`openssl rand -hex 32` makes 64), or unset it to have one \
-                         generated in {}",
-                        instance_dir.display()
-                    );
-                }
-                (key, SecretFrom::Setting)
-            }
-            None => (
-                instance_secret(instance_dir)?,
-                SecretFrom::File(instance_dir.join("secret_key")),
-            ),
-        };
-        let keys = Keys::derive(secret.as_bytes());
 
         let database_url = DatabaseUrl::parse(
             &get("DATABASE_URL").unwrap_or_else(|| "sqlite:///app.db".to_owned()),
@@ -407,6 +507,40 @@ impl Config {
             other => bail!("SESSION_PROTECTION must be basic, strong or off (got {other:?})"),
         };
 
+        let languages = match list(get("LANGUAGES")) {
+            langs if langs.is_empty() => vec!["en".to_owned(), "es".to_owned()],
+            langs => langs,
+        };
+        crate::i18n::Languages::parse(&languages)?;
+        let forwarded_allow_ips = list(get("FORWARDED_ALLOW_IPS"))
+            .iter()
+            .map(|ip| {
+                ip.parse()
+                    .with_context(|| format!("FORWARDED_ALLOW_IPS: {ip:?} is not an IP address"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let port = u16::try_from(number("PORT", 5000)?).context("PORT is not a port")?;
+
+        // Last, once every other setting is known to be good: the only step that may write a
+        // file (a new secret key).
+        let (secret, secret_from) = match get("SECRET_KEY") {
+            Some(key) => {
+                if key == TUTORIAL_DEFAULT_KEY || key.chars().count() < MIN_SECRET_KEY_LEN {
+                    bail!(
+                        "SECRET_KEY is guessable: use at least {MIN_SECRET_KEY_LEN} random \
+                         characters (`openssl rand -hex 32` makes 64), or unset it to have one \
+                         generated in {}",
+                        instance_dir.display()
+                    );
+                }
+                (key, SecretFrom::Setting)
+            }
+            None => (
+                instance_secret(instance_dir)?,
+                SecretFrom::File(instance_dir.join("secret_key")),
+            ),
+        };
+        let keys = Keys::derive(secret.as_bytes());
         Ok(Self {
             keys,
             secret_from,
@@ -416,19 +550,12 @@ impl Config {
             admins: list(get("ADMINS")),
             password_reset_timeout,
             posts_per_page,
-            languages: {
-                let langs = list(get("LANGUAGES"));
-                if langs.is_empty() {
-                    vec!["en".to_owned(), "es".to_owned()]
-                } else {
-                    langs
-                }
-            },
+            languages,
             translator,
             translate_user_daily_chars,
             translate_site_daily_chars,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
-            port: u16::try_from(number("PORT", 5000)?).context("PORT is not a port")?,
+            port,
             bcrypt_cost: bcrypt_cost as u32,
             session_cookie_secure,
             remember_cookie_days,
@@ -439,14 +566,7 @@ impl Config {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             preferred_url_scheme,
-            forwarded_allow_ips: list(get("FORWARDED_ALLOW_IPS"))
-                .iter()
-                .map(|ip| {
-                    ip.parse().with_context(|| {
-                        format!("FORWARDED_ALLOW_IPS: {ip:?} is not an IP address")
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?,
+            forwarded_allow_ips,
         })
     }
 }
@@ -586,6 +706,62 @@ mod tests {
         let second = Config::from_vars(&vars(&[]), dir.path()).unwrap();
         assert!(first.keys == second.keys);
         assert!(dir.path().join("secret_key").exists());
+    }
+
+    #[test]
+    fn a_bad_setting_stops_the_start_before_a_key_is_written() {
+        for (name, value, said) in [
+            (
+                "LANGUAGES",
+                "en,xx",
+                "LANGUAGES: there are no translations for \"xx\"",
+            ),
+            ("LANGUAGES", "en,not a tag", "is not a language tag"),
+            (
+                "DATABASE_URL",
+                "mysql://db/app",
+                "DATABASE_URL must start with",
+            ),
+            (
+                "DATABASE_URL",
+                "postgresql://u@db/app?sslmode=bogus",
+                "sslmode \"bogus\" is not one PostgreSQL knows",
+            ),
+            (
+                "DATABASE_URL",
+                "postgresql://u@db/app?nonsense=1",
+                "invalid URI query parameter",
+            ),
+            (
+                "DATABASE_URL",
+                "postgresql://u@db/app?sslmode=verify-full&sslrootcert=/no/such/root.crt",
+                "the root certificate \"/no/such/root.crt\"",
+            ),
+            ("PORT", "70000", "PORT is not a port"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let err = Config::from_vars(&vars(&[(name, value)]), dir.path()).unwrap_err();
+            assert!(format!("{err:#}").contains(said), "{name}={value}: {err:#}");
+            assert!(
+                !dir.path().join("secret_key").exists(),
+                "{name}={value}: a key was written"
+            );
+        }
+    }
+
+    #[test]
+    fn postgres_urls_libpq_reads_are_kept_as_they_are() {
+        for url in [
+            "postgresql://u:p@db.example.com:5432/app?sslmode=require",
+            "postgres://u@db/app?sslmode=verify-ca&sslrootcert=/etc/hostname",
+            "postgresql:///app?host=/run/postgresql",
+        ] {
+            assert_eq!(
+                DatabaseUrl::parse(url).unwrap(),
+                DatabaseUrl::Postgres(url.to_owned()),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -220,6 +220,25 @@ pub fn empty_log(conn: &mut DbConn) -> diesel::QueryResult<bool> {
     Ok(before.log == 0 || after.log < before.log)
 }
 
+/// Whether a failed connection may succeed if tried again: the server is not up yet (refused,
+/// starting, no route, timed out, too busy) or its name did not resolve (yet). Any other
+/// failure (a password, a database name, TLS) needs the settings changed.
+fn may_heal(error: &str) -> bool {
+    const PASSING: &[&str] = &[
+        "Connection refused",
+        "starting up",
+        "shutting down",
+        "timeout expired",
+        "timed out",
+        "No route to host",
+        "Network is unreachable",
+        "could not translate host name",
+        "too many clients",
+        "remaining connection slots",
+    ];
+    PASSING.iter().any(|sign| error.contains(sign))
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
@@ -255,6 +274,17 @@ impl Db {
                 folder.display()
             );
         }
+        let manager = Manager { url: url.clone() };
+        if let DatabaseUrl::Postgres(_) = url {
+            // One try first: a refused password, a database that is not there or a server
+            // certificate that does not match will not heal, and are told at once; the pool
+            // below keeps trying (ten seconds) only what may: a server still starting.
+            if let Err(e) = manager.connect()
+                && !may_heal(&e.to_string())
+            {
+                return Err(e).with_context(|| format!("connecting to {url:?}"));
+            }
+        }
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
@@ -262,7 +292,7 @@ impl Db {
             // No `SELECT 1` before every use: `has_broken` already checks each connection as it
             // comes back, and a check per checkout was two extra statements per page.
             .test_on_check_out(false)
-            .build(Manager { url: url.clone() })
+            .build(manager)
             .with_context(|| format!("connecting to {url:?}"))?;
         Ok(Self { pool })
     }

@@ -90,6 +90,14 @@ async fn an_unexpected_error_is_mailed_to_the_admins_and_a_storm_is_capped() {
     );
     assert_eq!(report.rcpt_to, ["<admin@example.com>", "<ops@example.com>"]);
     assert!(report.text().contains("GET /explore"), "{}", report.text());
+    // The causes in words, as the log line has them, not the program's own notation.
+    let text = report.text();
+    let missing_table = ["no such table: posts", "relation \"posts\" does not exist"];
+    assert!(
+        text.contains("database query failed: ") && missing_table.iter().any(|m| text.contains(m)),
+        "{text}"
+    );
+    assert!(!text.contains("DatabaseError("), "{text}");
 
     for _ in 0..30 {
         assert_eq!(browser.get("/explore").await.status, 500);

@@ -445,3 +445,133 @@ async fn a_backup_of_the_live_database_is_whole_and_checked() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
+
+#[actix_web::test]
+async fn a_bad_setting_stops_the_command_at_once_with_the_reason_in_words() {
+    let work = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let output = crate::common::microblog_command(
+        work.path(),
+        &[("LANGUAGES", "en,xx"), ("RUST_BACKTRACE", "1")],
+    )
+    .args(["db", "upgrade"])
+    .output()
+    .unwrap();
+    let complained = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{complained}");
+    assert!(
+        complained.starts_with("Error: LANGUAGES: there are no translations for \"xx\""),
+        "{complained}"
+    );
+    assert!(!complained.contains("acktrace"), "{complained}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // No key was generated, no database made (the log folder is made before settings are read,
+    // so that reading them can be logged).
+    assert!(!work.path().join("instance").exists());
+    assert!(!work.path().join("app.db").exists());
+}
+
+/// The PostgreSQL server's own certificate file (Debian's cluster has TLS on), read as the
+/// test's administrator; `None` on SQLite.
+fn postgres_certificate() -> Option<String> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ssl_cert_file: String,
+    }
+    let admin = std::env::var("TEST_DATABASE_URL").ok()?;
+    let mut conn = diesel::pg::PgConnection::establish(&admin).unwrap();
+    let setting: Setting = diesel::sql_query("SHOW ssl_cert_file")
+        .get_result(&mut conn)
+        .unwrap();
+    Some(setting.ssl_cert_file)
+}
+
+#[actix_web::test]
+async fn over_tls_every_connection_the_app_holds_is_encrypted() {
+    use diesel::prelude::*;
+    let database = TestDatabase::fresh();
+    let Some(admin) = std::env::var("TEST_DATABASE_URL").ok() else {
+        return; // PostgreSQL only.
+    };
+    let name = database.url.rsplit('/').next().unwrap().to_owned();
+    let url = format!("{}?sslmode=require", database.url);
+    let app = spawn_app_with(&[("DATABASE_URL", url.as_str())]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    susan
+        .submit("/index", "/index", &[("post", "sent over TLS")])
+        .await;
+
+    #[derive(QueryableByName, Debug)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        query: String,
+    }
+    let mut conn = diesel::pg::PgConnection::establish(&admin).unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let backends: Vec<Backend> = diesel::sql_query(
+            "SELECT s.ssl, a.query FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+             WHERE a.datname = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(&name)
+        .load(&mut conn)
+        .unwrap();
+        assert!(backends.iter().all(|b| b.ssl), "{backends:?}");
+        // The listener for live notifications is among them.
+        if backends.len() >= 2 && backends.iter().any(|b| b.query.starts_with("LISTEN")) {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{backends:?}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn verify_full_refuses_a_certificate_for_another_name_at_once() {
+    let database = TestDatabase::fresh();
+    let Some(certificate) = postgres_certificate() else {
+        return; // PostgreSQL only.
+    };
+    // Debian's certificate names the machine (and localhost), never the address.
+    let by_address = database.url.replace("@localhost", "@127.0.0.1");
+    let by_name = by_address.replace("@127.0.0.1", "@localhost");
+    let work = tempfile::tempdir().unwrap();
+    let upgrade = |envs: &[(&str, &str)]| {
+        let started = std::time::Instant::now();
+        let output = crate::common::microblog_command(work.path(), envs)
+            .args(["db", "upgrade"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code(), said, started.elapsed())
+    };
+    let verify = format!("sslmode=verify-full&sslrootcert={certificate}");
+    let refused_in_url = upgrade(&[("DATABASE_URL", &format!("{by_address}?{verify}"))]);
+    let refused_by_env = upgrade(&[
+        ("DATABASE_URL", &by_address),
+        ("PGSSLMODE", "verify-full"),
+        ("PGSSLROOTCERT", &certificate),
+    ]);
+    for (code, said, took) in [refused_in_url, refused_by_env] {
+        assert_eq!(code, Some(1), "{said}");
+        assert!(
+            said.contains("does not match host name \"127.0.0.1\""),
+            "{said}"
+        );
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "retried: {took:?}"
+        );
+    }
+    // The same certificate for the name it was made for is accepted.
+    let (code, said, _) = upgrade(&[("DATABASE_URL", &format!("{by_name}?{verify}"))]);
+    assert_eq!(code, Some(0), "{said}");
+}

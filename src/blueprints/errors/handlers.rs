@@ -112,7 +112,14 @@ fn dress_error<B: MessageBody + 'static>(
         // The path as the log writes it: a reset link's token must not reach a mail.
         let path = without_secrets(res.request().path());
         let details = match res.response().error() {
-            Some(e) => format!("{} {path}\n\n{e:?}", res.request().method()),
+            // The causes as the log line gives them, "outer: inner: innermost".
+            Some(e) => {
+                let causes = match e.as_error::<AppError>() {
+                    Some(e) => chain(e),
+                    None => e.to_string(),
+                };
+                format!("{} {path}\n\n{causes}", res.request().method())
+            }
             None => format!("{} {path}", res.request().method()),
         };
         state.mailer.report_failure(&state.db, &state.jobs, details);
