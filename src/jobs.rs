@@ -28,6 +28,9 @@
 //!   the same transaction ([`Tasks::given_up`]). A job whose last attempt never came back (the
 //!   process died, or the failure could not be written) is failed when its lease runs out,
 //!   instead of running again after every restart.
+//! - **One clock.** Leases and due times are read from the database's clock
+//!   (`models::db_now`), never the machine's: instances whose clocks disagree by minutes still
+//!   agree on when a lease has run out, so none takes a job another still holds.
 //! - **Drivable by hand**: [`Jobs::run_due`] runs what is due, then returns (tests).
 //!
 //! The kinds of job are `models::job::Job`; what each does is in `src/tasks.rs` (Flask's
@@ -94,7 +97,8 @@ impl Lease {
     /// completion commit together (and a second run finds nothing to do). Fails, rolling the
     /// transaction back, if the lease was lost to another worker.
     pub fn complete(&self, conn: &mut DbConn) -> QueryResult<()> {
-        if job::complete(conn, self.job_id, &self.worker, self.attempt, models::now())? {
+        let now = models::db_now(conn)?;
+        if job::complete(conn, self.job_id, &self.worker, self.attempt, now)? {
             Ok(())
         } else {
             Err(diesel::result::Error::RollbackTransaction)
@@ -197,7 +201,7 @@ impl Jobs {
             .run(move |conn| {
                 let mut given_up = Vec::new();
                 loop {
-                    let now = models::now();
+                    let now = models::db_now(conn)?;
                     let Some(row) = job::claim(conn, &worker, now, now + lease())? else {
                         return Ok::<_, diesel::result::Error>((None, given_up));
                     };
@@ -254,7 +258,10 @@ impl Jobs {
         let recorded = match outcome {
             Ok(()) => self
                 .db
-                .run(move |conn| job::complete(conn, id, &worker, attempt, models::now()))
+                .run(move |conn| {
+                    let now = models::db_now(conn)?;
+                    job::complete(conn, id, &worker, attempt, now)
+                })
                 .await
                 .map(|_| ()),
             Err(error) => {
@@ -276,7 +283,7 @@ impl Jobs {
                     .db
                     .run(move |conn| {
                         conn.transaction(|conn| {
-                            let now = models::now();
+                            let now = models::db_now(conn)?;
                             let retry_at = retry_in.map(|w| now + w);
                             let held = job::fail(conn, id, &worker, attempt, &text, retry_at, now)?;
                             if held && retry_at.is_none() {
@@ -304,7 +311,10 @@ impl Jobs {
             let worker = self.worker.clone();
             let renewed = self
                 .db
-                .run(move |conn| job::renew(conn, id, &worker, attempt, models::now() + lease()))
+                .run(move |conn| {
+                    let until = models::db_now(conn)? + lease();
+                    job::renew(conn, id, &worker, attempt, until)
+                })
                 .await;
             match renewed {
                 Ok(true) => {}

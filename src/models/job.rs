@@ -128,7 +128,8 @@ fn english_tag() -> String {
 pub fn enqueue(conn: &mut DbConn, job: &Job) -> QueryResult<i32> {
     let payload = serde_json::to_string(job)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let now = models::now();
+    // Due at once by the clock every instance reads (`claim`'s).
+    let now = models::db_now(conn)?;
     insert(
         conn,
         &NewJob {

@@ -575,3 +575,45 @@ async fn verify_full_refuses_a_certificate_for_another_name_at_once() {
     let (code, said, _) = upgrade(&[("DATABASE_URL", &format!("{by_name}?{verify}"))]);
     assert_eq!(code, Some(0), "{said}");
 }
+
+#[actix_web::test]
+async fn instances_whose_clocks_disagree_never_run_one_job_twice() {
+    use std::time::{Duration, Instant};
+    let database = TestDatabase::fresh();
+    let secret = random_hex(32);
+    // A mail server that takes the connection and never answers: the mail's job stays running,
+    // under its lease, as long as the test lasts.
+    let smtp = crate::smtp::SmtpServer::hanging();
+    let port = smtp.port.to_string();
+    let shared = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+        ("BCRYPT_COST", "4"),
+        ("MAIL_SERVER", "127.0.0.1"),
+        ("MAIL_PORT", port.as_str()),
+    ];
+    let first = spawn_app_with(&shared).await;
+    first.register("susan").await;
+    first
+        .browser()
+        .submit(
+            "/auth/reset_password_request",
+            "/auth/reset_password_request",
+            &[("email", "susan@example.com")],
+        )
+        .await;
+    let started = Instant::now();
+    while smtp.connections() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "no mail sent");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A second instance whose clock is ten minutes ahead: by its own clock the first one's
+    // lease ran out long ago.
+    let mut skewed = shared.to_vec();
+    skewed.push(("MICROBLOG_TEST_CLOCK_OFFSET", "600"));
+    let second = crate::common::Server::start(&skewed).await;
+    // It looks for due jobs at start and every second after.
+    actix_web::rt::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(smtp.connections(), 1, "{}", second.output());
+}

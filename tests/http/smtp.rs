@@ -95,6 +95,7 @@ fn decode_quoted_printable(body: &str) -> String {
 pub struct SmtpServer {
     pub port: u16,
     inbox: Arc<Mutex<Vec<Received>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// How a server answers connections.
@@ -134,9 +135,12 @@ impl SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let inbox = Arc::new(Mutex::new(Vec::new()));
         let kept = inbox.clone();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 if behaviour == Behaviour::Hang {
                     held.push(stream);
                     continue;
@@ -147,7 +151,16 @@ impl SmtpServer {
                 });
             }
         });
-        Self { port, inbox }
+        Self {
+            port,
+            inbox,
+            connections,
+        }
+    }
+
+    /// How many connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// What has arrived so far.
