@@ -80,7 +80,10 @@ pub async fn run_once(state: &State) {
         .await,
         "delete ended tasks",
     );
-    state.throttle.forget_idle();
+    logged(
+        state.throttle.forget_idle().await,
+        "forget idle throttle counts",
+    );
 }
 
 /// A task that failed is logged, and tried again at the next round.

@@ -73,7 +73,7 @@ impl State {
             fragments: Fragments::new(templates.clone()),
             login: web::Data::new(LoginManager::new(&config, db.clone(), activity.clone())),
             hasher: Hasher::new(config.bcrypt_cost),
-            throttle: LoginThrottle::new(&config),
+            throttle: LoginThrottle::new(&config, &db),
             activity,
             mailer: Mailer::new(&config)?,
             translator: Translator::new(config.translator.clone()),

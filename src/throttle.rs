@@ -31,7 +31,11 @@
 //! stops a client that sends made-up tokens from being answered at full speed forever. It is
 //! asked only after the token was looked up: a right token is never refused.
 //!
-//! Counts live in the memory of each server process.
+//! Where the counts live: on SQLite, in the memory of the one server process (the fastest); on
+//! PostgreSQL, in the database (`models::throttle_count`), so that two or ten instances on one
+//! database refuse exactly as one does. There a wrong password costs a read and a write, a
+//! right one a read only (and a write to forgive, when the account had failures on record).
+//! The checks under way hold their places in each process's memory.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -42,7 +46,10 @@ use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::{HttpRequest, HttpResponse};
 use rand::RngCore;
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseUrl};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::models::throttle_count;
 
 /// The cookie that marks a browser as known for one account.
 pub const DEVICE_COOKIE: &str = "device";
@@ -129,45 +136,179 @@ impl Count {
     }
 }
 
-/// Failures not yet forgiven, as of `at`, and the checks of this count still under way (each may
-/// still turn out wrong, so it holds a place until it is decided).
-struct Bucket {
-    failures: f64,
-    at: Instant,
-    checking: u32,
-}
-
-impl Bucket {
-    fn new(now: Instant) -> Self {
-        Self {
-            failures: 0.0,
-            at: now,
-            checking: 0,
+impl Count {
+    /// The count's name in `throttle_counts` (PostgreSQL).
+    fn key(&self) -> String {
+        match self {
+            Self::Client(ip) => format!("client {ip}"),
+            Self::AccountFromClient(account, ip) => format!("{} from {ip}", account.key()),
+            Self::AccountFromDevice(id, device) => {
+                format!("{} on {device}", Account::Id(*id).key())
+            }
+            Self::AccountFromElsewhere(account) => format!("{} from elsewhere", account.key()),
+            Self::WrongTokens(ip) => format!("tokens from {ip}"),
         }
     }
 
-    /// Forgives what time has forgiven since the last look.
-    fn catch_up(&mut self, rule: &Rule, now: Instant) {
-        let forgiven =
-            now.saturating_duration_since(self.at).as_secs_f64() / rule.forgive_every.as_secs_f64();
-        self.failures = (self.failures - forgiven).max(0.0);
-        self.at = now;
-    }
-
-    /// How long until one more attempt fits, if it does not fit now.
-    fn wait(&self, rule: &Rule) -> Option<Duration> {
-        let over = self.failures + f64::from(self.checking) + 1.0 - f64::from(rule.full_at);
-        (over > 0.0).then(|| rule.forgive_every.mul_f64(over))
-    }
-
-    fn is_idle(&self) -> bool {
-        self.failures == 0.0 && self.checking == 0
+    /// The account the count is of, as `throttle_counts` names it.
+    fn account_key(&self) -> Option<String> {
+        match self {
+            Self::Client(_) | Self::WrongTokens(_) => None,
+            Self::AccountFromClient(account, _) | Self::AccountFromElsewhere(account) => {
+                Some(account.key())
+            }
+            Self::AccountFromDevice(id, _) => Some(Account::Id(*id).key()),
+        }
     }
 }
 
-/// The password-guessing counts of this process, in the app's data.
+impl Account {
+    fn key(&self) -> String {
+        match self {
+            Self::Id(id) => format!("account {id}"),
+            Self::Name(name) => format!("name {name}"),
+            Self::ResetMailTo(address) => format!("reset mail to {address}"),
+        }
+    }
+}
+
+/// How long one more attempt must wait in a count holding `left` of failures (the time until
+/// they are all forgiven) and `checking` checks under way; `None` when it fits now.
+fn wait(rule: &Rule, left: Duration, checking: u32) -> Option<Duration> {
+    let held = left.as_secs_f64() / rule.forgive_every.as_secs_f64();
+    let over = held + f64::from(checking) + 1.0 - f64::from(rule.full_at);
+    (over > 0.0).then(|| rule.forgive_every.mul_f64(over))
+}
+
+/// In whole seconds, rounded up, as `Retry-After` says it: a client that waits that long finds
+/// room.
+fn whole_seconds(wait: Duration) -> Duration {
+    Duration::from_secs(wait.as_secs_f64().ceil().max(1.0) as u64)
+}
+
+/// Where the failures are kept.
+enum Failures {
+    /// In this process's memory (SQLite, one instance: the fastest): for each count, the
+    /// moment its failures are all forgiven.
+    Memory(Mutex<HashMap<Count, Instant>>),
+    /// In PostgreSQL's `throttle_counts`, where every instance of the site reads and adds to
+    /// the same counts (`models::throttle_count`).
+    Shared(Db),
+}
+
+/// The failures a set of counts holds now: for each count, the time until they are forgiven;
+/// and whether the account asked about holds any, from anywhere.
+struct Held {
+    left: HashMap<Count, Duration>,
+    of_account: bool,
+}
+
+impl Failures {
+    async fn held(&self, counts: &[Count], account: Option<&Account>) -> Result<Held, AppError> {
+        match self {
+            Self::Memory(all) => Ok(held_in_memory(&lock(all), counts, account, Instant::now())),
+            Self::Shared(db) => {
+                let keys: Vec<String> = counts.iter().map(Count::key).collect();
+                let account_key = account.map(Account::key);
+                let rows = db
+                    .run(move |conn| throttle_count::recorded(conn, &keys, account_key.as_deref()))
+                    .await?;
+                let left = counts
+                    .iter()
+                    .filter_map(|count| {
+                        let key = count.key();
+                        let row = rows.iter().find(|row| row.key == key)?;
+                        Some((
+                            count.clone(),
+                            Duration::from_secs_f64(row.seconds_left.max(0.0)),
+                        ))
+                    })
+                    .collect();
+                Ok(Held {
+                    left,
+                    of_account: rows.iter().any(|row| row.of_account),
+                })
+            }
+        }
+    }
+
+    /// One failure more in each count.
+    async fn add(&self, counts: &[Count]) -> Result<(), AppError> {
+        match self {
+            Self::Memory(all) => {
+                add_in_memory(&mut lock(all), counts, Instant::now());
+                Ok(())
+            }
+            Self::Shared(db) => {
+                let failures: Vec<_> = counts
+                    .iter()
+                    .map(|c| {
+                        let seconds = c.rule().forgive_every.as_secs_f64();
+                        (c.key(), c.account_key(), seconds)
+                    })
+                    .collect();
+                db.run(move |conn| throttle_count::add_failures(conn, &failures))
+                    .await
+            }
+        }
+    }
+
+    /// Forgives every failure of `account`, from every place.
+    async fn forgive(&self, account: &Account) -> Result<(), AppError> {
+        match self {
+            Self::Memory(all) => {
+                lock(all).retain(|count, _| !count.is_of_account(account));
+                Ok(())
+            }
+            Self::Shared(db) => {
+                let key = account.key();
+                db.run(move |conn| throttle_count::forgive(conn, &key))
+                    .await
+                    .map(drop)
+            }
+        }
+    }
+}
+
+fn held_in_memory(
+    all: &HashMap<Count, Instant>,
+    counts: &[Count],
+    account: Option<&Account>,
+    now: Instant,
+) -> Held {
+    let left = counts
+        .iter()
+        .filter_map(|count| {
+            let left = all.get(count)?.saturating_duration_since(now);
+            (!left.is_zero()).then(|| (count.clone(), left))
+        })
+        .collect();
+    let of_account = account.is_some_and(|account| {
+        all.iter()
+            .any(|(count, until)| count.is_of_account(account) && *until > now)
+    });
+    Held { left, of_account }
+}
+
+fn add_in_memory(all: &mut HashMap<Count, Instant>, counts: &[Count], now: Instant) {
+    for count in counts {
+        let until = all.entry(count.clone()).or_insert(now);
+        *until = (*until).max(now) + count.rule().forgive_every;
+    }
+}
+
+/// The counts survive a thread that panicked while holding them: each change is a few numbers,
+/// never left half-done in a way that matters.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The password-guessing counts, in the app's data.
 pub struct LoginThrottle {
-    counts: Mutex<HashMap<Count, Bucket>>,
+    failures: Failures,
+    /// The checks under way in this process, by count: each may still turn out wrong, so it
+    /// holds a place in its counts until it is decided.
+    checking: Mutex<HashMap<Count, u32>>,
     /// `FORWARDED_ALLOW_IPS`: see [`client_address`].
     trusted_proxies: Vec<IpAddr>,
     key: Key,
@@ -175,18 +316,30 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
-    pub fn new(config: &Config) -> Self {
+    /// Counts in memory on SQLite; in the database on PostgreSQL, where several instances may
+    /// share it.
+    pub fn new(config: &Config, db: &Db) -> Self {
+        let failures = match config.database_url {
+            DatabaseUrl::Postgres(_) => Failures::Shared(db.clone()),
+            DatabaseUrl::Sqlite(_) => Failures::Memory(Mutex::default()),
+        };
         Self {
-            counts: Mutex::new(HashMap::new()),
+            failures,
+            checking: Mutex::default(),
             trusted_proxies: config.forwarded_allow_ips.clone(),
             key: Key::from(&config.keys.device),
             secure_cookies: config.session_cookie_secure,
         }
     }
 
-    /// Asks before checking a password for `account` from the client making `req`. `Err` holds
-    /// how long to wait (the 429's `Retry-After`); `Ok` must be told how the check went.
-    pub fn begin(&self, req: &HttpRequest, account: Account) -> Result<Attempt<'_>, Duration> {
+    /// Asks before checking a password for `account` from the client making `req`. The inner
+    /// `Err` holds how long to wait (the 429's `Retry-After`); `Ok` must be told how the check
+    /// went.
+    pub async fn begin(
+        &self,
+        req: &HttpRequest,
+        account: Account,
+    ) -> Result<Result<Attempt<'_>, Duration>, AppError> {
         let device = self
             .known_device(req)
             .filter(|(for_account, _)| Account::Id(*for_account) == account)
@@ -207,92 +360,83 @@ impl LoginThrottle {
             ],
             (_, _, None) => vec![Count::AccountFromElsewhere(account.clone())],
         };
-        self.reserve(&counts, Instant::now())?;
-        Ok(Attempt {
+        let held = self.failures.held(&counts, Some(&account)).await?;
+        if let Err(wait) = self.reserve(&counts, &held.left) {
+            return Ok(Err(wait));
+        }
+        Ok(Ok(Attempt {
             throttle: self,
             counts,
             account,
+            account_failed_before: held.of_account,
             known: device.is_some(),
             decided: false,
-        })
+        }))
     }
 
     /// Holds a place in each count, or says how long to wait if one of them is full.
-    fn reserve(&self, counts: &[Count], now: Instant) -> Result<(), Duration> {
-        let mut all = self.lock();
-        let wait = counts
+    fn reserve(&self, counts: &[Count], left: &HashMap<Count, Duration>) -> Result<(), Duration> {
+        let mut checking = lock(&self.checking);
+        let longest = counts
             .iter()
             .filter_map(|count| {
-                let bucket = all.entry(count.clone()).or_insert_with(|| Bucket::new(now));
-                bucket.catch_up(count.rule(), now);
-                bucket.wait(count.rule())
+                let left = left.get(count).copied().unwrap_or_default();
+                wait(
+                    count.rule(),
+                    left,
+                    checking.get(count).copied().unwrap_or(0),
+                )
             })
             .max();
-        if let Some(wait) = wait {
-            // In whole seconds, rounded up, as `Retry-After` says it: a client that waits that
-            // long finds room.
-            return Err(Duration::from_secs(
-                wait.as_secs_f64().ceil().max(1.0) as u64
-            ));
+        if let Some(longest) = longest {
+            return Err(whole_seconds(longest));
         }
         for count in counts {
-            if let Some(bucket) = all.get_mut(count) {
-                bucket.checking += 1;
-            }
+            *checking.entry(count.clone()).or_default() += 1;
         }
         Ok(())
     }
 
-    /// Ends the checks of `counts`: adds a failure to each when `failed`; after a right
-    /// password, forgives every failure of `account` (its counts from every place).
-    fn settle(&self, counts: &[Count], failed: bool, account: Option<&Account>) {
-        let mut all = self.lock();
+    /// Gives back the places the checks of `counts` held.
+    fn release(&self, counts: &[Count]) {
+        let mut checking = lock(&self.checking);
         for count in counts {
-            if let Some(bucket) = all.get_mut(count) {
-                bucket.checking = bucket.checking.saturating_sub(1);
-                if failed {
-                    bucket.failures += 1.0;
+            if let Some(n) = checking.get_mut(count) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    checking.remove(count);
                 }
             }
-        }
-        if let Some(account) = account {
-            // Its counts are emptied; those with other checks still under way stay for them.
-            all.retain(|count, bucket| {
-                if !count.is_of_account(account) {
-                    return true;
-                }
-                bucket.failures = 0.0;
-                bucket.checking > 0
-            });
         }
     }
 
     /// A wrong API token came from the client making `req`: counted, unless its count is full
     /// already, and then how long the client must wait (the 429's `Retry-After`).
-    pub fn wrong_token(&self, req: &HttpRequest) -> Option<Duration> {
-        let ip = client_address(req, &self.trusted_proxies).map(throttling_address)?;
-        let count = Count::WrongTokens(ip);
-        let now = Instant::now();
-        let mut all = self.lock();
-        let bucket = all.entry(count.clone()).or_insert_with(|| Bucket::new(now));
-        bucket.catch_up(count.rule(), now);
-        if let Some(wait) = bucket.wait(count.rule()) {
-            return Some(Duration::from_secs(
-                wait.as_secs_f64().ceil().max(1.0) as u64
-            ));
+    pub async fn wrong_token(&self, req: &HttpRequest) -> Result<Option<Duration>, AppError> {
+        let Some(ip) = client_address(req, &self.trusted_proxies).map(throttling_address) else {
+            return Ok(None);
+        };
+        let count = [Count::WrongTokens(ip)];
+        let held = self.failures.held(&count, None).await?;
+        let left = held.left.get(&count[0]).copied().unwrap_or_default();
+        if let Some(longest) = wait(count[0].rule(), left, 0) {
+            return Ok(Some(whole_seconds(longest)));
         }
-        bucket.failures += 1.0;
-        None
+        self.failures.add(&count).await?;
+        Ok(None)
     }
 
-    /// Forgets counts with nothing left to remember, so memory does not grow with every name
-    /// tried. Run by the background loop.
-    pub fn forget_idle(&self) {
-        let now = Instant::now();
-        self.lock().retain(|count, bucket| {
-            bucket.catch_up(count.rule(), now);
-            !bucket.is_idle()
-        });
+    /// Forgets counts with nothing left to remember, so memory (or the table) does not grow
+    /// with every name tried. Run by the background loop.
+    pub async fn forget_idle(&self) -> Result<(), AppError> {
+        match &self.failures {
+            Failures::Memory(all) => {
+                let now = Instant::now();
+                lock(all).retain(|_, until| *until > now);
+                Ok(())
+            }
+            Failures::Shared(db) => db.run(throttle_count::delete_forgiven).await.map(drop),
+        }
     }
 
     /// The account (its id) and browser named by a valid `device` cookie.
@@ -319,12 +463,6 @@ impl LoginThrottle {
         jar.private_mut(&self.key).add(cookie);
         jar.get(DEVICE_COOKIE).cloned()
     }
-
-    /// The counts survive a thread that panicked while holding them: each change is a few
-    /// numbers, never left half-done in a way that matters.
-    fn lock(&self) -> MutexGuard<'_, HashMap<Count, Bucket>> {
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// One password check under way. Tell it how the check went with [`Attempt::failed`] or
@@ -333,6 +471,9 @@ pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
     counts: Vec<Count>,
     account: Account,
+    /// The account held failures (from anywhere) when the check began: a right password
+    /// forgives them. Without any, a right password writes nothing.
+    account_failed_before: bool,
     /// The browser came with a `device` cookie for this account.
     known: bool,
     decided: bool,
@@ -340,17 +481,21 @@ pub struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// The password was wrong: one more failure in each count.
-    pub fn failed(mut self) {
+    pub async fn failed(mut self) {
         self.decided = true;
-        self.throttle.settle(&self.counts, true, None);
+        // Added before the places are given back, so that no attempt finds neither.
+        if let Err(e) = self.throttle.failures.add(&self.counts).await {
+            tracing::error!(error = %crate::error::chain(&e), "could not count a wrong password");
+        }
+        self.throttle.release(&self.counts);
     }
 
     /// The password was right: the account's failures are forgiven, and the browser becomes
     /// known for the account (the `device` cookie is added to `response`).
-    pub fn succeeded(self, response: &mut HttpResponse) {
+    pub async fn succeeded(self, response: &mut HttpResponse) {
         let (throttle, known) = (self.throttle, self.known);
         let account = self.account.clone();
-        self.forgiven();
+        self.forgiven().await;
         if !known
             && let Account::Id(user) = account
             && let Some(cookie) = throttle.device_cookie(user)
@@ -362,17 +507,21 @@ impl Attempt<'_> {
 
     /// The password was right, for a client that keeps no cookies (the API): the account's
     /// failures are forgiven, and no browser becomes known.
-    pub fn forgiven(mut self) {
+    pub async fn forgiven(mut self) {
         self.decided = true;
-        self.throttle
-            .settle(&self.counts, false, Some(&self.account));
+        if self.account_failed_before
+            && let Err(e) = self.throttle.failures.forgive(&self.account).await
+        {
+            tracing::warn!(error = %crate::error::chain(&e), "could not forgive failures");
+        }
+        self.throttle.release(&self.counts);
     }
 }
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.decided {
-            self.throttle.settle(&self.counts, false, None);
+            self.throttle.release(&self.counts);
         }
     }
 }
@@ -425,7 +574,8 @@ mod tests {
 
     fn throttle() -> LoginThrottle {
         LoginThrottle {
-            counts: Mutex::new(HashMap::new()),
+            failures: Failures::Memory(Mutex::default()),
+            checking: Mutex::default(),
             trusted_proxies: Vec::new(),
             key: Key::generate(),
             secure_cookies: false,
@@ -442,59 +592,75 @@ mod tests {
     #[test]
     fn a_count_is_full_after_its_failures_and_forgives_one_at_a_time() {
         let (throttle, counts, start) = (throttle(), from_place(1), Instant::now());
+        let mut all = HashMap::new();
+        let try_at = |all: &HashMap<Count, Instant>, now| {
+            let held = held_in_memory(all, &counts, None, now);
+            let tried = throttle.reserve(&counts, &held.left);
+            if tried.is_ok() {
+                throttle.release(&counts);
+            }
+            tried
+        };
         for _ in 0..5 {
-            throttle.reserve(&counts, start).expect("room");
-            throttle.settle(&counts, true, None);
+            try_at(&all, start).expect("room");
+            add_in_memory(&mut all, &counts, start);
         }
-        let wait = throttle.reserve(&counts, start).expect_err("full");
-        assert_eq!(wait, Duration::from_secs(12));
+        assert_eq!(try_at(&all, start), Err(Duration::from_secs(12)), "full");
         let later = start + Duration::from_secs(12);
-        throttle.reserve(&counts, later).expect("one forgiven");
-        throttle.settle(&counts, true, None);
-        assert!(throttle.reserve(&counts, later).is_err(), "full again");
+        try_at(&all, later).expect("one forgiven");
+        add_in_memory(&mut all, &counts, later);
+        assert!(try_at(&all, later).is_err(), "full again");
     }
 
     #[test]
     fn checks_under_way_hold_a_place_and_right_passwords_give_it_back() {
-        let (throttle, counts, now) = (throttle(), from_place(1), Instant::now());
+        let (throttle, counts) = (throttle(), from_place(1));
+        let nothing_held = HashMap::new();
         for _ in 0..5 {
-            throttle.reserve(&counts, now).expect("room");
+            throttle.reserve(&counts, &nothing_held).expect("room");
         }
         assert!(
-            throttle.reserve(&counts, now).is_err(),
+            throttle.reserve(&counts, &nothing_held).is_err(),
             "five checks under way"
         );
         for _ in 0..5 {
-            throttle.settle(&counts, false, None);
+            throttle.release(&counts);
         }
-        throttle.reserve(&counts, now).expect("nothing failed");
+        throttle
+            .reserve(&counts, &nothing_held)
+            .expect("nothing failed");
+        throttle.release(&counts);
+        assert!(lock(&throttle.checking).is_empty(), "nothing kept");
     }
 
-    #[test]
-    fn a_right_password_forgives_the_accounts_failures_but_not_the_clients() {
+    #[actix_web::test]
+    async fn a_right_password_forgives_the_accounts_failures_but_not_the_clients() {
         let throttle = throttle();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let now = Instant::now();
         let (susan, other_susan) = (Account::Id(1), Account::Id(2));
         let counts = [
             Count::Client(ip),
             Count::AccountFromClient(susan.clone(), ip),
             Count::AccountFromClient(other_susan.clone(), ip),
         ];
-        let susan_counts = &counts[..2];
-        throttle.reserve(&counts[2..], now).expect("room");
-        throttle.settle(&counts[2..], true, None);
+        let failures = &throttle.failures;
+        failures.add(&counts[2..]).await.unwrap();
         for _ in 0..4 {
-            throttle.reserve(susan_counts, now).expect("room");
-            throttle.settle(susan_counts, true, None);
+            failures.add(&counts[..2]).await.unwrap();
         }
-        throttle.reserve(susan_counts, now).expect("room");
-        throttle.settle(susan_counts, false, Some(&susan));
-        let all = throttle.lock();
-        assert!(!all.contains_key(&counts[1]), "susan's failures forgiven");
-        assert_eq!(all[&counts[0]].failures, 4.0, "the address keeps its count");
-        assert_eq!(
-            all[&counts[2]].failures, 1.0,
+        let before = failures.held(&counts, Some(&susan)).await.unwrap();
+        assert!(before.of_account);
+        failures.forgive(&susan).await.unwrap();
+        let after = failures.held(&counts, Some(&susan)).await.unwrap();
+        assert!(!after.of_account, "susan's failures forgiven");
+        assert!(!after.left.contains_key(&counts[1]));
+        let left = |count: &Count| after.left[count].as_secs_f64();
+        assert!(
+            (left(&counts[0]) / 6.0 - 4.0).abs() < 0.01,
+            "the address keeps its count"
+        );
+        assert!(
+            (left(&counts[2]) / 12.0 - 1.0).abs() < 0.01,
             "another account (\"Susan\" beside \"susan\") is not forgiven"
         );
     }

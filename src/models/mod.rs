@@ -12,6 +12,7 @@ pub mod mail;
 pub mod message;
 pub mod post;
 pub mod task;
+pub mod throttle_count;
 pub mod translation;
 pub mod user;
 

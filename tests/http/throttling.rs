@@ -289,3 +289,43 @@ async fn a_right_password_for_a_look_alike_account_forgives_nothing_of_the_victi
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert!(retry_after(&refused) > 0);
 }
+
+#[actix_web::test]
+async fn two_instances_on_one_postgresql_refuse_exactly_as_one_does() {
+    let database = crate::common::TestDatabase::fresh();
+    if database.url.starts_with("sqlite") {
+        // One SQLite instance counts in its memory; this is about sharing the counts.
+        return;
+    }
+    let secret = crate::common::random_hex(32);
+    let shared = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ];
+    let instances = [spawn_app_with(&shared).await, spawn_app_with(&shared).await];
+    instances[0].register("susan").await;
+
+    // Twelve wrong passwords from one address, to each instance in turn.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let mut browser = instances[i % 2].browser();
+        statuses.push(browser.login("susan", WRONG, false).await.status);
+    }
+    assert_eq!(statuses[..5], [302; 5], "{statuses:?}");
+    assert_eq!(statuses[5..], [429; 7], "{statuses:?}");
+
+    // Another account from the same address, through the other instance: not held back, and
+    // its right password forgives its own failures there and everywhere.
+    instances[1].register("john").await;
+    let mut browser = instances[1].browser();
+    browser.login("john", WRONG, false).await;
+    assert_eq!(
+        browser.login("john", PASSWORD, false).await.location(),
+        Some("/index")
+    );
+    let mut other = instances[0].browser();
+    for _ in 0..5 {
+        assert_eq!(other.login("john", WRONG, false).await.status, 302);
+    }
+    assert_eq!(other.login("john", WRONG, false).await.status, 429);
+}

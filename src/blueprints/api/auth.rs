@@ -83,7 +83,7 @@ impl FromRequest for TokenUser {
                     token_hash: hash,
                 }),
                 // A wrong token counts for its address; past the count, a 429.
-                None => match state.throttle.wrong_token(&req) {
+                None => match state.throttle.wrong_token(&req).await? {
                     Some(wait) => Err(ApiError::too_many_tokens(wait)),
                     None => Err(ApiError::unauthorized(BEARER_CHALLENGE)),
                 },

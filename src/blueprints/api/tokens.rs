@@ -44,13 +44,14 @@ pub async fn get_token(
     let attempt = state
         .throttle
         .begin(&req, account)
+        .await?
         .map_err(ApiError::too_many)?;
     let found = password::authenticate(&state.hasher, found, &typed).await?;
     let Some(found) = found else {
-        attempt.failed();
+        attempt.failed().await;
         return Err(ApiError::unauthorized(BASIC_CHALLENGE));
     };
-    attempt.forgiven();
+    attempt.forgiven().await;
     let (token, hash) = new_api_token();
     state
         .db

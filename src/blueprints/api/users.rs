@@ -400,6 +400,7 @@ async fn confirm_new_email(
     let attempt = state
         .throttle
         .begin(req, Account::Id(me.user.id))
+        .await?
         .map_err(ApiError::too_many)?;
     let stored = Some(me.user.password_hash.clone());
     if !state
@@ -407,12 +408,12 @@ async fn confirm_new_email(
         .verify(password.unwrap_or_default(), stored)
         .await?
     {
-        attempt.failed();
+        attempt.failed().await;
         let mut problems = Problems::default();
         problems.add("password", Message::new("form-invalid-password"));
         return problems.check();
     }
-    attempt.forgiven();
+    attempt.forgiven().await;
     let Some(site) = urls::site(&state.config, req) else {
         return Err(ApiError::bad_request(
             Message::new("error-unknown-host").text(&english()),

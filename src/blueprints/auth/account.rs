@@ -63,7 +63,7 @@ pub async fn reauthenticate_submit(
         };
     login::confirm_login(page.request(), &user).await?;
     let mut res = next_or_index(&page);
-    attempt.succeeded(&mut res);
+    attempt.succeeded(&mut res).await;
     Ok(res)
 }
 
@@ -78,7 +78,11 @@ async fn confirm_password<'a>(
     (template, title): (&str, Message),
     mut form: FormView,
 ) -> Result<Result<Attempt<'a>, HttpResponse>, AppError> {
-    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
+    let attempt = match state
+        .throttle
+        .begin(page.request(), Account::Id(user.id))
+        .await?
+    {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("password", TRY_LATER);
@@ -87,7 +91,7 @@ async fn confirm_password<'a>(
     };
     let stored = Some(user.password_hash.clone());
     if !state.hasher.verify(password, stored).await? {
-        attempt.failed();
+        attempt.failed().await;
         form.error("password", Message::new("form-invalid-password"));
         return page.render(template, title, &FormContext { form }).map(Err);
     }
@@ -114,7 +118,11 @@ pub async fn change_password_submit(
 ) -> Result<HttpResponse, AppError> {
     let title = || Message::new("title-change-password");
     let mut form = FormView::new(CHANGE_PASSWORD_FIELDS);
-    let attempt = match state.throttle.begin(page.request(), Account::Id(user.id)) {
+    let attempt = match state
+        .throttle
+        .begin(page.request(), Account::Id(user.id))
+        .await?
+    {
         Ok(attempt) => attempt,
         Err(wait) => {
             form.error("old_password", TRY_LATER);
@@ -142,9 +150,9 @@ pub async fn change_password_submit(
             let mut res =
                 page.render("auth/change_password.html", title(), &FormContext { form })?;
             if old_ok {
-                attempt.succeeded(&mut res);
+                attempt.succeeded(&mut res).await;
             } else {
-                attempt.failed();
+                attempt.failed().await;
             }
             return Ok(res);
         }
@@ -157,7 +165,7 @@ pub async fn change_password_submit(
         .await?;
     page.flash(Kind::Success, Message::new("flash-password-changed"));
     let mut res = redirect("/index");
-    attempt.succeeded(&mut res);
+    attempt.succeeded(&mut res).await;
     Ok(res)
 }
 
@@ -223,7 +231,7 @@ pub async fn change_email_submit(
         Err(e) => {
             form.error("email", e);
             let mut res = page.render(template, title(), &FormContext { form })?;
-            attempt.succeeded(&mut res);
+            attempt.succeeded(&mut res).await;
             return Ok(res);
         }
     };
@@ -240,7 +248,7 @@ pub async fn change_email_submit(
     let sent = Message::new("flash-email-link-sent").with("email", email.as_str());
     page.flash(Kind::Info, sent);
     let mut res = redirect("/edit_profile");
-    attempt.succeeded(&mut res);
+    attempt.succeeded(&mut res).await;
     Ok(res)
 }
 
@@ -490,6 +498,6 @@ pub async fn delete_account_submit(
     login::logout_user(page.request()).await?;
     page.flash(Kind::Info, Message::new("flash-account-deleted"));
     let mut res = redirect(login::LOGIN_VIEW);
-    attempt.succeeded(&mut res);
+    attempt.succeeded(&mut res).await;
     Ok(res)
 }

@@ -102,7 +102,7 @@ pub async fn login_submit(
         .run(move |conn| user::find_by_login_name(conn, &name))
         .await?;
     let account = Account::found_or_typed(found.as_ref().map(|u| u.id), &credentials.username);
-    let attempt = match state.throttle.begin(page.request(), account) {
+    let attempt = match state.throttle.begin(page.request(), account).await? {
         Ok(attempt) => attempt,
         Err(wait) => {
             let mut form = FormView::new(LOGIN_FIELDS).value("username", &credentials.username);
@@ -113,7 +113,7 @@ pub async fn login_submit(
 
     let found = password::authenticate(&state.hasher, found, &credentials.password).await?;
     let Some(found) = found else {
-        attempt.failed();
+        attempt.failed().await;
         page.flash(Kind::Error, Message::new("flash-invalid-login"));
         // At most a username's length: the session lives in a cookie.
         let typed: String = credentials.username.chars().take(64).collect();
@@ -129,7 +129,7 @@ pub async fn login_submit(
 
     login::login_user(page.request(), &found, credentials.remember).await?;
     let mut res = next_or_index(&page);
-    attempt.succeeded(&mut res);
+    attempt.succeeded(&mut res).await;
     Ok(res)
 }
 
@@ -282,10 +282,14 @@ pub async fn reset_password_request_submit(
         );
         return Err(AppError::bad_request(Message::new("error-unknown-host")));
     };
-    let attempt = match state.throttle.begin(
-        page.request(),
-        Account::ResetMailTo(email.as_str().to_lowercase()),
-    ) {
+    let attempt = match state
+        .throttle
+        .begin(
+            page.request(),
+            Account::ResetMailTo(email.as_str().to_lowercase()),
+        )
+        .await?
+    {
         Ok(attempt) => attempt,
         Err(wait) => {
             let mut form =
@@ -295,7 +299,7 @@ pub async fn reset_password_request_submit(
         }
     };
     // Every request counts, as a wrong password does: each may send a mail.
-    attempt.failed();
+    attempt.failed().await;
     let email = email.as_str().to_owned();
     let lang = page.lang().to_string();
     state
