@@ -187,6 +187,7 @@ diesel::table! {
         last_seen -> Timestamp,
         last_message_read_time -> Nullable<Timestamp>,
         case_twin -> Bool,
+        email_case_twin -> Bool,
     }
 }
 

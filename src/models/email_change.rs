@@ -87,10 +87,14 @@ pub fn confirm(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> Query
             return Ok(Confirmed::Taken);
         }
         // In a transaction of its own (a savepoint): a unique index that refuses the address
-        // (another account took it this very moment) leaves this one usable.
+        // (another account took it this very moment) leaves this one usable. An old case twin's
+        // mark (`User::email_case_twin`) goes with its old address: the new one keeps the rule.
         let updated = conn.transaction(|conn| {
             diesel::update(users::table.find(user_id))
-                .set(users::email.eq(&new_email))
+                .set((
+                    users::email.eq(&new_email),
+                    users::email_case_twin.eq(false),
+                ))
                 .execute(conn)
         });
         match updated {

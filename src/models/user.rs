@@ -27,6 +27,10 @@ pub struct User {
     /// unique whatever their case: it keeps its name (and logs in with it exactly) until it is
     /// renamed. The unique index on the lower-cased name leaves such accounts out.
     pub case_twin: bool,
+    /// The same for addresses: one of two accounts whose addresses differ only in case, both
+    /// made before addresses were unique whatever their case. It keeps its address until it
+    /// changes it; the unique index on the lower-cased address leaves such accounts out.
+    pub email_case_twin: bool,
 }
 
 /// Flask-Login's `current_user` (the `UserMixin` part of Flask's `User`): the logged-in user
@@ -104,10 +108,15 @@ pub fn find_by_login_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<U
         .find(|u| fold(&u.username) == fold(name)))
 }
 
-/// The user with this address, whatever its case (Flask: `User.query.filter_by(email=...)`).
+/// The user with this address, whatever its case (Flask: `User.query.filter_by(email=...)`):
+/// the account with exactly that address, else the one whose address is `email` in another
+/// case. Of accounts that had one address in different cases before addresses were unique in any
+/// case (`User::email_case_twin`), each is found by its own address, and another case finds the
+/// older.
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(lower(users::email).eq(lower(email)))
+        .order((users::email.ne(email), users::email_case_twin, users::id))
         .select(User::as_select())
         .first(conn)
         .optional()
@@ -199,7 +208,9 @@ pub fn add_missing_username_keys(conn: &mut DbConn) -> QueryResult<usize> {
     })
 }
 
-/// Addresses differing only in case belong to the same person.
+/// Whether an account has this address in any case: addresses differing only in case belong to
+/// the same person. An old case twin's address counts (`User::email_case_twin`), though the
+/// unique index leaves it out.
 pub fn email_taken(conn: &mut DbConn, email: &str) -> QueryResult<bool> {
     if email.contains('\0') {
         return Ok(false);

@@ -536,6 +536,41 @@ async fn a_new_user_gets_201_and_its_location_and_must_pass_the_registration_rul
 }
 
 #[actix_web::test]
+async fn sign_ups_racing_for_one_address_in_any_case_make_one_user_and_get_the_checks_400() {
+    let app = spawn_app().await;
+    let api = Client::of(&app);
+    // One address in eight cases: those that pass the look at the same moment meet the
+    // database's unique index on the lower-cased address, and are told what the look says.
+    let bodies: Vec<Value> = [
+        "same", "Same", "sAme", "SAme", "saMe", "SaMe", "sAMe", "SAMe",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, local)| {
+        json!({
+            "username": format!("racer{i}"),
+            "email": format!("{local}@example.com"),
+            "password": PASSWORD,
+        })
+    })
+    .collect();
+    let sent = bodies
+        .iter()
+        .map(|body| api.json("POST", "/api/users", Auth::Anonymous, body.clone()));
+    let replies = futures_util::future::join_all(sent).await;
+    let created = replies.iter().filter(|reply| reply.status == 201).count();
+    assert_eq!(created, 1, "exactly one sign-up wins");
+    for reply in replies.iter().filter(|reply| reply.status != 201) {
+        reply.assert_error(400, "Bad Request");
+        assert_eq!(
+            reply.json["message"], "email: Please use a different email address.",
+            "{}",
+            reply.text
+        );
+    }
+}
+
+#[actix_web::test]
 async fn a_user_changes_only_their_own_and_the_rules_still_hold() {
     let app = spawn_app().await;
     let api = Client::of(&app);

@@ -832,3 +832,98 @@ async fn a_changed_password_ends_an_address_change_waiting_for_its_link() {
     );
     assert_eq!(address_of(&app, "susan"), "susan@example.com");
 }
+
+/// Each user's name and whether it is marked an old case twin of another's address, by id.
+fn address_twin_marks(app: &TestApp) -> Vec<(String, bool)> {
+    use diesel::prelude::*;
+    use microblog::schema::users;
+    let mut conn = app.database().get().unwrap();
+    users::table
+        .order(users::id)
+        .select((users::username, users::email_case_twin))
+        .load(&mut *conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn two_addresses_differing_only_in_case_from_before_the_rule_both_keep_their_accounts() {
+    // A database from before addresses were unique in any case: alice has alice@example.com,
+    // and bob, made after her, Alice@example.com.
+    let smtp = SmtpServer::start();
+    let database = TestDatabase::fresh();
+    let settings = [("DATABASE_URL", database.url.as_str())];
+    let mut app = app_mailing_to(smtp.port, &settings).await;
+    app.register("alice").await;
+    app.stop().await;
+    let hash = microblog::password::hash_blocking(PASSWORD, 4).unwrap();
+    // One statement batch: each connection of the test's own would migrate again first.
+    app.execute_sql(&format!(
+        "DROP INDEX ix_users_email_lower; ALTER TABLE users DROP COLUMN email_case_twin;
+         DELETE FROM __diesel_schema_migrations WHERE version = '20261207000018';
+         INSERT INTO users (username, email, password_hash, last_seen)
+         VALUES ('bob', 'Alice@example.com', '{hash}', '2026-01-01 00:00:00');"
+    ));
+
+    // The next start migrates: the younger is marked, and both log in.
+    let app = app_mailing_to(smtp.port, &settings).await;
+    let marks = address_twin_marks(&app);
+    assert_eq!(marks, [("alice".into(), false), ("bob".into(), true)]);
+    for name in ["alice", "bob"] {
+        let res = app.browser().login(name, PASSWORD, false).await;
+        assert_eq!(res.location(), Some("/index"), "{name}");
+    }
+
+    // A reset request finds the account with the address as typed, else the older one; each
+    // resets its own password through its own link.
+    request_reset(&mut app.browser(), "ALICE@example.com").await;
+    let mails = smtp.wait_for(1, MAIL_WAIT).await;
+    assert_eq!(mails[0].rcpt_to, ["<alice@example.com>"]);
+    assert!(
+        mails[0].text().contains("Dear alice,"),
+        "{}",
+        mails[0].text()
+    );
+    request_reset(&mut app.browser(), "Alice@example.com").await;
+    let mails = smtp.wait_for(2, MAIL_WAIT).await;
+    assert_eq!(mails[1].rcpt_to, ["<Alice@example.com>"]);
+    assert!(mails[1].text().contains("Dear bob,"), "{}", mails[1].text());
+    for (mail, name) in mails.iter().zip(["alice", "bob"]) {
+        let mut browser = app.browser();
+        let path = reset_path(mail, &app.address);
+        let res = set_new_password(&mut browser, &path).await;
+        assert_eq!(res.location(), Some("/auth/login"), "{name}");
+        let res = browser.login(name, NEW_PASSWORD, false).await;
+        assert_eq!(res.location(), Some("/index"), "{name}");
+    }
+
+    // The database holds the rule for every new address: a third in another case is refused.
+    {
+        use diesel::connection::SimpleConnection;
+        let mut conn = app.database().get().unwrap();
+        let third = conn.batch_execute(&format!(
+            "INSERT INTO users (username, email, password_hash, last_seen)
+             VALUES ('carol', 'ALICE@EXAMPLE.COM', '{hash}', '2026-01-01 00:00:00')"
+        ));
+        assert!(third.is_err(), "the unique index let a third one in");
+    }
+
+    // A new address clears the mark: it is held to the rule.
+    let mut bob = app.browser();
+    bob.login("bob", NEW_PASSWORD, false).await;
+    let asked = bob
+        .submit(
+            "/auth/change_email",
+            "/auth/change_email",
+            &[("email", "bob@example.com"), ("password", NEW_PASSWORD)],
+        )
+        .await;
+    assert_eq!(asked.location(), Some("/edit_profile"), "{}", asked.body);
+    let path = confirm_path(&smtp.wait_for(3, MAIL_WAIT).await[2], &app.address);
+    assert_eq!(
+        bob.submit(&path, &path, &[]).await.location(),
+        Some("/index")
+    );
+    assert_eq!(address_of(&app, "bob"), "bob@example.com");
+    let marks = address_twin_marks(&app);
+    assert_eq!(marks, [("alice".into(), false), ("bob".into(), false)]);
+}

@@ -26,11 +26,25 @@ impl Problems {
         self.0.push(format!("{field}: {}", reason.text(&english())));
     }
 
+    /// The reasons for a name and an address another user has, as the web's forms give them.
+    fn taken(&mut self, name: bool, email: bool) {
+        if name {
+            self.add("username", Message::new("form-username-taken"));
+        }
+        if email {
+            self.add("email", Message::new("form-email-taken"));
+        }
+    }
+
+    fn error(self) -> ApiError {
+        ApiError::bad_request(self.0.join(" "))
+    }
+
     fn check(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::bad_request(self.0.join(" ")))
+            Err(self.error())
         }
     }
 }
@@ -253,12 +267,7 @@ pub async fn create_user(
             ))
         })
         .await?;
-    if name_taken {
-        problems.add("username", Message::new("form-username-taken"));
-    }
-    if email_taken {
-        problems.add("email", Message::new("form-email-taken"));
-    }
+    problems.taken(name_taken, email_taken);
     problems.check()?;
     // Each is `Err` only with a problem reported, and there is none.
     let (Ok(username), Ok(email), Ok(password)) = (username, email, password) else {
@@ -275,15 +284,22 @@ pub async fn create_user(
                 last_seen: models::now(),
                 about_me: about.as_deref(),
             };
-            let Some(created) = user::create(conn, &new)? else {
-                return Ok(None);
-            };
-            user::find_with_counts(conn, created.id)
+            if let Some(created) = user::create(conn, &new)?
+                && let Some(found) = user::find_with_counts(conn, created.id)?
+            {
+                return Ok(Ok(found));
+            }
+            user::already_used(conn, new.username, new.email).map(Err)
         })
         .await?;
-    // Taken between the check and the insert, by a request that was faster.
-    let created = created.ok_or_else(|| {
-        ApiError::bad_request("username or email: taken by another user meanwhile.")
+    // Taken between the check and the insert, by a request that was faster: the unique indexes
+    // refused the insert, and the answer names what was taken, as the check's would. Neither
+    // found any more means the row was deleted meanwhile: the name is said, as the
+    // registration form says it.
+    let created = created.map_err(|(name_taken, email_taken)| {
+        let mut problems = Problems::default();
+        problems.taken(name_taken || !email_taken, email_taken);
+        problems.error()
     })?;
     let location = format!("/api/users/{}", created.user.id);
     Ok(HttpResponse::Created()
@@ -358,12 +374,7 @@ pub async fn update_user(
         .run(move |conn| user::used_by_others(conn, id, name.as_deref(), address.as_deref()))
         .await?;
     let mut problems = Problems::default();
-    if name_taken {
-        problems.add("username", Message::new("form-username-taken"));
-    }
-    if email_taken {
-        problems.add("email", Message::new("form-email-taken"));
-    }
+    problems.taken(name_taken, email_taken);
     problems.check()?;
     if let Some(email) = &email {
         confirm_new_email(&req, &me, email, input.password.as_deref(), &state).await?;

@@ -1,0 +1,12 @@
+-- An e-mail address is one account's whatever its case: "Susan@example.com" cannot register
+-- beside "susan@example.com". The app looks before it writes (`user::email_taken`), but two
+-- registrations at the same moment could both pass its look; the index refuses the second.
+-- Accounts that already share an address in different cases keep their addresses: every such
+-- account but the oldest is marked `email_case_twin`, and the unique index leaves the marked
+-- ones out. A reset request finds the account whose address is exactly the one typed, else the
+-- oldest (`user::find_by_email`). A new address clears the mark, so it is held to the rule.
+-- (SQLite's lower() folds only A-Z, and the app's look asks the same lower().)
+ALTER TABLE users ADD COLUMN email_case_twin BOOLEAN NOT NULL DEFAULT 0;
+UPDATE users SET email_case_twin = 1
+WHERE id NOT IN (SELECT min(id) FROM users GROUP BY lower(email));
+CREATE UNIQUE INDEX ix_users_email_lower ON users (lower(email)) WHERE email_case_twin = 0;
