@@ -44,9 +44,15 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConn::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                // OpenSSL (libpq's TLS) set up by us before libpq does, without its clean-up at
+                // exit: that clean-up ran while a pool thread was still connecting, and a
+                // command that ends quickly (`microblog jobs list`) crashed as it exited.
+                openssl_sys::init();
+                PgConnection::establish(url)
+                    .map(DbConn::Postgresql)
+                    .map_err(r2d2::Error::ConnectionError)
+            }
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_str().ok_or_else(|| {
                     r2d2::Error::ConnectionError(ConnectionError::BadConnection(

@@ -617,3 +617,32 @@ async fn instances_whose_clocks_disagree_never_run_one_job_twice() {
     actix_web::rt::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(smtp.connections(), 1, "{}", second.output());
 }
+
+#[actix_web::test]
+async fn a_quick_command_on_postgresql_exits_cleanly_every_time() {
+    let database = TestDatabase::fresh();
+    if database.url.starts_with("sqlite") {
+        return; // About OpenSSL's clean-up at exit, which only PostgreSQL's connections use.
+    }
+    let work = tempfile::tempdir().unwrap();
+    let secret = random_hex(32);
+    let settings = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ];
+    // A command that ends while the pool is still opening connections in other threads: one run
+    // in eight crashed at exit (SIGSEGV) while OpenSSL cleaned up under them.
+    for _ in 0..30 {
+        let output = crate::common::microblog_command(work.path(), &settings)
+            .args(["jobs", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{:?} {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
