@@ -102,6 +102,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<State>,
+    signals: Option<StopSignals>,
 }
 
 impl Application {
@@ -129,10 +130,14 @@ impl Application {
             .disable_signals()
             .listen(listener)?
             .run();
+        // Listened for from here on: the server takes connections as soon as it runs, and a
+        // Ctrl-C that comes before `run_until_stopped` must drain it too, not kill it.
+        let signals = StopSignals::listen();
         Ok(Self {
             port,
             server,
             state,
+            signals,
         })
     }
 
@@ -153,7 +158,7 @@ impl Application {
     /// Serves until the server is stopped (Ctrl-C or SIGTERM drain in-flight requests first),
     /// with the background tasks running beside it (`src/background.rs`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let signals = actix_web::rt::spawn(stop_on_signal(self.server.handle()));
+        let signals = actix_web::rt::spawn(stop_on_signal(self.server.handle(), self.signals));
         let tasks = actix_web::rt::spawn(background::run(self.state.clone()));
         let jobs = actix_web::rt::spawn(background::run_jobs(self.state.clone()));
         let index = actix_web::rt::spawn(background::run_search_index(self.state.clone()));
@@ -167,17 +172,39 @@ impl Application {
     }
 }
 
+/// Ctrl-C (SIGINT) and SIGTERM, listened for since the server was built.
+struct StopSignals {
+    interrupt: actix_web::rt::signal::unix::Signal,
+    terminate: actix_web::rt::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> Option<Self> {
+        use actix_web::rt::signal::unix::{SignalKind, signal};
+        let (Ok(interrupt), Ok(terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            tracing::warn!("could not listen for Ctrl-C and SIGTERM");
+            return None;
+        };
+        Some(Self {
+            interrupt,
+            terminate,
+        })
+    }
+}
+
 /// Ctrl-C (SIGINT) and SIGTERM stop the server the same way: it stops accepting, lets the
 /// requests under way finish (up to actix's shutdown timeout, 30 s) and returns, so a
 /// registration in flight when a student presses Ctrl-C is answered and saved. (actix's own
 /// handling drains on SIGTERM only; a second signal does not cut the drain short either.)
-async fn stop_on_signal(handle: actix_web::dev::ServerHandle) {
-    use actix_web::rt::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::warn!("could not listen for Ctrl-C and SIGTERM");
+async fn stop_on_signal(handle: actix_web::dev::ServerHandle, signals: Option<StopSignals>) {
+    let Some(StopSignals {
+        mut interrupt,
+        mut terminate,
+    }) = signals
+    else {
         return;
     };
     let name = tokio::select! {

@@ -4,7 +4,8 @@
 //!
 //! A page is read with one row more than it shows: when that row comes back, there is a next
 //! page, and no `COUNT(*)` was needed to know it. Pages are read up to [`MAX_PAGE`]: past it a
-//! page is empty without a query.
+//! page is empty without reading it. A page past the end (typed, or from an old link) links
+//! back to the last page that has items, not to the empty page before it.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -117,33 +118,66 @@ pub struct Paginated<T> {
     pub items: Vec<T>,
     pub page: i64,
     pub has_next: bool,
+    /// The page "Newer posts" goes to: the one before, or from a page past the end the last
+    /// page that has items (none when the list is empty).
+    pub newer: Option<i64>,
 }
 
 impl<T> Paginated<T> {
     /// Reads page `page` of `per_page` items: `read(limit, offset)` returns up to `limit` rows
     /// starting at `offset`, and is asked for one row more than a page holds. Past [`MAX_PAGE`],
-    /// nothing is read.
+    /// that page is not read. A page past the end looks for the last page with items
+    /// ([`last_page`](Self::last_page)).
     pub fn read<E>(
         page: PageNumber,
         per_page: i64,
-        read: impl FnOnce(i64, i64) -> Result<Vec<T>, E>,
+        mut read: impl FnMut(i64, i64) -> Result<Vec<T>, E>,
     ) -> Result<Self, E> {
         let PageNumber(page) = page;
-        if page > MAX_PAGE {
-            return Ok(Self {
-                items: Vec::new(),
-                page,
-                has_next: false,
-            });
-        }
-        let mut items = read(per_page + 1, (page - 1) * per_page)?;
+        let mut items = if page > MAX_PAGE {
+            Vec::new()
+        } else {
+            read(per_page + 1, (page - 1) * per_page)?
+        };
         let has_next = items.len() as i64 > per_page && page < MAX_PAGE;
         items.truncate(per_page as usize);
+        let newer = if page == 1 {
+            None
+        } else if items.is_empty() {
+            Self::last_page(page - 1, per_page, &mut read)?
+        } else {
+            Some(page - 1)
+        };
         Ok(Self {
             items,
             page,
             has_next,
+            newer,
         })
+    }
+
+    /// The last page up to `below` (and [`MAX_PAGE`]) that has items, or none if the list is
+    /// empty: a binary search reading one row a probe, at most 11 probes, each stepping over
+    /// no more rows than page 1,000 would.
+    fn last_page<E>(
+        below: i64,
+        per_page: i64,
+        read: &mut impl FnMut(i64, i64) -> Result<Vec<T>, E>,
+    ) -> Result<Option<i64>, E> {
+        let mut has_items = |page: i64| read(1, (page - 1) * per_page).map(|r| !r.is_empty());
+        if !has_items(1)? {
+            return Ok(None);
+        }
+        let (mut low, mut high) = (1, below.min(MAX_PAGE));
+        while low < high {
+            let middle = (low + high + 1) / 2;
+            if has_items(middle)? {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        Ok(Some(low))
     }
 
     /// No items: page 1 and nothing after it.
@@ -152,6 +186,7 @@ impl<T> Paginated<T> {
             items: Vec::new(),
             page: 1,
             has_next: false,
+            newer: None,
         }
     }
 
@@ -165,7 +200,7 @@ impl<T> Paginated<T> {
         Pagination {
             page: self.page,
             next_url: self.has_next.then(|| at(self.page + 1)),
-            prev_url: (self.page > 1).then(|| at(self.page - 1)),
+            prev_url: self.newer.map(at),
         }
     }
 }
@@ -223,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn pages_past_the_deepest_are_empty_without_a_read() {
+    fn pages_past_the_deepest_are_empty_and_link_back_to_it() {
         let read = |page| {
             Paginated::read(PageNumber(page), 25, |_, offset| {
                 assert!(offset < MAX_PAGE * 25, "read at offset {offset}");
@@ -235,7 +270,44 @@ mod tests {
         assert_eq!((last.items.len(), last.has_next), (25, false));
         let past = read(MAX_PAGE + 1);
         assert_eq!((past.items.len(), past.has_next), (0, false));
+        assert_eq!(past.newer, Some(MAX_PAGE));
         assert!(read(1_000_000_000).items.is_empty());
+    }
+
+    #[test]
+    fn a_page_past_the_end_links_back_to_the_last_page_with_items() {
+        let probes = std::cell::Cell::new(0);
+        let read = |rows: i32, page| {
+            probes.set(0);
+            Paginated::read(PageNumber(page), 25, |limit, offset| {
+                probes.set(probes.get() + 1);
+                Ok::<_, Infallible>(
+                    (1..=rows)
+                        .skip(offset as usize)
+                        .take(limit as usize)
+                        .collect(),
+                )
+            })
+            .unwrap()
+        };
+        for (rows, page, newer) in [
+            (60, 4, Some(3)),
+            (60, 99, Some(3)),
+            (50, 3, Some(2)),
+            (1, 1_000_000_000, Some(1)),
+            (0, 2, None),
+            (0, 1, None),
+            (60, 3, Some(2)),
+        ] {
+            let found = read(rows, page);
+            assert_eq!(found.newer, newer, "{rows} rows, page {page}");
+            assert!(probes.get() <= 12, "{} reads", probes.get());
+        }
+        assert_eq!(
+            read(60, 5).links("/index").prev_url.as_deref(),
+            Some("/index?page=3")
+        );
+        assert_eq!(read(0, 2).links("/index").prev_url, None);
     }
 
     #[test]

@@ -209,9 +209,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config.clone())?;
         tracing::info!(
-            "serving on http://{}:{} (database {:?}, secret key from {})",
+            "serving on http://{}:{} (process {}, database {:?}, secret key from {})",
             config.host,
             app.port(),
+            std::process::id(),
             config.database_url,
             config.secret_from,
         );

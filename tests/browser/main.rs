@@ -430,6 +430,20 @@ async fn a_click_on_translate_shows_a_spinner_then_the_translation_and_the_menu_
     assert!(c.find(Locator::Css("a.translate-link")).await.is_err());
     let when = me.text("article.post time").await;
     assert!(when.contains("ahora") || when.contains("hace"), "{when}");
+    // The full date on hover, as docs/12-dates-and-times.md quotes it: "3 de diciembre de 2026
+    // a las 9:30".
+    let full = c
+        .find(Locator::Css("article.post time"))
+        .await
+        .unwrap()
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let (date, time) = full
+        .split_once(" a las ")
+        .unwrap_or_else(|| panic!("{full}"));
+    assert!(date.contains(" de 20") && time.contains(':'), "{full}");
     me.snapshot("spanish").await;
 
     // Gravatar cannot be reached from here: the avatar falls back to the site's placeholder.

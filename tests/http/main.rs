@@ -23,3 +23,4 @@ mod security;
 mod smtp;
 mod throttling;
 mod translate;
+mod trying_it;

@@ -60,9 +60,32 @@ async fn posts_are_paginated_with_older_and_newer_links() {
     assert!(page3.contains("post number 1"));
     assert!(page3.contains("href=\"/index?page=2\""), "newer link");
 
-    let past_the_end = browser.get("/index?page=9").await;
-    assert_eq!(past_the_end.status, 200);
-    assert!(!past_the_end.body.contains("post number"));
+    // A page past the end (typed, or an old link) is empty, and "Newer posts" goes back to the
+    // last page that has posts, not to the empty page before it; past the deepest page too.
+    for path in [
+        "/index?page=9",
+        "/index?page=99999999999",
+        "/explore?page=1001",
+    ] {
+        let past_the_end = browser.get(path).await;
+        assert_eq!(past_the_end.status, 200, "{path}");
+        let body = &past_the_end.body;
+        assert!(!body.contains("post number"), "{path}");
+        assert!(body.contains("No posts here yet."), "{path}");
+        let list = path.split('?').next().unwrap();
+        assert!(
+            body.contains(&format!("rel=\"prev\" href=\"{list}?page=3\"")),
+            "{path}: {body}"
+        );
+        assert!(body.contains("Older posts") && !body.contains("rel=\"next\" href=\"/"));
+    }
+
+    // A list with nothing in it offers no page to go to from past its end.
+    let mut newcomer = app.logged_in("john", false).await;
+    let empty = newcomer.get("/user/john?page=2").await.body;
+    assert!(!empty.contains("Newer posts"), "{empty}");
+    let timeline = newcomer.get("/index?page=2").await.body;
+    assert!(timeline.contains("No posts here yet.") && !timeline.contains("Newer posts"));
 }
 
 async fn spawn_app_with_small_pages() -> crate::common::TestApp {

@@ -52,6 +52,11 @@ async fn a_first_run_in_an_empty_folder_says_where_it_serves_and_where_its_files
     let serving = format!("serving on http://127.0.0.1:{}", server.port);
     assert!(start[2].contains(&serving), "{output}");
     assert!(start[2].contains("app.db") && start[2].contains("instance/secret_key"));
+    // The process to stop with `kill -TERM` when several run (docs/17-19-deployment.md).
+    assert!(
+        start[2].contains(&format!("(process {}, ", server.child.id())),
+        "{output}"
+    );
 
     let login_page = requests
         .iter()
