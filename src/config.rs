@@ -108,11 +108,14 @@ mod postgres {
                     "DATABASE_URL (or PGSSLROOTCERT): sslrootcert=system, but no bundle of \
                      trusted certificates was found on this system; name the file instead",
                 )?;
-            let mut url = url.replace("sslrootcert=system", "");
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str("sslrootcert=");
-            url.push_str(bundle);
-            return Ok(url.replace("?&", "?").replace("&&", "&"));
+            let named = format!("sslrootcert={bundle}");
+            return Ok(if url.contains("sslrootcert=system") {
+                url.replace("sslrootcert=system", &named)
+            } else {
+                // From PGSSLROOTCERT: a setting in the URL wins over it.
+                let joint = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{joint}{named}")
+            });
         }
         if mode.starts_with("verify-") && !Path::new(&root).is_file() {
             bail!(
