@@ -254,7 +254,47 @@ fn lookup(lang: &LanguageIdentifier, id: &str, args: &[(Cow<'static, str>, Arg)]
 }
 
 /// The language first, then English: a string not yet translated shows in English.
+///
+/// A message without arguments is the same text every time, and a page shows about twenty
+/// (the navbar, the forms' labels): each is formatted by Fluent once per thread and language,
+/// then copied from [`PLAIN`].
 fn try_lookup(
+    lang: &LanguageIdentifier,
+    id: &str,
+    args: &[(Cow<'static, str>, Arg)],
+) -> Result<String, String> {
+    if !args.is_empty() {
+        return format(lang, id, args);
+    }
+    PLAIN.with(|plain| {
+        if let Some(text) = plain
+            .borrow()
+            .get(id)
+            .and_then(|kept| kept.iter().find(|(l, _)| l == lang))
+        {
+            return Ok(text.1.clone());
+        }
+        let text = format(lang, id, args)?;
+        plain
+            .borrow_mut()
+            .entry(id.into())
+            .or_default()
+            .push((lang.clone(), text.clone()));
+        Ok(text)
+    })
+}
+
+thread_local! {
+    /// Messages without arguments as Fluent formatted them, by id, then language. Only ids that
+    /// have a translation are kept, so it holds at most every message in every language.
+    static PLAIN: RefCell<HashMap<Box<str>, Translations>> = RefCell::new(HashMap::new());
+}
+
+/// One message in each language it was asked for.
+type Translations = Vec<(LanguageIdentifier, String)>;
+
+/// [`try_lookup`] through Fluent itself.
+fn format(
     lang: &LanguageIdentifier,
     id: &str,
     args: &[(Cow<'static, str>, Arg)],
@@ -318,13 +358,14 @@ pub fn filter(id: &str, kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResu
         };
         args.push((Cow::Owned(name.to_owned()), arg));
     }
-    match try_lookup(&current(), id, &args) {
+    let lang = current();
+    match try_lookup(&lang, id, &args) {
         Ok(text) => Ok(text),
         // While developing, a template naming a message no file has fails loudly.
         Err(e) if cfg!(debug_assertions) => {
             Err(tera::Error::message(format!("message {id:?}: {e}")))
         }
-        Err(_) => Ok(lookup(&current(), id, &args)),
+        Err(_) => Ok(lookup(&lang, id, &args)),
     }
 }
 

@@ -17,6 +17,10 @@
 //! window, the older matches follow newest first. So a common word answers in the time of 500
 //! rows, not of every post that holds it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Double, Integer, Text};
@@ -159,8 +163,55 @@ pub struct Found {
     pub highlighted: String,
 }
 
-/// Up to `limit` matches of `query` from `offset` on, best first (see the module's comment).
-pub fn find(conn: &mut DbConn, query: &Query, limit: i64, offset: i64) -> QueryResult<Vec<Found>> {
+/// The ranked windows of recent searches, kept in this instance's memory: ranking a common
+/// word's window reads 500 posts (most of a search's time), and a popular word is searched by
+/// many at once. A window is used again only while no post newer than it has been published
+/// and for at most [`Windows::KEEP`]; a post deleted meanwhile is missing from the page (its row
+/// is read afresh), never shown. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Windows {
+    kept: Arc<Mutex<HashMap<String, Window>>>,
+}
+
+struct Window {
+    /// The newest post id when the window was ranked.
+    newest: i32,
+    at: Instant,
+    ranked: Arc<[i32]>,
+}
+
+impl Windows {
+    /// How long a window is used at most.
+    pub const KEEP: Duration = Duration::from_secs(10);
+    /// Windows kept at once; past it, the old ones are forgotten.
+    const MOST: usize = 1_000;
+
+    fn get(&self, text: &str, newest: i32) -> Option<Arc<[i32]>> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.get(text)
+            .filter(|w| w.newest == newest && w.at.elapsed() < Self::KEEP)
+            .map(|w| w.ranked.clone())
+    }
+
+    fn put(&self, text: String, newest: i32, ranked: Arc<[i32]>) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= Self::MOST {
+            kept.retain(|_, w| w.at.elapsed() < Self::KEEP);
+        }
+        let at = Instant::now();
+        kept.insert(text, Window { newest, at, ranked });
+    }
+}
+
+/// Up to `limit` matches of `query` from `offset` on, best first (see the module's comment);
+/// the window ranked by an earlier search is used again from `windows` when it still holds.
+pub fn find(
+    conn: &mut DbConn,
+    windows: &Windows,
+    query: &Query,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Found>> {
     if query.is_empty() {
         return Ok(Vec::new());
     }
@@ -170,7 +221,15 @@ pub fn find(conn: &mut DbConn, query: &Query, limit: i64, offset: i64) -> QueryR
         tracing::warn!(error = %e, "could not add new posts to the search index");
     }
     let text = query.quoted();
-    let ranked = rank(on_backend!(conn, c => c.sql_window(&text))?);
+    let newest = post::newest_id(conn)?;
+    let ranked = match windows.get(&text, newest) {
+        Some(ranked) => ranked,
+        None => {
+            let ranked: Arc<[i32]> = rank(on_backend!(conn, c => c.sql_window(&text))?).into();
+            windows.put(text.clone(), newest, ranked.clone());
+            ranked
+        }
+    };
     let mut ids: Vec<i32> = ranked
         .iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
@@ -490,6 +549,16 @@ mod tests {
 
     fn terms(typed: &str) -> String {
         Query::parse(typed).unwrap().quoted()
+    }
+
+    #[test]
+    fn a_kept_window_is_used_only_while_no_newer_post_is_published() {
+        let windows = Windows::default();
+        assert!(windows.get("\"park\"", 7).is_none());
+        windows.put("\"park\"".to_owned(), 7, Arc::from([5, 3]));
+        assert_eq!(windows.get("\"park\"", 7).as_deref(), Some(&[5, 3][..]));
+        assert!(windows.get("\"park\"", 8).is_none());
+        assert!(windows.get("\"dog\"", 7).is_none());
     }
 
     #[test]

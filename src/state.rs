@@ -17,6 +17,7 @@ use crate::models::user;
 use crate::pagination::Totals;
 use crate::password::Hasher;
 use crate::render::Templates;
+use crate::search;
 use crate::throttle::LoginThrottle;
 use crate::translate::Translator;
 
@@ -41,6 +42,8 @@ pub struct State {
     pub live: Live,
     /// The totals of the API's lists, kept a few seconds.
     pub totals: Totals,
+    /// The ranked windows of recent searches, kept a few seconds.
+    pub search_windows: search::Windows,
     /// Also in the app's data on its own: every page finds its language with it.
     pub languages: web::Data<Languages>,
     /// Also in the app's data on its own: the login extractors find it there.
@@ -70,6 +73,7 @@ impl State {
             jobs: Jobs::new(db.clone(), live.clone()),
             live,
             totals: Totals::default(),
+            search_windows: search::Windows::default(),
             fragments: Fragments::new(templates.clone()),
             login: web::Data::new(LoginManager::new(&config, db.clone(), activity.clone())),
             hasher: Hasher::new(config.bcrypt_cost),

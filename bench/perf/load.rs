@@ -99,6 +99,16 @@ async fn summarize(tasks: Vec<actix_web::rt::task::JoinHandle<TaskResult>>) -> S
 /// nearer the ~50% wrk shows: the bench should measure the server, as a load generator on
 /// another machine would.
 pub async fn load_get(server: &Process, path: &str, headers: &[(&str, &str)]) -> Stats {
+    load_get_by(server, path, headers, CONCURRENCY).await
+}
+
+/// [`load_get`] with `clients` connections instead of `CONCURRENCY`.
+pub async fn load_get_by(
+    server: &Process,
+    path: &str,
+    headers: &[(&str, &str)],
+    clients: usize,
+) -> Stats {
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
     for (name, value) in headers {
@@ -106,7 +116,7 @@ pub async fn load_get(server: &Process, path: &str, headers: &[(&str, &str)]) ->
     }
     request.push_str("\r\n");
     let until = Instant::now() + seconds();
-    let tasks = (0..CONCURRENCY)
+    let tasks = (0..clients)
         .map(|_| {
             let (addr, request) = (addr.clone(), request.clone());
             actix_web::rt::spawn(async move {

@@ -15,7 +15,8 @@
 //! `BENCH_LARGE_POSTS` (default 1000000) and `BENCH_SECONDS` (default 5) shorten a run;
 //! `BENCH_SOAK_SECONDS=600` adds ten minutes of steady mixed load after the login burst (zero
 //! 5xx, flat memory). `BENCH_POSTGRES_URL=postgresql://user:pass@host/db` (a user who may create databases)
-//! adds the search phases on PostgreSQL, on a database of the large size made for the run.
+//! adds `/index` beside its reference page and the search phases on PostgreSQL, on a database of
+//! the large size made for the run.
 //!
 //! Chapter 23's phase reads the reader's user through the API with a token, right after
 //! `/index`. Chapter 22's phase gives one user 100,000 posts on a database of its own, exports them as a
@@ -77,7 +78,7 @@ fn soak_seconds() -> Option<u64> {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("reference-server") {
-        return reference::serve(Path::new(&args[2]), args[3].parse()?);
+        return reference::serve(&args[2], args[3].parse()?);
     }
     actix_web::rt::System::new().block_on(run())
 }

@@ -28,13 +28,14 @@ const PAGE: &str = "{% extends \"base.html\" %}{% block content %}{% for p in po
 /// Starts this executable as `perf reference-server` on the SQLite file `db`, as a process of
 /// its own, and waits until it answers.
 pub async fn start(db: &Path) -> anyhow::Result<Process> {
+    start_on(&format!("sqlite:///{}", db.display())).await
+}
+
+/// [`start`] on the database at `url` (SQLite or PostgreSQL, as `DATABASE_URL` names them).
+pub async fn start_on(url: &str) -> anyhow::Result<Process> {
     let port = free_port();
     let mut command = Command::new(std::env::current_exe()?);
-    command.args([
-        "reference-server",
-        &db.display().to_string(),
-        &port.to_string(),
-    ]);
+    command.args(["reference-server", url, &port.to_string()]);
     Process::start(command, port, "/login?name=reader").await
 }
 
@@ -98,8 +99,8 @@ async fn login(
     Ok(HttpResponse::Ok().finish())
 }
 
-pub fn serve(db: &Path, port: u16) -> anyhow::Result<()> {
-    let db = web::Data::new(Db::connect(&DatabaseUrl::Sqlite(db.to_owned()))?);
+pub fn serve(url: &str, port: u16) -> anyhow::Result<()> {
+    let db = web::Data::new(Db::connect(&DatabaseUrl::parse(url)?)?);
     let mut tera = tera::Tera::new();
     tera.add_raw_templates(vec![("base.html", BASE), ("page.html", PAGE)])
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 
 use crate::LOGIN_CLIENTS;
 use crate::client::{cookie_header, csrf_token, get, local, login, submit};
-use crate::load::{Stats, load_get};
+use crate::load::{Stats, load_get_by};
 
 /// The password `microblog seed` gives every seeded user.
 pub const SEEDED_PASSWORD: &str = "seeded-password";
@@ -162,9 +162,20 @@ pub struct Site {
 impl Site {
     /// `path` under load as the logged-in reader, with `extra` headers besides the cookie.
     pub async fn load_as_reader(&self, path: &str, extra: &[(&str, &str)]) -> Stats {
+        self.load_as_reader_by(path, extra, crate::CONCURRENCY)
+            .await
+    }
+
+    /// [`Site::load_as_reader`] with `clients` connections.
+    pub async fn load_as_reader_by(
+        &self,
+        path: &str,
+        extra: &[(&str, &str)],
+        clients: usize,
+    ) -> Stats {
         let mut headers = vec![("Cookie", self.reader.as_str())];
         headers.extend_from_slice(extra);
-        load_get(&self.server, path, &headers).await
+        load_get_by(&self.server, path, &headers, clients).await
     }
 
     /// What the reader needs to post: the CSRF token of the `/index` form and the cookies that

@@ -53,6 +53,14 @@ pub fn with_authors(conn: &mut DbConn, ids: &[i32]) -> QueryResult<Vec<PostWithA
         .load(conn)
 }
 
+/// The id of the newest post (0 when there is none): from the primary key alone.
+pub fn newest_id(conn: &mut DbConn) -> QueryResult<i32> {
+    posts::table
+        .select(diesel::dsl::max(posts::id))
+        .first::<Option<i32>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
 /// Which posts a page lists.
 #[derive(Debug, Clone, Copy)]
 pub enum Feed {

@@ -106,6 +106,37 @@ async fn a_new_post_is_found_at_once_and_a_renamed_author_shows_at_once() {
 }
 
 #[actix_web::test]
+async fn a_word_searched_again_finds_the_posts_published_and_deleted_since() {
+    let (app, mut susan) = app_with_posts().await;
+    let mut park = results(&mut susan, "park").await;
+    park.sort();
+    assert_eq!(
+        park,
+        [
+            "A park, a bench and a dog",
+            "I went running in the park this morning"
+        ]
+    );
+    // The ranking of "park" is kept for the next searches; a newer post makes it stale.
+    publish(&mut susan, &["The park opened a new gate"]).await;
+    let park = results(&mut susan, "park").await;
+    assert_eq!(park.len(), 3, "{park:?}");
+    assert!(park.contains(&"The park opened a new gate".to_owned()));
+    // An older post deleted: the newest post is the same, the kept ranking is used, and the
+    // deleted post is not shown from it.
+    app.execute_sql("DELETE FROM posts WHERE body = 'A park, a bench and a dog'");
+    let mut park = results(&mut susan, "park").await;
+    park.sort();
+    assert_eq!(
+        park,
+        [
+            "I went running in the park this morning",
+            "The park opened a new gate"
+        ]
+    );
+}
+
+#[actix_web::test]
 async fn matches_are_marked_and_the_post_is_still_escaped() {
     let app = spawn_app().await;
     let mut susan = app.logged_in("susan", false).await;

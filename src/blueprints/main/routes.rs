@@ -334,10 +334,11 @@ pub async fn search(
     let query = Query::parse(&typed);
     let per_page = state.config.posts_per_page;
     let asked = query.clone();
+    let windows = state.search_windows.clone();
     let (page, found) = login
         .read(move |conn, _| match &asked {
             Ok(query) => Paginated::read(number, per_page, |limit, offset| {
-                full_text::find(conn, query, limit, offset)
+                full_text::find(conn, &windows, query, limit, offset)
             })
             .map(Some),
             Err(_) => Ok(None),
