@@ -9,17 +9,25 @@
 //! from, and used only when the row just read is the same:
 //! a renamed author or an edited post misses and is rendered afresh, there is nothing to
 //! invalidate, and instances sharing one database never show each other's stale HTML.
+//!
+//! Whole pages of posts (`/index`, `/explore`) are kept the same way, one per login: the last
+//! such page that login was shown, with everything it was made from ([`PageInputs`]: the
+//! template, the language, the address, the CSRF token, what the navbar shows of the user, the
+//! rows, the page links). The login check and the page's query still run for every request;
+//! when all they found is the same, the page is sent again instead of being rendered again.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
-use actix_web::web;
+use actix_web::web::{self, Bytes};
 use serde::Serialize;
 
 use fluent_templates::LanguageIdentifier;
 
 use crate::error::AppError;
 use crate::models::post::PostWithAuthor;
+use crate::models::user::AuthUser;
+use crate::pagination::Pagination;
 use crate::render::Templates;
 
 /// How many posts are kept. A post's HTML is about 700 bytes; with its row, at most about
@@ -32,6 +40,33 @@ pub struct Fragments {
     templates: web::Data<Templates>,
     capacity: usize,
     posts: Mutex<HashMap<Key, Kept>>,
+    /// The last page of posts of each login, by `login_sessions` id.
+    pages: Mutex<HashMap<i32, KeptPage>>,
+}
+
+/// How many pages are kept, one per login (about 25 kB each with their rows). When full,
+/// everything is dropped, as for posts.
+const PAGES: usize = 256;
+
+/// Everything a kept page of posts was made from: the same inputs make the same page. A page
+/// with a flashed message or form errors is never kept (it is shown once).
+#[derive(PartialEq)]
+pub struct PageInputs {
+    pub template: &'static str,
+    pub lang: LanguageIdentifier,
+    /// The path and query (the language menu comes back to it).
+    pub here: String,
+    pub csrf_token: String,
+    /// `current_user`: the navbar's name, unread messages and running export.
+    pub user: AuthUser,
+    pub rows: Vec<PostWithAuthor>,
+    pub pagination: Pagination,
+}
+
+/// A page as it was sent, and what it was made from.
+struct KeptPage {
+    inputs: PageInputs,
+    html: Bytes,
 }
 
 /// A fragment's language, its post's id, and whether its reader wrote the post.
@@ -61,7 +96,26 @@ impl Fragments {
             templates,
             capacity,
             posts: Mutex::new(HashMap::with_capacity(capacity)),
+            pages: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The page kept for login `login`, if it was made from these same `inputs`.
+    pub fn page(&self, login: i32, inputs: &PageInputs) -> Option<Bytes> {
+        let pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        pages
+            .get(&login)
+            .filter(|kept| kept.inputs == *inputs)
+            .map(|kept| kept.html.clone())
+    }
+
+    /// Keeps `html`, made from `inputs`, as login `login`'s page.
+    pub fn keep_page(&self, login: i32, inputs: PageInputs, html: Bytes) {
+        let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        if pages.len() >= PAGES && !pages.contains_key(&login) {
+            pages.clear();
+        }
+        pages.insert(login, KeptPage { inputs, html });
     }
 
     /// How many posts are kept.
@@ -120,6 +174,10 @@ impl Fragments {
     /// would never be shown again anyway; this frees its memory at once.)
     pub fn forget(&self, id: i32) {
         self.lock().retain(|(_, post, _), _| *post != id);
+        self.pages
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, page| page.inputs.rows.iter().all(|row| row.id != id));
     }
 
     /// The kept posts. A worker that panicked while holding the lock cannot have left an

@@ -206,7 +206,7 @@ impl<T> Paginated<T> {
 }
 
 /// Flask-SQLAlchemy's `Pagination`, as far as templates need it (`templates/_pagination.html`).
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Pagination {
     pub page: i64,
     pub next_url: Option<String>,

@@ -2,6 +2,7 @@
 //! (`current_user`, flashed messages, the CSRF token, the title) flattened into the page's own.
 
 use actix_web::http::{StatusCode, header};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -106,16 +107,21 @@ impl<'a> Base<'a> {
             lang: lang.to_string(),
             languages,
             lang_id: lang,
-            // Only a GET can be asked for again; after a POST the menu comes back home.
-            here: match (
-                req.method() == actix_web::http::Method::GET,
-                req.query_string(),
-            ) {
-                (false, _) => "/index".to_owned(),
-                (true, "") => req.path().to_owned(),
-                (true, q) => format!("{}?{q}", req.path()),
-            },
+            here: here(req),
         }
+    }
+}
+
+/// Where the language menu of a page of `req` comes back to: its path and query. Only a GET can
+/// be asked for again; after a POST the menu comes back home.
+fn here(req: &HttpRequest) -> String {
+    match (
+        req.method() == actix_web::http::Method::GET,
+        req.query_string(),
+    ) {
+        (false, _) => "/index".to_owned(),
+        (true, "") => req.path().to_owned(),
+        (true, q) => format!("{}?{q}", req.path()),
     }
 }
 
@@ -216,19 +222,58 @@ impl Page {
         flashes: Vec<Flashed>,
         context: &T,
     ) -> Result<HttpResponse, AppError> {
+        let html = self.html(template, title, flashes, context)?;
+        Ok(self.send(status, html.into()))
+    }
+
+    fn html<T: Serialize>(
+        &self,
+        template: &str,
+        title: Option<&Message>,
+        flashes: Vec<Flashed>,
+        context: &T,
+    ) -> Result<String, AppError> {
         let templates = self
             .req
             .app_data::<actix_web::web::Data<Templates>>()
             .context("Templates are not registered")?;
         let csrf_token = csrf::token(&self.req);
         let base = Base::of(&self.req, self.user.as_ref(), flashes, title, csrf_token);
-        let html = render_page(templates, base, template, context)?;
-        Ok(HttpResponse::build(status)
+        render_page(templates, base, template, context)
+    }
+
+    /// The page [`Page::render`] makes, as bytes to send now and to keep. For a page with no
+    /// flashed message waiting ([`Page::flash_waiting`]): a kept page must not show one again.
+    pub fn render_to_keep<T: Serialize>(
+        &self,
+        template: &str,
+        title: Message,
+        context: &T,
+    ) -> Result<Bytes, AppError> {
+        Ok(self
+            .html(template, Some(&title), Vec::new(), context)?
+            .into())
+    }
+
+    /// A page rendered before (by [`Page::render_to_keep`]), sent as rendering sends it.
+    pub fn send(&self, status: StatusCode, html: Bytes) -> HttpResponse {
+        HttpResponse::build(status)
             .content_type(mime::TEXT_HTML_UTF_8)
             // The page's words depend on these: a shared cache must not give a Spanish page to
             // a browser that asks for English.
             .insert_header((header::VARY, "Accept-Language, Cookie"))
-            .body(html))
+            .body(html)
+    }
+
+    /// What a page shows depends on besides its own values: the address and query of this
+    /// request, and its forms' CSRF token (made now if the session has none).
+    pub fn here_and_token(&self) -> (String, String) {
+        (here(&self.req), csrf::token(&self.req))
+    }
+
+    /// Whether a flashed message waits to be shown (a page that shows it is not kept).
+    pub fn flash_waiting(&self) -> bool {
+        flash::waiting(&self.req)
     }
 }
 

@@ -35,7 +35,7 @@ pub struct User {
 
 /// Flask-Login's `current_user` (the `UserMixin` part of Flask's `User`): the logged-in user
 /// as handlers and templates see it, found by `login::load_user` through one login session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuthUser {
     pub id: i32,
     pub username: String,
@@ -56,7 +56,7 @@ pub struct AuthUser {
 }
 
 /// A task that is running, as every page shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunningTask {
     pub id: i32,
     pub description: String,

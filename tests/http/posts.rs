@@ -119,3 +119,80 @@ async fn a_post_that_is_too_long_or_empty_is_a_form_error_and_not_stored() {
     let explore = browser.get("/explore").await.body;
     assert_eq!(explore.matches("class=\"post-body").count(), 1);
 }
+
+/// `/index` and `/explore` are kept whole for each login and sent again while nothing they show
+/// has changed (`src/fragments.rs`): each change below must show on the very next page.
+#[actix_web::test]
+async fn a_page_sent_again_shows_every_change_at_once() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    let mut john = app.logged_in("john", false).await;
+    susan.submit("/user/john", "/follow/john", &[]).await;
+    john.submit("/index", "/index", &[("post", "a post by john")])
+        .await;
+    // The page that shows "You are following john!" once.
+    assert!(
+        susan
+            .get("/index")
+            .await
+            .body
+            .contains("You are following john!")
+    );
+    let first = susan.get("/index").await.body;
+    assert!(first.contains("a post by john"), "{first}");
+    assert_eq!(susan.get("/index").await.body, first, "the same page again");
+
+    // A new post of someone followed.
+    john.submit("/index", "/index", &[("post", "another by john")])
+        .await;
+    let page = susan.get("/index").await.body;
+    assert!(page.contains("another by john"), "{page}");
+    // The author renamed.
+    john.edit_profile("johnny", "").await;
+    let page = susan.get("/index").await.body;
+    assert!(
+        page.contains(">johnny</a>") && !page.contains(">john</a>"),
+        "{page}"
+    );
+    // A message: the navbar's unread count.
+    let path = "/send_message/susan";
+    john.submit(path, path, &[("message", "hello")]).await;
+    let page = susan.get("/index").await.body;
+    assert!(
+        page.contains("class=\"badge text-bg-danger message-count\">1</span>"),
+        "{page}"
+    );
+    // Another language, and back.
+    let page = susan
+        .get_with("/index", &[("Accept-Language", "es")])
+        .await
+        .body;
+    assert!(page.contains("<html lang=\"es\">"), "{page}");
+    let page = susan.get("/index").await.body;
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    // A flashed message is shown once, on the page after the post, and not kept.
+    susan
+        .submit("/index", "/index", &[("post", "susan's own post")])
+        .await;
+    let page = susan.get("/index").await.body;
+    assert!(page.contains("Your post is now live!"), "{page}");
+    let page = susan.get("/index").await.body;
+    assert!(!page.contains("Your post is now live!"), "{page}");
+    assert!(page.contains("susan&#39;s own post"), "{page}");
+    // Each login has its own page, with its own CSRF token.
+    let mut again = app.browser();
+    again.login("susan", crate::common::PASSWORD, false).await;
+    let other = again.get("/index").await;
+    assert_ne!(other.csrf_token(), susan.get("/index").await.csrf_token());
+    // /explore, kept too, shows the newest post.
+    assert!(susan.get("/explore").await.body.contains("susan"));
+    john.submit("/index", "/index", &[("post", "the newest of all")])
+        .await;
+    assert!(
+        susan
+            .get("/explore")
+            .await
+            .body
+            .contains("the newest of all")
+    );
+}

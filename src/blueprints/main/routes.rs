@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::forms::{
     DeletePostInput, EDIT_PROFILE_FIELDS, EditProfileInput, POST_FIELDS, PostInput,
 };
-use super::views::{self, PopupContext, PostsContext, ProfileView, UserContext};
+use super::views::{self, PopupContext, ProfileView, UserContext};
 use crate::csrf;
 use crate::csrf::{CsrfForm, NoFields};
 use crate::error::{AppError, chain};
@@ -89,13 +89,17 @@ pub async fn explore(
     let (page, everyone) = login
         .read(move |conn, _| post::page(conn, Feed::Everyone, number, per_page))
         .await?;
-    let (posts, pagination) = views::posts(&page, everyone, "/explore", &state.fragments)?;
-    let context = PostsContext {
-        form: None,
-        posts,
-        pagination,
-    };
-    page.render("index.html", Message::new("title-explore"), &context)
+    let title = Message::new("title-explore");
+    let fragments = &state.fragments;
+    views::posts_page(
+        &page,
+        everyone,
+        "/explore",
+        fragments,
+        None,
+        title,
+        StatusCode::OK,
+    )
 }
 
 /// Flask: main.user (chapter 6): the profile and the user's posts, paginated; with the login

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::activity::ActivityTracker;
 use crate::error::AppError;
 use crate::form::FormView;
-use crate::fragments::Fragments;
+use crate::fragments::{Fragments, PageInputs};
 use crate::i18n::Message;
 use crate::models::post::PostWithAuthor;
 use crate::models::user::{self, avatar_url};
@@ -133,13 +133,68 @@ pub fn render_index(
     form: FormView,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (posts, pagination) = posts(page, timeline, "/index", fragments)?;
-    let context = PostsContext {
-        form: Some(form),
-        posts,
+    let title = Message::new("title-home");
+    posts_page(
+        page,
+        timeline,
+        "/index",
+        fragments,
+        Some(form),
+        title,
+        status,
+    )
+}
+
+/// `index.html` with a page of posts: `/index` (with the form) and `/explore`. A page with
+/// only the posts (status 200, no flashed message) is kept for the login it was shown to, and
+/// sent again while everything it was made from is the same (`src/fragments.rs`).
+pub fn posts_page(
+    page: &Page,
+    rows: Paginated<PostWithAuthor>,
+    url: &str,
+    fragments: &Fragments,
+    form: Option<FormView>,
+    title: Message,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let user = match page.user() {
+        Some(user) if status == StatusCode::OK && !page.flash_waiting() => user,
+        _ => {
+            let (posts, pagination) = posts(page, rows, url, fragments)?;
+            let context = PostsContext {
+                form,
+                posts,
+                pagination,
+            };
+            return page.render_status(status, "index.html", title, &context);
+        }
+    };
+    let (here, csrf_token) = page.here_and_token();
+    let pagination = rows.links(url);
+    let inputs = PageInputs {
+        template: "index.html",
+        lang: page.lang(),
+        here,
+        csrf_token,
+        user: user.clone(),
+        rows: rows.items,
         pagination,
     };
-    page.render_status(status, "index.html", Message::new("title-home"), &context)
+    if let Some(html) = fragments.page(user.login_session_id, &inputs) {
+        return Ok(page.send(status, html));
+    }
+    let lang = &inputs.lang;
+    let posts = fragments.posts(inputs.rows.clone(), lang, user.id, |row| {
+        PostView::new(row, lang, user.id)
+    })?;
+    let context = PostsContext {
+        form,
+        posts,
+        pagination: inputs.pagination.clone(),
+    };
+    let html = page.render_to_keep("index.html", title, &context)?;
+    fragments.keep_page(user.login_session_id, inputs, html.clone());
+    Ok(page.send(status, html))
 }
 
 /// A user as the profile page and the popup show them.
