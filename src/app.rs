@@ -12,13 +12,13 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::middleware::{Compress, Condition, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
-use crate::logging::AccessLog;
+use crate::logging::{self, AccessLog};
 use crate::state::State;
 use crate::{assets, background, blueprints, head, limits, login};
 
@@ -94,7 +94,12 @@ pub fn create_app(
         .wrap(from_fn(head::as_get))
         .wrap(from_fn(limits::limit_request_head))
         .wrap(security_headers)
-        .wrap(TracingLogger::<AccessLog>::new())
+        // Without access lines (`RUST_LOG=warn`), no request span is made at all: the logger
+        // would still make a request id and an empty span for every request.
+        .wrap(Condition::new(
+            logging::access_lines_enabled(),
+            TracingLogger::<AccessLog>::new(),
+        ))
 }
 
 /// A running server (zero2prod's `Application`): built on a listener, so tests can use port 0.

@@ -75,13 +75,18 @@ where
         .event_format(Line)
 }
 
+/// Whether the access lines are logged (`RUST_LOG` lets `microblog::access` through at info).
+pub fn access_lines_enabled() -> bool {
+    tracing::span_enabled!(target: "microblog::access", Level::INFO)
+}
+
 /// The span of one request, closed (and so logged) when the response has gone out.
 pub struct AccessLog;
 
 impl RootSpanBuilder for AccessLog {
     fn on_request_start(request: &ServiceRequest) -> Span {
         // With access lines filtered out (`RUST_LOG=warn`), build nothing for them.
-        if !tracing::span_enabled!(target: "microblog::access", Level::INFO) {
+        if !access_lines_enabled() {
             return Span::none();
         }
         let path = without_secrets(request.path());

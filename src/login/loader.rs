@@ -6,7 +6,8 @@ use actix_web::{HttpMessage, HttpRequest};
 use chrono::NaiveDateTime;
 
 use super::{
-    FRESH_KEY, IDLE_LIFETIME, Loaded, LoginManager, forget_login, manager, remember, user_agent,
+    FRESH_KEY, IDLE_LIFETIME, Loaded, LoginManager, forget_login, from_user_agent, manager,
+    remember,
 };
 use crate::config::SessionProtection;
 use crate::error::AppError;
@@ -97,7 +98,7 @@ impl Claim {
         };
 
         let session = req.get_session();
-        let same_client = login.user_agent == user_agent(req);
+        let same_client = from_user_agent(req, &login.user_agent);
         let stored_fresh = session.get::<bool>(FRESH_KEY).ok().flatten();
         let mut fresh = !from_remember && stored_fresh == Some(true);
         if !same_client {

@@ -97,12 +97,22 @@ fn manager(req: &HttpRequest) -> Result<web::Data<LoginManager>, AppError> {
 }
 
 fn user_agent(req: &HttpRequest) -> String {
+    user_agent_chars(req).collect()
+}
+
+/// Whether this request comes from the client a login recorded (as [`user_agent`] reads it).
+fn from_user_agent(req: &HttpRequest, recorded: &str) -> bool {
+    user_agent_chars(req).eq(recorded.chars())
+}
+
+/// The `User-Agent`, as far as it is kept.
+fn user_agent_chars(req: &HttpRequest) -> impl Iterator<Item = char> + '_ {
     let ua = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    ua.chars().take(USER_AGENT_MAX).collect()
+    ua.chars().take(USER_AGENT_MAX)
 }
 
 /// The login token this browser holds: the session's identity, or the remember-me cookie's.
