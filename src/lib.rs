@@ -15,6 +15,7 @@ pub mod state; // State, what every handler can use (current_app and its extensi
 // Flask's own app files, by the same names.
 pub mod blueprints; // app/auth, app/main, app/errors, app/api
 pub mod config; // config.py
+pub mod federation; // beyond the tutorial: ActivityPub, WebFinger and HTTP Signatures
 pub mod mail; // app/email.py and Flask-Mail, on an outbox table
 pub mod models; // app/models.py: the tables and every query on them
 pub mod search; // app/search.py, without Elasticsearch
