@@ -3,7 +3,7 @@
 //!
 //! The modules are listed in four groups, a map of what each stands for: the assembly, Flask's
 //! own app files, Flask's extensions re-made, and the port's own plumbing. The groups are not
-//! layers: which module may name which is the four rules of `tests/layers.rs`
+//! layers: which module may name which is the five rules of `tests/layers.rs`
 //! (`docs/15-application-structure.md` states them).
 
 // Assembly: the command, the app factory, and what every handler shares.

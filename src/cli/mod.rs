@@ -216,6 +216,17 @@ fn serve(config: Config) -> anyhow::Result<()> {
             config.database_url,
             config.secret_from,
         );
+        if let Some(federation) = &config.federation {
+            if federation.allow_private {
+                tracing::warn!(
+                    "federating as {} with FEDERATION_ALLOW_PRIVATE: plain http and private, \
+                     loopback and link-local addresses are allowed (tests and classrooms only)",
+                    federation.server_name
+                );
+            } else {
+                tracing::info!("federating as {} (https only)", federation.server_name);
+            }
+        }
         app.run_until_stopped().await
     })
 }
