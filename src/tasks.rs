@@ -69,8 +69,9 @@ impl Tasks for Registry {
                 inbox,
                 signer,
                 activity,
+                key,
             } => match &state.federation {
-                Some(federation) => federation.deliver(&inbox, signer, &activity).await,
+                Some(federation) => federation.deliver(&inbox, signer, &activity, key).await,
                 None => Err(federation::off()),
             },
         }

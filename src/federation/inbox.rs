@@ -213,6 +213,7 @@ async fn perform(
                                 inbox,
                                 signer: local_id,
                                 activity: accept.to_string(),
+                                key: None,
                             },
                         )
                     })

@@ -31,7 +31,7 @@ use crate::error::AppError;
 use crate::jobs::{Jobs, Lease, Permanent};
 use crate::models::actor::{self, ActorKeys, FetchedActor, RemoteActor};
 use crate::models::erase::{self, PostDeletion};
-use crate::models::job::{self, Job};
+use crate::models::job::{self, CarriedKey, Job};
 use crate::models::post::{self, NewPost, PostWithAuthor};
 use crate::models::user::{self, User};
 use crate::urls::user_url;
@@ -79,7 +79,7 @@ impl Federation {
 
     /// The actor URL of local user `username`: their profile's URL.
     pub fn actor_url(&self, username: &str) -> String {
-        format!("{}{}", self.config.base(), user_url(username))
+        actor_url(&self.config, username)
     }
 
     /// The local username an actor URL of this instance names, if it is one.
@@ -393,6 +393,7 @@ impl Federation {
             inbox: remote.inbox,
             signer: me,
             activity: activity.to_string(),
+            key: None,
         };
         self.jobs.enqueue(job).await?;
         Ok(())
@@ -457,6 +458,7 @@ impl Federation {
                                 inbox: inbox.clone(),
                                 signer,
                                 activity: activity.clone(),
+                                key: None,
                             },
                         )?;
                     }
@@ -471,16 +473,30 @@ impl Federation {
         Ok(())
     }
 
-    /// `Job::Deliver`: POSTs `activity` to `inbox`, signed now by `signer`'s key.
-    pub async fn deliver(&self, inbox: &str, signer: i32, activity: &str) -> anyhow::Result<()> {
-        let Some(user) = self.db.run(move |conn| user::find(conn, signer)).await? else {
-            return Err(Permanent(anyhow::anyhow!("the sender's account is gone")).into());
+    /// `Job::Deliver`: POSTs `activity` to `inbox`, signed now by `signer`'s key (or the
+    /// carried `key` of a deleted account).
+    pub async fn deliver(
+        &self,
+        inbox: &str,
+        signer: i32,
+        activity: &str,
+        key: Option<CarriedKey>,
+    ) -> anyhow::Result<()> {
+        let key = match key {
+            Some(key) => key,
+            None => {
+                let Some(user) = self.db.run(move |conn| user::find(conn, signer)).await? else {
+                    return Err(Permanent(anyhow::anyhow!("the sender's account is gone")).into());
+                };
+                CarriedKey {
+                    key_id: format!("{}#main-key", self.actor_url(&user.username)),
+                    private_pem: self.keys(signer).await?.private_key_pem,
+                }
+            }
         };
-        let keys = self.keys(signer).await?;
-        let key_id = format!("{}#main-key", self.actor_url(&user.username));
         let signer = Signer {
-            key_id: &key_id,
-            private_pem: &keys.private_key_pem,
+            key_id: &key.key_id,
+            private_pem: &key.private_pem,
         };
         match self
             .client
@@ -569,6 +585,61 @@ pub fn unpublish(
             Federation::queue_to_followers(conn, author, &delete)?;
         }
         Ok(done)
+    })
+}
+
+/// The actor URL of local user `username` on the instance `config` describes.
+fn actor_url(config: &FederationConfig, username: &str) -> String {
+    format!("{}{}", config.base(), user_url(username))
+}
+
+/// Deletes account `id` and everything that is its own (`erase::delete_account`) and, when
+/// federating, queues in the same transaction a `Delete` of the actor to every server that
+/// follows it, signed with the account's key (carried by the jobs: the account's row and key
+/// are gone when they run). Wake the job runner after it.
+pub fn erase_account(
+    conn: &mut DbConn,
+    config: Option<&FederationConfig>,
+    id: i32,
+    languages: &[String],
+) -> diesel::QueryResult<Option<erase::Erased>> {
+    write_transaction(conn, |conn| {
+        let mut farewells = Vec::new();
+        let keys = match config {
+            Some(_) => actor::keys(conn, id)?,
+            None => None,
+        };
+        if let (Some(config), Some(keys), Some(user)) = (config, keys, user::find(conn, id)?) {
+            let actor = actor_url(config, &user.username);
+            let delete = json!({
+                "@context": CONTEXT,
+                "id": format!("{actor}#delete"),
+                "type": "Delete",
+                "actor": actor,
+                "to": [PUBLIC],
+                "object": actor,
+            })
+            .to_string();
+            let key = CarriedKey {
+                key_id: format!("{actor}#main-key"),
+                private_pem: keys.private_key_pem,
+            };
+            for inbox in actor::follower_inboxes(conn, id)? {
+                farewells.push(Job::Deliver {
+                    inbox,
+                    signer: id,
+                    activity: delete.clone(),
+                    key: Some(key.clone()),
+                });
+            }
+        }
+        let erased = erase::delete_account(conn, id, languages)?;
+        if erased.is_some() {
+            for job in &farewells {
+                job::enqueue(conn, job)?;
+            }
+        }
+        Ok(erased)
     })
 }
 

@@ -91,7 +91,18 @@ pub enum Job {
         inbox: String,
         signer: i32,
         activity: String,
+        /// The key to sign with when `signer`'s account is deleted: the `Delete` of the
+        /// account itself, which must still be signed by its key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<CarriedKey>,
     },
+}
+
+/// A deleted account's key, carried by the deliveries of its `Delete` (and gone with them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedKey {
+    pub key_id: String,
+    pub private_pem: String,
 }
 
 impl Job {

@@ -499,4 +499,99 @@ async fn two_instances_follow_post_and_delete_across() {
     assert_eq!(res.status, 302);
     settle(&[&a, &b]).await;
     assert_eq!(follower_count(&b, "bob").await, 0);
+
+    // She follows him again, and he deletes his account: his Delete reaches her server,
+    // which forgets him.
+    let follow = format!("/follow/{}", crate::common::encode(&bob_there));
+    assert_eq!(alice.submit(&bob_page, &follow, &[]).await.status, 302);
+    settle(&[&a, &b]).await;
+    assert_eq!(follower_count(&b, "bob").await, 1);
+    let res = bob
+        .submit("/auth/delete_account", "/auth/delete_account", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(res.location(), Some("/auth/login"), "{}", res.body);
+    settle(&[&a, &b]).await;
+    assert_eq!(alice.get(&bob_page).await.status, 404);
+    let (_, following, _) = get_json(&a, "/user/alice/following", ACTIVITY_JSON).await;
+    assert_eq!(following["orderedItems"], json!([]));
+}
+
+fn note(by: &RemoteUser, id: &str, content: &str) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": by.actor,
+        "object": {
+            "id": id,
+            "type": "Note",
+            "attributedTo": by.actor,
+            "content": content,
+            "published": "2026-12-07T08:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    })
+}
+
+#[actix_web::test]
+async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    let mut susan = ours.logged_in("susan", false).await;
+    let bob = remote_user(&theirs, "bob").await;
+    let mary = remote_user(&theirs, "mary").await;
+    let first = format!("{}/post/1001", theirs.address);
+
+    // Nobody here follows bob: his post is answered and dropped.
+    let delivery = Delivery::signed(&ours, "/inbox", &note(&bob, &first, "<p>unseen</p>"), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    assert!(!susan.get("/explore").await.body.contains("unseen"));
+
+    let handle = format!("bob@{}", host(&theirs));
+    let res = susan
+        .submit(
+            "/index",
+            &format!("/follow/{}", crate::common::encode(&handle)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    settle(&[&ours, &theirs]).await;
+
+    let dirty = "<p>Hi <script>alert(1)</script><a href=\"javascript:alert(2)\">j</a> \
+                 <a href=\"https://x.example/\" onclick=\"alert(3)\">link</a><img src=x onerror=alert(4)></p>";
+    let delivery = Delivery::signed(&ours, "/inbox", &note(&bob, &first, dirty), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    // The same delivery again (a retry) stores nothing more.
+    let again = Delivery::signed(&ours, "/inbox", &note(&bob, &first, dirty), &bob);
+    assert_eq!(again.send(&ours).await.0, 202);
+    let index = susan.get("/index").await.body;
+    assert!(
+        index.contains(
+            "<a href=\"https://x.example/\" rel=\"nofollow noopener noreferrer\">link</a>"
+        ),
+        "{index}"
+    );
+    assert_eq!(index.matches("x.example").count(), 1, "kept once");
+    for bad in ["<script>", "alert(", "javascript:", "onerror", "src=\"x\""] {
+        assert!(!index.contains(bad), "{bad} in {index}");
+    }
+
+    // A note said to be mary's, or living on another server, sent by bob: refused.
+    let mut forged = note(&bob, &format!("{}/post/1002", theirs.address), "<p>x</p>");
+    forged["object"]["attributedTo"] = json!(mary.actor);
+    let delivery = Delivery::signed(&ours, "/inbox", &forged, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 403);
+    let elsewhere = note(&bob, "https://elsewhere.example/post/1", "<p>x</p>");
+    let delivery = Delivery::signed(&ours, "/inbox", &elsewhere, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 403);
+
+    // Mary cannot delete bob's post; bob can.
+    let delete = |by: &RemoteUser| json!({"type": "Delete", "actor": by.actor, "object": {"id": first, "type": "Tombstone"}});
+    let delivery = Delivery::signed(&ours, "/inbox", &delete(&mary), &mary);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    assert!(susan.get("/index").await.body.contains("x.example"));
+    let delivery = Delivery::signed(&ours, "/inbox", &delete(&bob), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    assert!(!susan.get("/index").await.body.contains("x.example"));
 }
