@@ -507,7 +507,11 @@ async fn two_instances_follow_post_and_delete_across() {
     settle(&[&a, &b]).await;
     assert_eq!(follower_count(&b, "bob").await, 1);
     let res = bob
-        .submit("/auth/delete_account", "/auth/delete_account", &[("password", PASSWORD)])
+        .submit(
+            "/auth/delete_account",
+            "/auth/delete_account",
+            &[("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.location(), Some("/auth/login"), "{}", res.body);
     settle(&[&a, &b]).await;
