@@ -599,3 +599,152 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
     assert_eq!(delivery.send(&ours).await.0, 202);
     assert!(!susan.get("/index").await.body.contains("x.example"));
 }
+
+/// The peer of `tests/federation/bovine_peer.py`, run by the Python named in `BOVINE_PYTHON`.
+struct Peer {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Peer {
+    fn start(python: &str) -> (Self, Value) {
+        use std::io::BufRead as _;
+        use std::process::{Command, Stdio};
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/federation/bovine_peer.py"
+        );
+        let mut child = Command::new(python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("BOVINE_PYTHON runs");
+        let input = child.stdin.take().unwrap();
+        let output = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut peer = Self {
+            child,
+            input,
+            output,
+        };
+        let hello = peer.read();
+        (peer, hello)
+    }
+
+    fn read(&mut self) -> Value {
+        let line = self.output.next().expect("the peer answers").unwrap();
+        serde_json::from_str(&line).expect("a JSON line")
+    }
+
+    /// Sends a command and waits for its answer, off the async threads (the apps serve the
+    /// peer meanwhile).
+    async fn ask(self, command: String) -> (Self, Value) {
+        actix_web::web::block(move || {
+            use std::io::Write as _;
+            let mut peer = self;
+            writeln!(peer.input, "{command}").unwrap();
+            let answer = peer.read();
+            (peer, answer)
+        })
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An implementation nobody here wrote (bovine, from PyPI) follows our user, receives her signed
+/// Accept and post, sends signed posts and deletions, and sends a forged one that is refused.
+/// Needs `BOVINE_PYTHON`: a Python with `bovine` 0.5 installed (`docs/24-federation.md`).
+#[actix_web::test]
+#[ignore = "needs BOVINE_PYTHON, a Python with bovine 0.5 (docs/24-federation.md)"]
+async fn an_independent_implementation_follows_and_is_followed() {
+    let python = std::env::var("BOVINE_PYTHON").expect("BOVINE_PYTHON");
+    let ours = spawn_federated(&[]).await;
+    let mut susan = ours.logged_in("susan", false).await;
+    let susan_actor = format!("{}/user/susan", ours.address);
+    let (peer, hello) = Peer::start(&python);
+    let peer_actor = hello["actor"].as_str().unwrap().to_owned();
+    let handle = hello["handle"].as_str().unwrap().to_owned();
+
+    // bovine follows susan; her Accept, signed by us, passes bovine's verifier.
+    let (peer, answer) = peer.ask(format!("follow {susan_actor}")).await;
+    assert_eq!(answer["status"], 202, "{answer}");
+    let (peer, accept) = peer.ask("wait Accept".to_owned()).await;
+    assert_eq!(accept["owner"], susan_actor, "{accept}");
+    assert_eq!(accept["activity"]["object"]["actor"], peer_actor);
+    assert_eq!(follower_count(&ours, "susan").await, 1);
+
+    // Susan posts: bovine receives the Create, signed.
+    let res = susan
+        .submit("/index", "/index", &[("post", "Hello, bovine")])
+        .await;
+    assert_eq!(res.status, 302);
+    let (peer, create) = peer.ask("wait Create".to_owned()).await;
+    assert_eq!(create["owner"], susan_actor, "{create}");
+    assert_eq!(
+        create["activity"]["object"]["content"],
+        "<p>Hello, bovine</p>"
+    );
+
+    // Susan follows bovine's actor, found by WebFinger.
+    let found = susan
+        .get(&format!(
+            "/search?q={}",
+            crate::common::encode(&format!("@{handle}"))
+        ))
+        .await;
+    assert_eq!(found.status, 302, "{}", found.body);
+    let page = found.location().unwrap().to_owned();
+    let follow = format!("/follow/{}", crate::common::encode(&handle));
+    assert_eq!(susan.submit(&page, &follow, &[]).await.status, 302);
+    let (peer, follow) = peer.ask("wait Follow".to_owned()).await;
+    assert_eq!(follow["owner"], susan_actor, "{follow}");
+
+    // bovine posts, signed by bovine: the post reaches susan's timeline. A forged one does not.
+    let inbox = format!("{}/inbox", ours.address);
+    let note = |id: &str, text: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{peer_actor}/{id}/activity"),
+            "type": "Create",
+            "actor": peer_actor,
+            "object": {
+                "id": format!("{peer_actor}/{id}"),
+                "type": "Note",
+                "attributedTo": peer_actor,
+                "content": format!("<p>{text}</p>"),
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            },
+        })
+    };
+    let (peer, sent) = peer
+        .ask(format!("forge {inbox} {}", note("n0", "Forged by nobody")))
+        .await;
+    assert_eq!(sent["status"], 401, "{sent}");
+    let (peer, sent) = peer
+        .ask(format!("send {inbox} {}", note("n1", "Moo from bovine")))
+        .await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    let index = susan.get("/index").await.body;
+    assert!(
+        index.contains("Moo from bovine") && !index.contains("Forged"),
+        "{index}"
+    );
+
+    // ... and its Delete removes it.
+    let delete = json!({
+        "type": "Delete",
+        "actor": peer_actor,
+        "object": {"id": format!("{peer_actor}/n1"), "type": "Tombstone"},
+    });
+    let (_peer, sent) = peer.ask(format!("send {inbox} {delete}")).await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    assert!(!susan.get("/index").await.body.contains("Moo from bovine"));
+}
