@@ -113,9 +113,9 @@ pub async fn receive(
     if !header("digest").is_some_and(|d| signature::digest_matches(d, request.body)) {
         return Ok(Err(unauthorized("the Digest does not match the body")));
     }
+    // A server is its host and port: two instances on one machine are two servers.
     let key_host = url::Url::parse(&parsed.key_id)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
+        .map(|u| super::host_port(&u))
         .unwrap_or_default();
     if !fed.allow_from(&key_host) {
         return Ok(Err(Refusal::TooMany));

@@ -57,6 +57,11 @@ pub fn keys(conn: &mut DbConn, user_id: i32) -> QueryResult<Option<ActorKeys>> {
         .optional()
 }
 
+/// Forgets user `user_id`'s key pair (`microblog user rotate-key`); whether there was one.
+pub fn forget_keys(conn: &mut DbConn, user_id: i32) -> QueryResult<bool> {
+    Ok(diesel::delete(actor_keys::table.find(user_id)).execute(conn)? > 0)
+}
+
 /// Stores a key pair for `user_id` unless one was stored meanwhile; returns the one kept.
 pub fn keep_keys(
     conn: &mut DbConn,

@@ -748,3 +748,90 @@ async fn an_independent_implementation_follows_and_is_followed() {
     assert_eq!(sent["status"], 202, "{sent}");
     assert!(!susan.get("/index").await.body.contains("Moo from bovine"));
 }
+
+#[actix_web::test]
+async fn a_new_key_is_fetched_once_when_a_signature_fails() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    ours.register("susan").await;
+    let susan = format!("{}/user/susan", ours.address);
+    let bob = remote_user(&theirs, "bob").await;
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+
+    // Bob's server makes him a new key (`microblog user rotate-key`), and our copy is old.
+    let work = tempfile::tempdir().unwrap();
+    let secret = crate::common::random_hex(32);
+    let settings = [
+        ("DATABASE_URL", theirs_url(&theirs)),
+        ("SECRET_KEY", secret),
+    ];
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let rotated = crate::common::microblog_command(work.path(), &settings)
+        .args(["user", "rotate-key", "bob"])
+        .output()
+        .expect("microblog runs");
+    assert!(rotated.status.success(), "{rotated:?}");
+    let bob = remote_user_again(&theirs, "bob").await;
+    ours.execute_sql("UPDATE remote_actors SET fetched_at = '2000-01-01 00:00:00'");
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    // A key just fetched is not fetched again: a wrong signature is simply refused.
+    let mut forged = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    let other = remote_user(&theirs, "mary").await;
+    let resigned = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &other);
+    forged.signature = resigned
+        .signature
+        .map(|s| s.replace(&other.key_id, &bob.key_id));
+    assert_eq!(forged.send(&ours).await.0, 401);
+}
+
+/// `name`'s actor and key on `app` as they are now (already registered).
+async fn remote_user_again(app: &TestApp, name: &str) -> RemoteUser {
+    let (status, person, _) = get_json(app, &format!("/user/{name}"), ACTIVITY_JSON).await;
+    assert_eq!(status, 200);
+    let mut conn = app.database().get().unwrap();
+    let user = microblog::models::user::find_by_username(&mut conn, name)
+        .unwrap()
+        .unwrap();
+    let keys = microblog::models::actor::keys(&mut conn, user.id)
+        .unwrap()
+        .unwrap();
+    RemoteUser {
+        actor: person["id"].as_str().unwrap().to_owned(),
+        key_id: person["publicKey"]["id"].as_str().unwrap().to_owned(),
+        private_pem: keys.private_key_pem,
+    }
+}
+
+#[actix_web::test]
+async fn a_server_sending_too_much_is_told_to_wait() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    let bob = remote_user(&theirs, "bob").await;
+    let dance = json!({"type": "Dance", "actor": bob.actor});
+    for _ in 0..microblog::federation::RATE_LIMIT {
+        let delivery = Delivery::signed(&ours, "/inbox", &dance, &bob);
+        assert_eq!(delivery.send(&ours).await.0, 202);
+    }
+    let delivery = Delivery::signed(&ours, "/inbox", &dance, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 429);
+    // Another server is not held up by it.
+    let other = spawn_federated(&[]).await;
+    let mary = remote_user(&other, "mary").await;
+    let delivery = Delivery::signed(
+        &ours,
+        "/inbox",
+        &json!({"type": "Dance", "actor": mary.actor}),
+        &mary,
+    );
+    assert_eq!(delivery.send(&ours).await.0, 202);
+}
+
+/// `DATABASE_URL` of `app`, for a command run beside it.
+fn theirs_url(app: &TestApp) -> String {
+    match &app.database_url {
+        microblog::config::DatabaseUrl::Sqlite(path) => format!("sqlite:///{}", path.display()),
+        microblog::config::DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
