@@ -206,7 +206,7 @@ async fn perform(
             fed.db
                 .run(move |conn| {
                     diesel::Connection::transaction(conn, |conn| {
-                        user::follow(conn, remote_id, local_id)?;
+                        actor::follow(conn, remote_id, local_id)?;
                         job::enqueue(
                             conn,
                             &Job::Deliver {

@@ -204,6 +204,20 @@ pub fn follower_inboxes(conn: &mut DbConn, id: i32) -> QueryResult<Vec<String>> 
     Ok(inboxes)
 }
 
+/// `follower` follows `followed`, once however often asked, inside a transaction too:
+/// `user::follow` meets the primary key and ignores the error, which on PostgreSQL would abort
+/// the transaction around it; this asks the database to skip the row instead.
+pub fn follow(conn: &mut DbConn, follower: i32, followed: i32) -> QueryResult<()> {
+    on_backend!(conn, c => diesel::insert_into(followers::table)
+        .values((
+            followers::follower_id.eq(follower),
+            followers::followed_id.eq(followed),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
 /// Whether any local user follows user `id`.
 pub fn has_local_followers(conn: &mut DbConn, id: i32) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

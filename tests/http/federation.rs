@@ -386,6 +386,10 @@ async fn inboxes_refuse_what_is_not_signed_right_and_never_fail() {
     let good = Delivery::signed(&ours, "/user/susan/inbox", &follow(&bob, &susan), &bob);
     assert_eq!(good.send(&ours).await.0, 202);
     assert_eq!(follower_count(&ours, "susan").await, 1);
+    // Following again (Mastodon does, to mend a lost Accept) is answered the same.
+    let again = Delivery::signed(&ours, "/user/susan/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(again.send(&ours).await.0, 202);
+    assert_eq!(follower_count(&ours, "susan").await, 1);
     settle(&[&ours, &theirs]).await;
     // The remote account cannot log in here, whatever it tries.
     let remote_name = format!("bob@{}", host(&theirs));
