@@ -44,12 +44,13 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// Whether trying again later cannot help (a 4xx but 408 and 429, a refused address).
+    /// Whether trying again later cannot help: a refused address, or a 4xx but 401 (the other
+    /// server could not fetch our key yet), 408 and 429, as Mastodon's deliveries judge.
     pub fn is_permanent(&self) -> bool {
         match self {
             Self::Refused(_) | Self::Json(_) => true,
             Self::Status { status, .. } => {
-                (400..500).contains(status) && *status != 408 && *status != 429
+                (400..500).contains(status) && ![401, 408, 429].contains(status)
             }
             Self::Transport(_) | Self::Timeout => false,
         }
@@ -369,6 +370,22 @@ mod tests {
         for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    #[test]
+    fn only_answers_no_retry_can_mend_give_a_delivery_up() {
+        let status = |status| FetchError::Status {
+            url: "https://b.example/inbox".into(),
+            status,
+        };
+        for gone in [400, 403, 404, 410, 422] {
+            assert!(status(gone).is_permanent(), "{gone}");
+        }
+        for later in [401, 408, 429, 500, 502, 503] {
+            assert!(!status(later).is_permanent(), "{later}");
+        }
+        assert!(!FetchError::Timeout.is_permanent());
+        assert!(FetchError::Refused("a private address".into()).is_permanent());
     }
 
     #[test]
