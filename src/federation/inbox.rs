@@ -146,6 +146,18 @@ pub async fn receive(
         Ok(signed) => signed,
         Err(e) => return Ok(Err(unauthorized(e))),
     };
+    // A Delete of an actor we never knew (Mastodon tells every server it ever talked to, and the
+    // actor's key is gone with it): nothing to delete, and no key to fetch.
+    if kind == "Delete" {
+        let id = actor_id.to_owned();
+        let known = fed
+            .db
+            .run(move |conn| actor::find_remote_by_uri(conn, &id))
+            .await?;
+        if known.is_none() {
+            return Ok(Ok(()));
+        }
+    }
     let Some((mut signer, fresh)) = fed.signer(&parsed.key_id).await? else {
         return Ok(Err(unauthorized("the signing key could not be found")));
     };

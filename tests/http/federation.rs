@@ -375,6 +375,18 @@ async fn inboxes_refuse_what_is_not_signed_right_and_never_fail() {
         let delivery = Delivery::signed(&ours, "/inbox", &activity, &bob);
         assert_eq!(delivery.send(&ours).await.0, 202, "{activity}");
     }
+    // An actor gone before we knew it: its Delete is taken and does nothing; anything else it
+    // sends is refused, its key being nowhere.
+    let ghost = RemoteUser {
+        actor: format!("{}/user/ghost", theirs.address),
+        key_id: format!("{}/user/ghost#main-key", theirs.address),
+        private_pem: bob.private_pem.clone(),
+    };
+    let gone = json!({"type": "Delete", "actor": ghost.actor, "object": ghost.actor});
+    let delivery = Delivery::signed(&ours, "/inbox", &gone, &ghost);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&ghost, &susan), &ghost);
+    assert_eq!(delivery.send(&ours).await.0, 401);
     let huge = vec![b'x'; 2 << 20];
     let delivery = Delivery::signed_at(&ours, "/inbox", huge, &bob, SystemTime::now());
     assert_eq!(delivery.send(&ours).await.0, 413);
