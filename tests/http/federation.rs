@@ -437,6 +437,10 @@ async fn two_instances_follow_post_and_delete_across() {
     let profile = alice.get(&location).await;
     assert_eq!(profile.status, 200, "{location}");
     assert!(profile.body.contains(&bob_there));
+    // No private messages to another server's account: they would never leave this one.
+    assert!(!profile.body.contains("send-message"), "{}", profile.body);
+    let write = format!("/send_message/{}", crate::common::encode(&bob_there));
+    assert_eq!(alice.get(&write).await.status, 404);
 
     // She follows him; he has a follower there, she follows one account here.
     let res = alice

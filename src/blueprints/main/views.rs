@@ -162,6 +162,9 @@ pub struct ProfileView {
     is_following: bool,
     is_blocking: bool,
     message_url: String,
+    /// An account of another server (`name@host`): no private messages, which would never
+    /// leave this one.
+    remote: bool,
 }
 
 impl ProfileView {
@@ -191,6 +194,7 @@ impl ProfileView {
             is_following,
             is_blocking,
             message_url: format!("/send_message/{}", encode_component(&user.username)),
+            remote: user.username.contains('@'),
             username: user.username,
         }
     }
