@@ -725,7 +725,8 @@ pub fn wants_activity_json(accept: &str) -> bool {
     })
 }
 
-/// Wraps the job bodies for `tasks.rs` so it needs no `anyhow` context of its own.
+/// The error of a federation job found when federation is off (the instance was restarted
+/// without `FEDERATION`): permanent, the job is dropped.
 pub fn off() -> anyhow::Error {
     Permanent(anyhow::anyhow!("federation is off (FEDERATION is not set)")).into()
 }
