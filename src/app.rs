@@ -61,6 +61,7 @@ pub fn create_app(
         .add(("Content-Security-Policy", CSP))
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"));
 
+    let federated = state.federation.is_some();
     App::new()
         // Handlers take the whole `State`. The login extractors and `Page` are below it and
         // cannot name it, so the two parts they need are registered on their own as well.
@@ -72,6 +73,12 @@ pub fn create_app(
         .app_data(web::JsonConfig::default().limit(limits::MAX_BODY))
         .app_data(web::FormConfig::default().limit(limits::MAX_BODY))
         .configure(blueprints::api::config)
+        // Before main: its `/user/{username}` for ActivityPub clients comes first.
+        .configure(|cfg| {
+            if federated {
+                blueprints::federation::config(cfg);
+            }
+        })
         .configure(blueprints::main::config)
         .configure(blueprints::auth::config)
         .route("/static/{path:.*}", web::get().to(assets::static_file))

@@ -313,6 +313,28 @@ pub struct Config {
     pub preferred_url_scheme: String,
     /// Reverse proxies whose `X-Forwarded-For` is believed (gunicorn's setting of that name).
     pub forwarded_allow_ips: Vec<std::net::IpAddr>,
+    /// ActivityPub with other servers (`FEDERATION=1`); `None` when off.
+    pub federation: Option<FederationConfig>,
+}
+
+/// How the site federates (`docs/24-federation.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederationConfig {
+    /// The instance's `host[:port]` (`SERVER_NAME`): the part after `@` in its handles.
+    pub server_name: String,
+    /// `https`, or with `FEDERATION_ALLOW_PRIVATE` the site's `PREFERRED_URL_SCHEME`: the
+    /// scheme of the instance's own actor URLs.
+    pub scheme: String,
+    /// `FEDERATION_ALLOW_PRIVATE=1`: remote servers may be plain http and on private, loopback
+    /// or link-local addresses (tests, two classroom instances on one network).
+    pub allow_private: bool,
+}
+
+impl FederationConfig {
+    /// `scheme://server_name`, the start of every URL of this instance that other servers see.
+    pub fn base(&self) -> String {
+        format!("{}://{}", self.scheme, self.server_name)
+    }
 }
 
 impl fmt::Debug for Config {
@@ -346,6 +368,7 @@ impl fmt::Debug for Config {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("preferred_url_scheme", &self.preferred_url_scheme)
             .field("forwarded_allow_ips", &self.forwarded_allow_ips)
+            .field("federation", &self.federation)
             .finish()
     }
 }
@@ -479,6 +502,24 @@ impl Config {
                 "SERVER_NAME is the site's host[:port] only, e.g. microblog.example.com (got {name:?})"
             );
         }
+        let federation = if flag("FEDERATION") {
+            let server_name = get("SERVER_NAME").context(
+                "FEDERATION=1 needs SERVER_NAME: the host other servers know this site by, \
+                 e.g. microblog.example.com",
+            )?;
+            let allow_private = flag("FEDERATION_ALLOW_PRIVATE");
+            Some(FederationConfig {
+                server_name: server_name.to_ascii_lowercase(),
+                scheme: if allow_private {
+                    preferred_url_scheme.clone()
+                } else {
+                    "https".to_owned()
+                },
+                allow_private,
+            })
+        } else {
+            None
+        };
         let translate_user_daily_chars = number("TRANSLATE_USER_DAILY_CHARS", 20_000)?;
         let translate_site_daily_chars = number("TRANSLATE_SITE_DAILY_CHARS", 1_000_000)?;
         if translate_user_daily_chars < 1 || translate_site_daily_chars < 1 {
@@ -570,6 +611,7 @@ impl Config {
                 .collect(),
             preferred_url_scheme,
             forwarded_allow_ips,
+            federation,
         })
     }
 }

@@ -161,7 +161,8 @@ pub type Pool = r2d2::Pool<Manager>;
 /// way (`BEGIN`) first reads (even preparing a statement reads the schema), and a read
 /// transaction that then wants to write is refused at once ("database is locked") if another
 /// writer committed meanwhile: SQLite cannot let it write from an old snapshot. On PostgreSQL,
-/// an ordinary transaction.
+/// an ordinary transaction. Inside a transaction already, a savepoint of it (the outer one
+/// began as this one would have, or holds the lock since it wrote).
 pub fn write_transaction<T, F>(conn: &mut DbConn, f: F) -> diesel::QueryResult<T>
 where
     F: FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
@@ -170,6 +171,12 @@ where
     let DbConn::Sqlite(c) = conn else {
         return conn.transaction(f);
     };
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
+        .transaction_depth()?
+        .is_some();
+    if nested {
+        return conn.transaction(f);
+    }
     AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     let result = f(conn);
     let DbConn::Sqlite(c) = conn else {

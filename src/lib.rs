@@ -3,7 +3,7 @@
 //!
 //! The modules are listed in four groups, a map of what each stands for: the assembly, Flask's
 //! own app files, Flask's extensions re-made, and the port's own plumbing. The groups are not
-//! layers: which module may name which is the four rules of `tests/layers.rs`
+//! layers: which module may name which is the five rules of `tests/layers.rs`
 //! (`docs/15-application-structure.md` states them).
 
 // Assembly: the command, the app factory, and what every handler shares.
@@ -15,6 +15,7 @@ pub mod state; // State, what every handler can use (current_app and its extensi
 // Flask's own app files, by the same names.
 pub mod blueprints; // app/auth, app/main, app/errors, app/api
 pub mod config; // config.py
+pub mod federation; // beyond the tutorial: ActivityPub, WebFinger and HTTP Signatures
 pub mod mail; // app/email.py and Flask-Mail, on an outbox table
 pub mod models; // app/models.py: the tables and every query on them
 pub mod search; // app/search.py, without Elasticsearch

@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::i18n::Message;
+use crate::models::actor;
 use crate::models::user::User;
 
 /// Longest password accepted; longer ones are a form error.
@@ -279,6 +280,9 @@ pub async fn authenticate(
     found: Option<User>,
     password: &str,
 ) -> Result<Option<User>, AppError> {
+    // A remote account (`name@host`, `models::actor`) never logs in here, whatever its hash:
+    // it is checked against the dummy hash, as an unknown name is.
+    let found = found.filter(|u| !actor::is_remote_name(&u.username));
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let valid = hasher.verify(password, stored).await?;
     Ok(found.filter(|_| valid))

@@ -7,6 +7,7 @@ use actix_web::web;
 use crate::activity::ActivityTracker;
 use crate::config::{Config, DatabaseUrl};
 use crate::db::Db;
+use crate::federation::Federation;
 use crate::fragments::Fragments;
 use crate::i18n::Languages;
 use crate::jobs::Jobs;
@@ -40,6 +41,8 @@ pub struct State {
     pub translator: Translator,
     /// The live notification streams of this instance.
     pub live: Live,
+    /// ActivityPub with other servers, when `FEDERATION=1`.
+    pub federation: Option<Federation>,
     /// The totals of the API's lists, kept a few seconds.
     pub totals: Totals,
     /// The ranked windows of recent searches, kept a few seconds.
@@ -69,8 +72,15 @@ impl State {
         if let DatabaseUrl::Postgres(url) = &config.database_url {
             live.listen(url.clone());
         }
+        let jobs = Jobs::new(db.clone(), live.clone());
+        let languages = Languages::parse(&config.languages)?;
+        let federation = config
+            .federation
+            .clone()
+            .map(|f| Federation::new(f, db.clone(), jobs.clone(), languages.codes()));
         Ok(Self {
-            jobs: Jobs::new(db.clone(), live.clone()),
+            jobs,
+            federation,
             live,
             totals: Totals::default(),
             search_windows: search::Windows::default(),
@@ -81,7 +91,7 @@ impl State {
             activity,
             mailer: Mailer::new(&config)?,
             translator: Translator::new(config.translator.clone()),
-            languages: web::Data::new(Languages::parse(&config.languages)?),
+            languages: web::Data::new(languages),
             templates,
             db,
             config,

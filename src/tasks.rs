@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use crate::blueprints::auth::email;
 use crate::db::DbConn;
+use crate::federation;
 use crate::i18n::{self, Message};
 use crate::jobs::{Lease, Permanent, Tasks};
 use crate::mail::Mail;
@@ -60,6 +61,19 @@ impl Tasks for Registry {
                 lang,
             } => email::send_email_change_link(state, &lease, user_id, email, site, &lang).await,
             Job::ExportPosts { task_id, lang } => export_posts(state, &lease, task_id, &lang).await,
+            Job::FanOut { signer, activity } => match &state.federation {
+                Some(federation) => federation.fan_out(&lease, signer, activity).await,
+                None => Err(federation::off()),
+            },
+            Job::Deliver {
+                inbox,
+                signer,
+                activity,
+                key,
+            } => match &state.federation {
+                Some(federation) => federation.deliver(&inbox, signer, &activity, key).await,
+                None => Err(federation::off()),
+            },
         }
     }
 
@@ -73,7 +87,10 @@ impl Tasks for Registry {
                 mail::give_up(conn, *mail_id, models::now())?;
                 Ok(Vec::new())
             }
-            Job::PasswordReset { .. } | Job::ConfirmEmail { .. } => Ok(Vec::new()),
+            Job::PasswordReset { .. }
+            | Job::ConfirmEmail { .. }
+            | Job::FanOut { .. }
+            | Job::Deliver { .. } => Ok(Vec::new()),
         }
     }
 }

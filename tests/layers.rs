@@ -69,6 +69,11 @@ const RULES: &[(&str, Set, Set)] = &[
         Under(&["blueprints"]),
         OtherBlueprints,
     ),
+    (
+        "federation names no state, tasks or blueprints (they name it)",
+        Under(&["federation"]),
+        Under(&["state", "tasks", "blueprints"]),
+    ),
 ];
 
 /// Whether `module` is `outer` or under it; everything but `main` is under the root `lib`.

@@ -99,6 +99,9 @@ enum UserCommand {
     /// Delete an account and everything that is its own (posts, messages, follows, logins,
     /// tokens, exports, mails to it), as the account's own "Delete your account" does.
     Delete { username: String },
+    /// Federation: forget the user's key pair; a new one is made when another server next
+    /// needs it, and servers holding the old one fetch the new one when a signature fails.
+    RotateKey { username: String },
 }
 
 #[derive(Subcommand)]
@@ -193,6 +196,9 @@ impl Cli {
             Command::User {
                 command: UserCommand::Delete { username },
             } => user::delete(&config, &username),
+            Command::User {
+                command: UserCommand::RotateKey { username },
+            } => user::rotate_key(&config, &username),
             Command::Jobs {
                 command: JobsCommand::List { recent },
             } => jobs::list(&config, recent),
@@ -216,6 +222,17 @@ fn serve(config: Config) -> anyhow::Result<()> {
             config.database_url,
             config.secret_from,
         );
+        if let Some(federation) = &config.federation {
+            if federation.allow_private {
+                tracing::warn!(
+                    "federating as {} with FEDERATION_ALLOW_PRIVATE: plain http and private, \
+                     loopback and link-local addresses are allowed (tests and classrooms only)",
+                    federation.server_name
+                );
+            } else {
+                tracing::info!("federating as {} (https only)", federation.server_name);
+            }
+        }
         app.run_until_stopped().await
     })
 }

@@ -145,6 +145,8 @@ pub fn delete_account(
                     Job::PasswordReset { email, .. } => email.eq_ignore_ascii_case(&user.email),
                     Job::ConfirmEmail { user_id, .. } => user_id == id,
                     Job::ExportPosts { task_id, .. } => their_tasks.contains(&task_id),
+                    // What they would have sent: their key goes with them.
+                    Job::FanOut { signer, .. } | Job::Deliver { signer, .. } => signer == id,
                 })
             })
             .map(|(job, _)| job)

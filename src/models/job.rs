@@ -82,6 +82,27 @@ pub enum Job {
         #[serde(default = "english_tag")]
         lang: String,
     },
+    /// Federation: queue a [`Job::Deliver`] of `activity` (JSON) for each server following
+    /// local user `signer` (a server's shared inbox once).
+    FanOut { signer: i32, activity: String },
+    /// Federation: POST `activity` (JSON) to `inbox`, signed by local user `signer` when it is
+    /// sent.
+    Deliver {
+        inbox: String,
+        signer: i32,
+        activity: String,
+        /// The key to sign with when `signer`'s account is deleted: the `Delete` of the
+        /// account itself, which must still be signed by its key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<CarriedKey>,
+    },
+}
+
+/// A deleted account's key, carried by the deliveries of its `Delete` (and gone with them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedKey {
+    pub key_id: String,
+    pub private_pem: String,
 }
 
 impl Job {
@@ -91,6 +112,8 @@ impl Job {
             Self::PasswordReset { .. } => "password_reset",
             Self::ConfirmEmail { .. } => "confirm_email",
             Self::ExportPosts { .. } => "export_posts",
+            Self::FanOut { .. } => "fan_out",
+            Self::Deliver { .. } => "deliver",
         }
     }
 
@@ -103,6 +126,8 @@ impl Job {
             }
             // 100,000 posts take a few seconds.
             Self::ExportPosts { .. } => Duration::from_secs(600),
+            // The client gives up after 10 s (`federation::client::TIMEOUT`).
+            Self::FanOut { .. } | Self::Deliver { .. } => Duration::from_secs(60),
         }
     }
 
@@ -113,6 +138,10 @@ impl Job {
             Self::PasswordReset { .. } | Self::ConfirmEmail { .. } => 10,
             // Tried again after 1, 2, 4 and 8 seconds, then the user is told it failed.
             Self::ExportPosts { .. } => 5,
+            Self::FanOut { .. } => 10,
+            // Waits of 1 s doubling to an hour, then hourly: about three days, then the server
+            // is given up (Mastodon tries for about a week).
+            Self::Deliver { .. } => 80,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Functions take `&mut DbConn` and return `QueryResult`; handlers call them through `Db::run`.
 //! No other module uses Diesel's query builder.
 
+pub mod actor;
 pub mod api_token;
 pub mod bulk;
 pub mod email_change;

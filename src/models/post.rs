@@ -16,6 +16,10 @@ pub struct Post {
     pub timestamp: NaiveDateTime,
     pub user_id: i32,
     pub language: Option<String>,
+    /// A post received from another server: its object id (`models::actor`).
+    pub ap_id: Option<String>,
+    /// ... and its HTML, sanitised.
+    pub body_html: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -42,6 +46,8 @@ pub struct PostWithAuthor {
     pub author: String,
     #[diesel(select_expression = users::email)]
     pub author_email: String,
+    /// A post received from another server: its HTML, sanitised (`federation::html`).
+    pub body_html: Option<String>,
 }
 
 /// The posts with these ids and their authors, in no particular order.

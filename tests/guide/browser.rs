@@ -40,6 +40,9 @@ fn word_in_files(student: &Student, word: &str) -> bool {
 /// Does in a browser what the page's steps before `command` do there.
 pub async fn before(page: &str, command: &str, student: &mut Student) {
     match (page, command) {
+        ("24-federation.md", c) if c.contains("/.well-known/webfinger") => {
+            Browser::at(&student.address()).register("susan").await;
+        }
         ("04-database.md", c) if c.starts_with("sqlite3 app.db \"SELECT") => {
             Browser::at(&student.address()).register("susan").await;
         }

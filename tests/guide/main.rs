@@ -498,6 +498,7 @@ pages! {
     user_notifications: "21-user-notifications.md",
     background_jobs: "22-background-jobs.md",
     apis: "23-apis.md",
+    federation: "24-federation.md",
     deleting: "deleting.md",
     limits: "limits.md",
 }

@@ -88,6 +88,29 @@ pub fn random_hex(bytes: usize) -> String {
 /// Starts the app with the test defaults and any extra settings. Unless `DATABASE_URL` is
 /// among them, the app gets a fresh database of its own.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    spawn_app_on(extra, listener).await
+}
+
+/// Starts the app federating (`FEDERATION=1`) as `127.0.0.1:<its port>`, with plain http and
+/// loopback addresses allowed, so that two of them on this machine can talk.
+pub async fn spawn_federated(extra: &[(&str, &str)]) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let server_name = format!(
+        "127.0.0.1:{}",
+        listener.local_addr().expect("address").port()
+    );
+    let mut vars = vec![
+        ("FEDERATION", "1"),
+        ("FEDERATION_ALLOW_PRIVATE", "1"),
+        ("SERVER_NAME", server_name.as_str()),
+    ];
+    vars.extend_from_slice(extra);
+    spawn_app_on(&vars, listener).await
+}
+
+/// Starts the app on `listener` with the test defaults and `extra`.
+async fn spawn_app_on(extra: &[(&str, &str)], listener: TcpListener) -> TestApp {
     let instance = tempfile::tempdir().expect("temp dir");
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("SECRET_KEY".into(), random_hex(32));
@@ -101,7 +124,6 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     }
     let config = Config::from_vars(&vars, instance.path()).expect("config");
     let database_url = config.database_url.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build_on(config, listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let server = app.handle();

@@ -11,6 +11,7 @@ mod errors;
 mod export_runs;
 mod exports;
 mod faults;
+mod federation;
 mod i18n;
 mod login_sessions;
 mod messages;

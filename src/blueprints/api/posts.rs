@@ -8,8 +8,9 @@ use super::auth::TokenUser;
 use super::errors::{ApiError, ErrorBody};
 use super::json::{Body, NewPostJson, PageQuery, PostCollection, PostJson, Window};
 use crate::domain::PostBody;
+use crate::federation;
 use crate::i18n::english;
-use crate::models::erase::{self, PostDeletion};
+use crate::models::erase::PostDeletion;
 use crate::models::post::{self, Feed, NewPost, PostWithAuthor};
 use crate::models::{self, user};
 use crate::state::State;
@@ -145,10 +146,16 @@ pub async fn delete_post(
 ) -> Result<HttpResponse, ApiError> {
     let (id, author) = (id.into_inner(), me.user.id);
     let languages = state.languages.codes();
+    let (federation, name) = (state.federation.clone(), me.user.username.clone());
     let done = state
         .db
-        .run(move |conn| erase::delete_post(conn, id, author, &languages))
+        .run(move |conn| {
+            federation::unpublish(conn, federation.as_ref(), id, (author, &name), &languages)
+        })
         .await?;
+    if let Some(federation) = &state.federation {
+        federation.wake();
+    }
     match done {
         PostDeletion::Deleted => {
             state.fragments.forget(id);
@@ -186,20 +193,22 @@ pub async fn create_post(
     let timestamp = models::now();
     let user_id = me.user.id;
     let text = body.as_str().to_owned();
+    let (federation, author) = (state.federation.clone(), me.user.username.clone());
     let id = state
         .db
         .run(move |conn| {
-            post::create(
-                conn,
-                &NewPost {
-                    body: &text,
-                    timestamp,
-                    user_id,
-                    language,
-                },
-            )
+            let new = NewPost {
+                body: &text,
+                timestamp,
+                user_id,
+                language,
+            };
+            federation::publish(conn, federation.as_ref(), &new, &author)
         })
         .await?;
+    if let Some(federation) = &state.federation {
+        federation.wake();
+    }
     let created = PostJson::of(PostWithAuthor {
         id,
         user_id,
@@ -208,6 +217,7 @@ pub async fn create_post(
         language: language.map(str::to_owned),
         author: me.user.username,
         author_email: me.user.email,
+        body_html: None,
     });
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, created.links.self_.clone()))

@@ -16,6 +16,7 @@ use super::routes::{TRY_LATER, next_or_index, too_many_attempts};
 use crate::csrf::{CsrfForm, NoFields};
 use crate::domain::{Email, NewPassword};
 use crate::error::AppError;
+use crate::federation;
 use crate::flash::{Kind, flash};
 use crate::form::FormView;
 use crate::i18n::Message;
@@ -23,7 +24,7 @@ use crate::login::{self, CurrentUser, FreshUser};
 use crate::models::email_change::{self, Confirmed};
 use crate::models::job::Job;
 use crate::models::user::AuthUser;
-use crate::models::{self, erase, login_session, message, user};
+use crate::models::{self, login_session, message, user};
 use crate::moment::Moment;
 use crate::render::{FormContext, Page, redirect};
 use crate::state::State;
@@ -459,7 +460,7 @@ pub async fn delete_account(page: Page, _user: FreshUser) -> Result<HttpResponse
 }
 
 /// Port addition: `/auth/delete_account`, POST: with the right password, the account and
-/// everything that is its own are deleted in one transaction (`erase::delete_account`); every
+/// everything that is its own are deleted in one transaction (`federation::erase_account`); every
 /// login of the account ends with its rows, this browser is logged out, and the username is
 /// free again. A wrong password is a form error, changes nothing, and counts as a failed login.
 pub async fn delete_account_submit(
@@ -479,10 +480,12 @@ pub async fn delete_account_submit(
             Err(shown_again) => return Ok(shown_again),
         };
     let (id, languages) = (user.id, state.languages.codes());
+    let federation = state.config.federation.clone();
     let erased = state
         .db
         .run(move |conn| {
-            let erased = erase::delete_account(conn, id, &languages)?;
+            // With a Delete to the servers following them, when federating.
+            let erased = federation::erase_account(conn, federation.as_ref(), id, &languages)?;
             // The badges of those they wrote to count without their messages.
             if let Some(erased) = &erased {
                 message::recount_unread(conn, &erased.wrote_to)?;
@@ -491,6 +494,7 @@ pub async fn delete_account_submit(
         })
         .await?;
     state.db.scrub_soon();
+    state.jobs.wake();
     state.live.changed(id);
     for reader in erased.map(|e| e.wrote_to).unwrap_or_default() {
         state.live.changed(reader);

@@ -12,9 +12,9 @@ use crate::flash::{Kind, flash};
 use crate::form::FormView;
 use crate::i18n::Message;
 use crate::login::{CurrentUser, LoginRequired};
-use crate::models::erase;
 use crate::models::message::{self, Sent};
 use crate::models::user;
+use crate::models::{actor, erase};
 use crate::moment::Moment;
 use crate::pagination::{PageNumber, Pagination};
 use crate::render::{FormContext, Page, redirect};
@@ -30,11 +30,12 @@ struct SendContext<'a> {
     form: FormContext,
 }
 
-/// Finds the recipient by name: 404 when there is none.
+/// Finds the recipient by name: 404 when there is none, or when it is another server's account
+/// (a message to it would never leave this one).
 async fn recipient(state: &State, name: String) -> Result<user::User, AppError> {
     state
         .db
-        .run(move |conn| user::find_by_username(conn, &name))
+        .run(move |conn| actor::find_local(conn, &name))
         .await?
         .ok_or(AppError::NotFound)
 }

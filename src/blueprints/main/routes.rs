@@ -10,14 +10,15 @@ use super::views::{self, PopupContext, ProfileView, UserContext};
 use crate::csrf;
 use crate::csrf::{CsrfForm, NoFields};
 use crate::error::{AppError, chain};
+use crate::federation;
 use crate::flash::{Kind, flash};
 use crate::form::{FormView, parse_urlencoded};
 use crate::i18n::{self, Message};
 use crate::login::{CurrentUser, LoginRequired};
-use crate::models::erase::{self, PostDeletion};
+use crate::models::erase::PostDeletion;
 use crate::models::post::{self, Feed, NewPost};
 use crate::models::translation::{self, Spent};
-use crate::models::{self, task, user};
+use crate::models::{self, actor, task, user};
 use crate::pagination::{PageNumber, Paginated};
 use crate::render::{FormContext, Page, redirect};
 use crate::search::{self as full_text, Query};
@@ -61,20 +62,24 @@ pub async fn index_submit(
             return views::render_index(&page, timeline, &state.fragments, form, status);
         }
     };
+    let federation = state.federation.clone();
+    let author = user.username.clone();
     state
         .db
         .run(move |conn| {
-            post::create(
-                conn,
-                &NewPost {
-                    body: body.as_str(),
-                    timestamp: models::now(),
-                    user_id,
-                    language: detect_language(body.as_str()),
-                },
-            )
+            let new = NewPost {
+                body: body.as_str(),
+                timestamp: models::now(),
+                user_id,
+                language: detect_language(body.as_str()),
+            };
+            // With its sending to other servers, when federating.
+            federation::publish(conn, federation.as_ref(), &new, &author)
         })
         .await?;
+    if let Some(federation) = &state.federation {
+        federation.wake();
+    }
     page.flash(Kind::Success, Message::new("flash-post-live"));
     Ok(redirect("/index"))
 }
@@ -152,7 +157,13 @@ pub async fn user(
         export,
         export_failed,
     };
-    page.render("user.html", title, &context)
+    let mut response = page.render("user.html", title, &context)?;
+    // The same URL answers ActivityPub JSON to servers (`blueprints::federation`): a cache
+    // must not give one the other's answer.
+    response
+        .headers_mut()
+        .append(header::VARY, header::HeaderValue::from_static("Accept"));
+    Ok(response)
 }
 
 /// Flask: main.user_popup (chapter 20): the hover card, an HTML fragment without the layout.
@@ -231,7 +242,7 @@ pub async fn follow(
     path: web::Path<String>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    change_following(&req, me.id, path.into_inner(), &state, true).await
+    change_following(&req, (me.id, &me.username), path.into_inner(), &state, true).await
 }
 
 /// Flask: main.unfollow (chapter 8).
@@ -242,7 +253,14 @@ pub async fn unfollow(
     path: web::Path<String>,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    change_following(&req, me.id, path.into_inner(), &state, false).await
+    change_following(
+        &req,
+        (me.id, &me.username),
+        path.into_inner(),
+        &state,
+        false,
+    )
+    .await
 }
 
 /// The user named `username` that `me` acts on (follows, blocks...), or where to send `me`
@@ -275,7 +293,7 @@ pub(super) async fn other_user(
 /// Follows or unfollows `username` for user `me`, with the Flask app's messages.
 async fn change_following(
     req: &HttpRequest,
-    me: i32,
+    (me, my_name): (i32, &str),
     username: String,
     state: &State,
     follow: bool,
@@ -291,11 +309,19 @@ async fn change_following(
     };
     let back = user_url(&target.username);
     let target_id = target.id;
+    // A remote account hears of it by a Follow or an Undo, sent by a job.
+    let remote = state
+        .federation
+        .as_ref()
+        .filter(|_| actor::is_remote_name(&target.username));
     if follow {
         state
             .db
             .run(move |conn| user::follow(conn, me, target_id))
             .await?;
+        if let Some(federation) = remote {
+            federation.follow(me, my_name, target_id).await?;
+        }
         let message = Message::new("flash-following").with("username", username);
         flash(req, Kind::Success, message);
     } else {
@@ -303,6 +329,9 @@ async fn change_following(
             .db
             .run(move |conn| user::unfollow(conn, me, target_id))
             .await?;
+        if let Some(federation) = remote {
+            federation.unfollow(me, my_name, target_id).await?;
+        }
         let message = Message::new("flash-not-following").with("username", username);
         flash(req, Kind::Success, message);
     }
@@ -333,6 +362,19 @@ pub async fn search(
         .unwrap_or_default();
     if typed.is_empty() {
         login.read(|_, _| Ok(())).await?;
+        return Ok(redirect("/explore"));
+    }
+    // `@name@host`: an account of another server, found by WebFinger (`docs/24`).
+    if let Some(federation) = &state.federation
+        && typed.starts_with('@')
+        && federation::parse_handle(&typed).is_some()
+    {
+        let (page, ()) = login.read(|_, _| Ok(())).await?;
+        if let Some(found) = federation.resolve_handle(&typed).await? {
+            return Ok(redirect(&user_url(&found.username)));
+        }
+        let message = Message::new("flash-user-not-found").with("username", typed);
+        page.flash(Kind::Error, message);
         return Ok(redirect("/explore"));
     }
     let query = Query::parse(&typed);
@@ -639,10 +681,18 @@ pub async fn delete_post(
 ) -> Result<HttpResponse, AppError> {
     let id = id_in_path(&path)?;
     let languages = state.languages.codes();
+    // Servers that follow the author are sent a Delete, queued with the deletion.
+    let federation = state.federation.clone();
     let done = state
         .db
-        .run(move |conn| erase::delete_post(conn, id, me.id, &languages))
+        .run(move |conn| {
+            let me = (me.id, me.username.as_str());
+            federation::unpublish(conn, federation.as_ref(), id, me, &languages)
+        })
         .await?;
+    if let Some(federation) = &state.federation {
+        federation.wake();
+    }
     match done {
         PostDeletion::Deleted => {}
         PostDeletion::NotYours => return Err(AppError::Forbidden),

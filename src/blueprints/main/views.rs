@@ -33,6 +33,9 @@ pub struct PostView {
     translate_to: String,
     /// Search results only: the body HTML-escaped with the matched words marked.
     highlighted: Option<String>,
+    /// A post from another server: its HTML, sanitised when it was received
+    /// (`federation::html`), shown as it is.
+    body_html: Option<String>,
     /// The reader wrote it: a Delete link.
     own: bool,
 }
@@ -55,6 +58,7 @@ impl PostView {
             translate_from,
             translate_to: lang.language.as_str().to_owned(),
             highlighted: None,
+            body_html: p.body_html.clone(),
             own: p.user_id == reader,
         }
     }
@@ -213,6 +217,9 @@ pub struct ProfileView {
     is_following: bool,
     is_blocking: bool,
     message_url: String,
+    /// An account of another server (`name@host`): no private messages, which would never
+    /// leave this one.
+    remote: bool,
 }
 
 impl ProfileView {
@@ -242,6 +249,7 @@ impl ProfileView {
             is_following,
             is_blocking,
             message_url: format!("/send_message/{}", encode_component(&user.username)),
+            remote: user.username.contains('@'),
             username: user.username,
         }
     }
@@ -294,6 +302,7 @@ mod tests {
                 .expect("a valid time"),
             author: author.to_owned(),
             author_email: format!("{author}@example.com"),
+            body_html: None,
         }
     }
 

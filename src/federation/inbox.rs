@@ -1,0 +1,358 @@
+//! An activity POSTed to an inbox (a user's, or the shared `/inbox`): checked, then done.
+//!
+//! The checks, in order, as Mastodon makes them (`docs/24-federation.md`):
+//!
+//! 1. A `Signature` header, else 401.
+//! 2. It covers `(request-target)`, `host`, `date` and `digest`, else 401.
+//! 3. `Date` within [`DATE_WINDOW`] of now (a replayed request is stale), else 401.
+//! 4. `Digest` is the body's SHA-256 (the signature covers the digest, the digest the body),
+//!    else 401.
+//! 5. The sending server is within its rate ([`super::RATE_LIMIT`]), else 429.
+//! 6. The body is a JSON object with a `type` and an `actor` (serde_json refuses nesting deeper
+//!    than 128), else 400.
+//! 7. The key named by `keyId` (stored, or fetched from the actor document) verifies the
+//!    signature; a stored key that fails is fetched once more (the actor may have a new key),
+//!    else 401.
+//! 8. The key's owner is the activity's `actor`, else 403: a server may not speak for another.
+//!
+//! Then: Follow (stored, and an Accept queued), Undo of a Follow, Accept and Reject of our
+//! follows, Create of a Note (kept when a local user follows its author), Delete of a Note or
+//! of the actor itself. Anything else is answered 202 and ignored.
+
+use serde_json::Value;
+
+use super::{Federation, html, signature};
+use crate::error::AppError;
+use crate::models::actor::{self, RemotePost};
+use crate::models::erase;
+use crate::models::job::{self, Job};
+use crate::models::user;
+use crate::translate::detect_language;
+
+/// How far a request's `Date` may be from now: Mastodon's window.
+pub const DATE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(12);
+
+/// An incoming POST, as the handler read it.
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    pub path_and_query: &'a str,
+    /// A header's value by its lower-case name.
+    pub header: &'a dyn Fn(&str) -> Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Why an activity is refused, and the status that says it.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("too many activities from this server; try again later")]
+    TooMany,
+}
+
+impl Refusal {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::BadRequest(_) => 400,
+            Self::TooMany => 429,
+        }
+    }
+}
+
+fn unauthorized(why: impl std::fmt::Display) -> Refusal {
+    Refusal::Unauthorized(why.to_string())
+}
+
+/// The id a field names: the string, or the `id` of the object it holds.
+fn id_of(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        Value::Array(a) => a.first().and_then(id_of),
+        _ => None,
+    }
+}
+
+pub async fn receive(
+    fed: &Federation,
+    request: &Incoming<'_>,
+) -> Result<Result<(), Refusal>, AppError> {
+    let header = request.header;
+    let Some(value) = header("signature") else {
+        return Ok(Err(unauthorized(
+            "the request is not signed (no Signature header)",
+        )));
+    };
+    let parsed = match signature::SignatureHeader::parse(value) {
+        Ok(parsed) => parsed,
+        Err(e) => return Ok(Err(unauthorized(e))),
+    };
+    for name in ["(request-target)", "host", "date", "digest"] {
+        if let Err(e) = parsed.covers(name) {
+            return Ok(Err(unauthorized(e)));
+        }
+    }
+    let date = header("date").and_then(|d| httpdate::parse_http_date(d).ok());
+    let Some(date) = date else {
+        return Ok(Err(unauthorized("no readable Date header")));
+    };
+    let now = std::time::SystemTime::now();
+    let off = now
+        .duration_since(date)
+        .or_else(|_| date.duration_since(now))
+        .unwrap_or_default();
+    if off > DATE_WINDOW.to_std().unwrap_or_default() {
+        return Ok(Err(unauthorized("the Date is more than 12 hours from now")));
+    }
+    if !header("digest").is_some_and(|d| signature::digest_matches(d, request.body)) {
+        return Ok(Err(unauthorized("the Digest does not match the body")));
+    }
+    // A server is its host and port: two instances on one machine are two servers.
+    let key_host = url::Url::parse(&parsed.key_id)
+        .map(|u| super::host_port(&u))
+        .unwrap_or_default();
+    if !fed.allow_from(&key_host) {
+        return Ok(Err(Refusal::TooMany));
+    }
+    let activity: Value = match serde_json::from_slice(request.body) {
+        Ok(Value::Object(o)) => Value::Object(o),
+        Ok(_) => return Ok(Err(Refusal::BadRequest("not a JSON object".into()))),
+        Err(e) => return Ok(Err(Refusal::BadRequest(format!("not JSON: {e}")))),
+    };
+    let (Some(kind), Some(actor_id)) = (activity["type"].as_str(), id_of(&activity["actor"]))
+    else {
+        return Ok(Err(Refusal::BadRequest(
+            "an activity needs a type and an actor".into(),
+        )));
+    };
+    if fed.is_ours(actor_id) {
+        return Ok(Err(Refusal::Forbidden(
+            "the actor is of this instance".into(),
+        )));
+    }
+    let signed = signature::signing_string(
+        &parsed.headers,
+        request.method,
+        request.path_and_query,
+        |name| header(name),
+    );
+    let signed = match signed {
+        Ok(signed) => signed,
+        Err(e) => return Ok(Err(unauthorized(e))),
+    };
+    // A Delete of an actor we never knew (Mastodon tells every server it ever talked to, and the
+    // actor's key is gone with it): nothing to delete, and no key to fetch.
+    if kind == "Delete" {
+        let id = actor_id.to_owned();
+        let known = fed
+            .db
+            .run(move |conn| actor::find_remote_by_uri(conn, &id))
+            .await?;
+        if known.is_none() {
+            return Ok(Ok(()));
+        }
+    }
+    let Some((mut signer, fresh)) = fed.signer(&parsed.key_id).await? else {
+        return Ok(Err(unauthorized("the signing key could not be found")));
+    };
+    if signature::verify(&signer.public_key_pem, &signed, &parsed.signature).is_err() {
+        // The actor may have a new key: fetch it once more, unless it was fetched just now.
+        let refetched = if fresh {
+            None
+        } else {
+            fed.fetch_actor(&signer.uri).await.ok().flatten()
+        };
+        match refetched {
+            Some((_, again))
+                if signature::verify(&again.public_key_pem, &signed, &parsed.signature).is_ok() =>
+            {
+                signer = again;
+            }
+            _ => return Ok(Err(unauthorized("the signature does not match"))),
+        }
+    }
+    if signer.uri != actor_id {
+        return Ok(Err(Refusal::Forbidden(
+            "the signature is of another actor than the activity's".into(),
+        )));
+    }
+    perform(fed, kind, &activity, &signer).await
+}
+
+/// Does a verified activity of `signer`.
+async fn perform(
+    fed: &Federation,
+    kind: &str,
+    activity: &Value,
+    signer: &actor::RemoteActor,
+) -> Result<Result<(), Refusal>, AppError> {
+    let remote_id = signer.user_id;
+    match kind {
+        "Follow" => {
+            let Some(name) = id_of(&activity["object"]).and_then(|o| fed.local_name(o)) else {
+                return Ok(Ok(()));
+            };
+            let Some(local) = fed
+                .db
+                .run(move |conn| user::find_by_username(conn, &name))
+                .await?
+            else {
+                return Ok(Ok(()));
+            };
+            fed.keys(local.id).await?;
+            let me = fed.actor_url(&local.username);
+            let accept = serde_json::json!({
+                "@context": super::CONTEXT,
+                "id": format!("{me}#accepts/{}", super::random_hex(8)),
+                "type": "Accept",
+                "actor": me,
+                "object": activity,
+            });
+            let (local_id, inbox) = (local.id, signer.inbox.clone());
+            fed.db
+                .run(move |conn| {
+                    diesel::Connection::transaction(conn, |conn| {
+                        actor::follow(conn, remote_id, local_id)?;
+                        job::enqueue(
+                            conn,
+                            &Job::Deliver {
+                                inbox,
+                                signer: local_id,
+                                activity: accept.to_string(),
+                                key: None,
+                            },
+                        )
+                    })
+                })
+                .await?;
+            fed.wake();
+        }
+        "Undo" => {
+            let object = &activity["object"];
+            let own_follow =
+                object["type"] == "Follow" && id_of(&object["actor"]) == Some(signer.uri.as_str());
+            if own_follow
+                && let Some(name) = id_of(&object["object"]).and_then(|o| fed.local_name(o))
+            {
+                fed.db
+                    .run(move |conn| match user::find_by_username(conn, &name)? {
+                        Some(local) => user::unfollow(conn, remote_id, local.id).map(drop),
+                        None => Ok(()),
+                    })
+                    .await?;
+            }
+        }
+        "Accept" => {} // our follow was stored when it was sent
+        "Reject" => {
+            let object = &activity["object"];
+            if let Some(name) = id_of(&object["actor"]).and_then(|a| fed.local_name(a)) {
+                fed.db
+                    .run(move |conn| match user::find_by_username(conn, &name)? {
+                        Some(local) => user::unfollow(conn, local.id, remote_id).map(drop),
+                        None => Ok(()),
+                    })
+                    .await?;
+            }
+        }
+        "Create" => return create(fed, activity, signer).await,
+        "Delete" => {
+            let Some(object) = id_of(&activity["object"]).map(str::to_owned) else {
+                return Ok(Err(Refusal::BadRequest("a Delete needs an object".into())));
+            };
+            let languages = fed.languages.clone();
+            if object == signer.uri {
+                fed.db
+                    .run(move |conn| erase::delete_account(conn, remote_id, &languages))
+                    .await?;
+            } else {
+                fed.db
+                    .run(
+                        move |conn| match actor::find_remote_post(conn, &object, remote_id)? {
+                            Some(id) => {
+                                erase::delete_post(conn, id, remote_id, &languages).map(drop)
+                            }
+                            None => Ok(()),
+                        },
+                    )
+                    .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(Ok(()))
+}
+
+/// A `Create`: a Note by the signer is kept when a local user follows them.
+async fn create(
+    fed: &Federation,
+    activity: &Value,
+    signer: &actor::RemoteActor,
+) -> Result<Result<(), Refusal>, AppError> {
+    let note = &activity["object"];
+    if note["type"] != "Note" {
+        return Ok(Ok(()));
+    }
+    let Some(ap_id) = note["id"].as_str() else {
+        return Ok(Err(Refusal::BadRequest("a Note needs an id".into())));
+    };
+    if id_of(&note["attributedTo"]) != Some(signer.uri.as_str()) {
+        return Ok(Err(Refusal::Forbidden(
+            "the Note is attributed to another actor".into(),
+        )));
+    }
+    let same_host = |a: &str, b: &str| {
+        let host = |u: &str| url::Url::parse(u).ok().map(|u| super::host_port(&u));
+        host(a).is_some() && host(a) == host(b)
+    };
+    if !same_host(ap_id, &signer.uri) {
+        return Ok(Err(Refusal::Forbidden(
+            "the Note's id is on another server".into(),
+        )));
+    }
+    let content = note["content"]
+        .as_str()
+        .or_else(|| {
+            note["contentMap"]
+                .as_object()
+                .and_then(|m| m.values().find_map(Value::as_str))
+        })
+        .unwrap_or_default();
+    let body_html = html::sanitise(content);
+    let text = html::to_text(content);
+    if text.is_empty() {
+        return Ok(Ok(()));
+    }
+    let body = html::truncate(&text, crate::domain::PostBody::MAX);
+    let language = note["contentMap"]
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .filter(|l| l.len() <= 8)
+        .or_else(|| detect_language(&text).map(str::to_owned));
+    let timestamp = super::published(&note["published"]);
+    let (ap_id, author) = (ap_id.to_owned(), signer.user_id);
+    fed.db
+        .run(move |conn| {
+            if !actor::has_local_followers(conn, author)? {
+                return Ok(None);
+            }
+            actor::store_remote_post(
+                conn,
+                &RemotePost {
+                    ap_id: &ap_id,
+                    user_id: author,
+                    body: &body,
+                    body_html: &body_html,
+                    timestamp,
+                    language: language.as_deref(),
+                },
+            )
+        })
+        .await?;
+    Ok(Ok(()))
+}

@@ -1,0 +1,857 @@
+//! Federation (`docs/24-federation.md`): WebFinger, NodeInfo and the actor document, inboxes
+//! that refuse what is not signed right, and two instances of the app on loopback following
+//! each other, posting and deleting.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::common::{PASSWORD, TestApp, spawn_app, spawn_federated, wait_for_jobs};
+use microblog::federation::signature;
+
+const ACTIVITY_JSON: &str = "application/activity+json";
+
+/// The host other servers know `app` by (its `SERVER_NAME`).
+fn host(app: &TestApp) -> String {
+    app.address.trim_start_matches("http://").to_owned()
+}
+
+async fn get_json(
+    app: &TestApp,
+    path: &str,
+    accept: &str,
+) -> (u16, Value, awc::http::header::HeaderMap) {
+    let mut res = awc::Client::builder()
+        .disable_redirects()
+        .finish()
+        .get(format!("{}{path}", app.address))
+        .insert_header(("Accept", accept))
+        .send()
+        .await
+        .expect("request");
+    let body = res.body().limit(1 << 20).await.expect("body");
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    (res.status().as_u16(), value, res.headers().clone())
+}
+
+/// Waits until neither app has a job queued or running, twice in a row (a delivery to one
+/// queues an answer on the other).
+async fn settle(apps: &[&TestApp]) {
+    let started = Instant::now();
+    let mut quiet = 0;
+    while quiet < 2 {
+        for app in apps {
+            wait_for_jobs(&app.database()).await;
+        }
+        let busy = apps
+            .iter()
+            .any(|app| !crate::common::pending_jobs(&app.database()).is_empty());
+        quiet = if busy { 0 } else { quiet + 1 };
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the apps never settled"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn webfinger_nodeinfo_and_the_actor_are_served_when_federating() {
+    let app = spawn_federated(&[]).await;
+    let mut susan = app.logged_in("susan", false).await;
+    let server = host(&app);
+
+    let (status, jrd, headers) = get_json(
+        &app,
+        &format!("/.well-known/webfinger?resource=acct:susan@{server}"),
+        "application/jrd+json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-type").unwrap(), "application/jrd+json");
+    assert_eq!(jrd["subject"], format!("acct:susan@{server}"));
+    let actor_url = format!("{}/user/susan", app.address);
+    assert!(
+        jrd["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "self" && l["type"] == ACTIVITY_JSON && l["href"] == actor_url),
+        "{jrd}"
+    );
+    for unknown in [
+        format!("acct:nobody@{server}"),
+        "acct:susan@elsewhere.example".to_owned(),
+        format!("acct:susan@{server}@x"),
+    ] {
+        let path = format!(
+            "/.well-known/webfinger?resource={}",
+            crate::common::encode(&unknown)
+        );
+        assert_eq!(get_json(&app, &path, "*/*").await.0, 404, "{unknown}");
+    }
+    assert_eq!(get_json(&app, "/.well-known/webfinger", "*/*").await.0, 400);
+
+    let (status, links, _) = get_json(&app, "/.well-known/nodeinfo", "*/*").await;
+    assert_eq!(status, 200);
+    let href = links["links"][0]["href"].as_str().unwrap().to_owned();
+    let path = href.trim_start_matches(&app.address).to_owned();
+    let (status, nodeinfo, _) = get_json(&app, &path, "*/*").await;
+    assert_eq!(status, 200);
+    assert_eq!(nodeinfo["software"]["name"], "microblog");
+    assert_eq!(nodeinfo["protocols"], json!(["activitypub"]));
+    assert_eq!(nodeinfo["usage"]["users"]["total"], 1);
+
+    for accept in [
+        ACTIVITY_JSON,
+        "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+    ] {
+        let (status, person, headers) = get_json(&app, "/user/susan", accept).await;
+        assert_eq!(status, 200, "{accept}");
+        assert!(
+            headers
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(ACTIVITY_JSON)
+        );
+        assert_eq!(headers.get("vary").unwrap(), "Accept");
+        assert_eq!(person["type"], "Person");
+        assert_eq!(person["id"], actor_url);
+        assert_eq!(person["preferredUsername"], "susan");
+        assert_eq!(person["inbox"], format!("{actor_url}/inbox"));
+        assert_eq!(
+            person["endpoints"]["sharedInbox"],
+            format!("{}/inbox", app.address)
+        );
+        assert_eq!(person["publicKey"]["id"], format!("{actor_url}#main-key"));
+        let pem = person["publicKey"]["publicKeyPem"].as_str().unwrap();
+        assert!(signature::public_key(pem).is_ok());
+    }
+    // The key is made once and kept.
+    let again = get_json(&app, "/user/susan", ACTIVITY_JSON).await.1;
+    let first = get_json(&app, "/user/susan", ACTIVITY_JSON).await.1;
+    assert_eq!(again["publicKey"], first["publicKey"]);
+    assert_eq!(get_json(&app, "/user/nobody", ACTIVITY_JSON).await.0, 404);
+    for collection in ["outbox", "followers", "following"] {
+        let (status, doc, _) =
+            get_json(&app, &format!("/user/susan/{collection}"), ACTIVITY_JSON).await;
+        assert_eq!(status, 200, "{collection}");
+        assert_eq!(doc["type"], "OrderedCollection");
+    }
+
+    // A browser gets the page, which says it depends on Accept too.
+    let page = susan.get("/user/susan").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("susan"));
+    assert!(
+        page.headers
+            .get_all("vary")
+            .any(|v| v.to_str().unwrap().contains("Accept")),
+        "{:?}",
+        page.headers
+    );
+}
+
+#[actix_web::test]
+async fn without_federation_its_routes_are_unknown() {
+    let app = spawn_app().await;
+    app.register("susan").await;
+    let path = "/.well-known/webfinger?resource=acct:susan@127.0.0.1";
+    assert_eq!(get_json(&app, path, "*/*").await.0, 404);
+    assert_eq!(get_json(&app, "/.well-known/nodeinfo", "*/*").await.0, 404);
+    // The profile is the page, for which one logs in.
+    let (status, body, _) = get_json(&app, "/user/susan", ACTIVITY_JSON).await;
+    assert_eq!(status, 302, "{body}");
+    let res = awc::Client::new()
+        .post(format!("{}/inbox", app.address))
+        .send_body("{}")
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+}
+
+/// A user of `app` as another server sees it: its actor URL and key.
+struct RemoteUser {
+    actor: String,
+    key_id: String,
+    private_pem: String,
+}
+
+async fn remote_user(app: &TestApp, name: &str) -> RemoteUser {
+    app.register(name).await;
+    // Asking for the actor makes the key.
+    let (status, person, _) = get_json(app, &format!("/user/{name}"), ACTIVITY_JSON).await;
+    assert_eq!(status, 200);
+    let mut conn = app.database().get().unwrap();
+    let user = microblog::models::user::find_by_username(&mut conn, name)
+        .unwrap()
+        .unwrap();
+    let keys = microblog::models::actor::keys(&mut conn, user.id)
+        .unwrap()
+        .unwrap();
+    RemoteUser {
+        actor: person["id"].as_str().unwrap().to_owned(),
+        key_id: person["publicKey"]["id"].as_str().unwrap().to_owned(),
+        private_pem: keys.private_key_pem,
+    }
+}
+
+/// A signed POST to `path` of `app`, made by hand so that each part can be forged.
+struct Delivery {
+    path: String,
+    body: Vec<u8>,
+    date: String,
+    digest: String,
+    /// The body actually sent, when it differs from the one signed.
+    sent_body: Option<Vec<u8>>,
+    signature: Option<String>,
+}
+
+impl Delivery {
+    fn signed(app: &TestApp, path: &str, body: &Value, by: &RemoteUser) -> Self {
+        Self::signed_at(
+            app,
+            path,
+            body.to_string().into_bytes(),
+            by,
+            SystemTime::now(),
+        )
+    }
+
+    fn signed_at(
+        app: &TestApp,
+        path: &str,
+        body: Vec<u8>,
+        by: &RemoteUser,
+        at: SystemTime,
+    ) -> Self {
+        let date = httpdate::fmt_http_date(at);
+        let digest = signature::digest(&body);
+        let headers = ["(request-target)", "host", "date", "digest"];
+        let server = host(app);
+        let signed =
+            signature::signing_string(
+                &headers.map(str::to_owned),
+                "post",
+                path,
+                |name| match name {
+                    "host" => Some(server.as_str()),
+                    "date" => Some(date.as_str()),
+                    "digest" => Some(digest.as_str()),
+                    _ => None,
+                },
+            )
+            .unwrap();
+        let value = signature::sign(&by.key_id, &by.private_pem, &headers, &signed).unwrap();
+        Self {
+            path: path.to_owned(),
+            body,
+            date,
+            digest,
+            sent_body: None,
+            signature: Some(value),
+        }
+    }
+
+    async fn send(&self, app: &TestApp) -> (u16, String) {
+        let mut req = awc::Client::new()
+            .post(format!("{}{}", app.address, self.path))
+            .insert_header(("Content-Type", ACTIVITY_JSON))
+            .insert_header(("Date", self.date.as_str()))
+            .insert_header(("Digest", self.digest.as_str()));
+        if let Some(signature) = &self.signature {
+            req = req.insert_header(("Signature", signature.as_str()));
+        }
+        let body = self.sent_body.clone().unwrap_or_else(|| self.body.clone());
+        let mut res = req.send_body(body).await.expect("request");
+        let text = res.body().limit(1 << 20).await.unwrap_or_default();
+        (
+            res.status().as_u16(),
+            String::from_utf8_lossy(&text).into_owned(),
+        )
+    }
+}
+
+fn follow(from: &RemoteUser, to: &str) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#follows/{}", from.actor, rand_id()),
+        "type": "Follow",
+        "actor": from.actor,
+        "object": to,
+    })
+}
+
+fn rand_id() -> String {
+    crate::common::random_hex(6)
+}
+
+async fn follower_count(app: &TestApp, name: &str) -> usize {
+    let (_, doc, _) = get_json(app, &format!("/user/{name}/followers"), ACTIVITY_JSON).await;
+    doc["orderedItems"].as_array().map_or(0, Vec::len)
+}
+
+#[actix_web::test]
+async fn inboxes_refuse_what_is_not_signed_right_and_never_fail() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    ours.register("susan").await;
+    let susan = format!("{}/user/susan", ours.address);
+    let bob = remote_user(&theirs, "bob").await;
+    let mary = remote_user(&theirs, "mary").await;
+
+    // Unsigned.
+    let mut unsigned = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    unsigned.signature = None;
+    assert_eq!(unsigned.send(&ours).await.0, 401);
+
+    // The body changed after signing: its digest no longer matches.
+    let mut tampered = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    tampered.sent_body = Some(follow(&mary, &susan).to_string().into_bytes());
+    assert_eq!(tampered.send(&ours).await.0, 401);
+
+    // ... and with a digest made again for the new body, the signature no longer matches.
+    let mut redigested = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    let other = follow(&mary, &susan).to_string().into_bytes();
+    redigested.digest = signature::digest(&other);
+    redigested.sent_body = Some(other);
+    assert_eq!(redigested.send(&ours).await.0, 401);
+
+    // Signed for another inbox (the request target is signed).
+    let elsewhere = Delivery::signed(&ours, "/user/susan/inbox", &follow(&bob, &susan), &bob);
+    let mut moved = elsewhere;
+    moved.path = "/inbox".to_owned();
+    assert_eq!(moved.send(&ours).await.0, 401);
+
+    // A replay from yesterday.
+    let stale = Delivery::signed_at(
+        &ours,
+        "/inbox",
+        follow(&bob, &susan).to_string().into_bytes(),
+        &bob,
+        SystemTime::now() - Duration::from_secs(13 * 3600),
+    );
+    assert_eq!(stale.send(&ours).await.0, 401);
+
+    // Signed by bob, claiming to be mary.
+    let impostor = Delivery::signed(&ours, "/inbox", &follow(&mary, &susan), &bob);
+    assert_eq!(impostor.send(&ours).await.0, 403);
+    // A made-up key.
+    let mut forged_key = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    let garbage = "keyId=\"x\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"AAAA\"";
+    forged_key.signature = Some(garbage.replace('x', &bob.key_id));
+    assert_eq!(forged_key.send(&ours).await.0, 401);
+    assert_eq!(follower_count(&ours, "susan").await, 0);
+
+    // Garbage, signed: a 4xx or a 202 ignored, never a 5xx.
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    for body in [
+        b"not json".to_vec(),
+        b"[1, 2]".to_vec(),
+        b"{}".to_vec(),
+        br#"{"type": "Follow"}"#.to_vec(),
+        deep.into_bytes(),
+        json!({"type": "Delete", "actor": bob.actor})
+            .to_string()
+            .into_bytes(),
+    ] {
+        let delivery = Delivery::signed_at(&ours, "/inbox", body.clone(), &bob, SystemTime::now());
+        let (status, text) = delivery.send(&ours).await;
+        assert_eq!(
+            status,
+            400,
+            "{}: {text}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        );
+    }
+    for activity in [
+        json!({"type": "Dance", "actor": bob.actor}),
+        json!({"type": "Create", "actor": bob.actor, "object": "just a string"}),
+        json!({"type": "Follow", "actor": bob.actor, "object": format!("{}/user/nobody", ours.address)}),
+        json!({"type": "Undo", "actor": bob.actor, "object": {"type": "Follow"}}),
+    ] {
+        let delivery = Delivery::signed(&ours, "/inbox", &activity, &bob);
+        assert_eq!(delivery.send(&ours).await.0, 202, "{activity}");
+    }
+    // An actor gone before we knew it: its Delete is taken and does nothing; anything else it
+    // sends is refused, its key being nowhere.
+    let ghost = RemoteUser {
+        actor: format!("{}/user/ghost", theirs.address),
+        key_id: format!("{}/user/ghost#main-key", theirs.address),
+        private_pem: bob.private_pem.clone(),
+    };
+    let gone = json!({"type": "Delete", "actor": ghost.actor, "object": ghost.actor});
+    let delivery = Delivery::signed(&ours, "/inbox", &gone, &ghost);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&ghost, &susan), &ghost);
+    assert_eq!(delivery.send(&ours).await.0, 401);
+    let huge = vec![b'x'; 2 << 20];
+    let delivery = Delivery::signed_at(&ours, "/inbox", huge, &bob, SystemTime::now());
+    assert_eq!(delivery.send(&ours).await.0, 413);
+    // An inbox of nobody.
+    let nobody = Delivery::signed(&ours, "/user/nobody/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(nobody.send(&ours).await.0, 404);
+
+    // Signed right: the follow is stored and an Accept goes back to bob's inbox.
+    let good = Delivery::signed(&ours, "/user/susan/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(good.send(&ours).await.0, 202);
+    assert_eq!(follower_count(&ours, "susan").await, 1);
+    // Following again (Mastodon does, to mend a lost Accept) is answered the same.
+    let again = Delivery::signed(&ours, "/user/susan/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(again.send(&ours).await.0, 202);
+    assert_eq!(follower_count(&ours, "susan").await, 1);
+    settle(&[&ours, &theirs]).await;
+    // The remote account cannot log in here, whatever it tries.
+    let remote_name = format!("bob@{}", host(&theirs));
+    let mut browser = ours.browser();
+    let res = browser.login(&remote_name, PASSWORD, false).await;
+    assert_ne!(res.location(), Some("/index"));
+    let res = browser.login(&remote_name, "!", false).await;
+    assert_ne!(res.location(), Some("/index"));
+}
+
+/// Instance `a` is always on SQLite; `b` on the tests' database (PostgreSQL when
+/// `TEST_DATABASE_URL` is set): the two backends federate with each other.
+#[actix_web::test]
+async fn two_instances_follow_post_and_delete_across() {
+    let sqlite = tempfile::tempdir().unwrap();
+    let sqlite_url = format!("sqlite:///{}", sqlite.path().join("a.db").display());
+    let a = spawn_federated(&[("DATABASE_URL", &sqlite_url)]).await;
+    let b = spawn_federated(&[]).await;
+    let mut alice = a.logged_in("alice", false).await;
+    let mut bob = b.logged_in("bob", false).await;
+    let bob_there = format!("bob@{}", host(&b));
+    let bob_page = format!("/user/{}", crate::common::encode(&bob_there));
+
+    // Alice finds bob by his handle in the navbar's search.
+    let found = alice
+        .get(&format!(
+            "/search?q={}",
+            crate::common::encode(&format!("@{bob_there}"))
+        ))
+        .await;
+    assert_eq!(found.status, 302, "{}", found.body);
+    let location = found.location().unwrap().to_owned();
+    let profile = alice.get(&location).await;
+    assert_eq!(profile.status, 200, "{location}");
+    assert!(profile.body.contains(&bob_there));
+    // No private messages to another server's account: they would never leave this one.
+    assert!(!profile.body.contains("send-message"), "{}", profile.body);
+    let write = format!("/send_message/{}", crate::common::encode(&bob_there));
+    assert_eq!(alice.get(&write).await.status, 404);
+
+    // She follows him; he has a follower there, she follows one account here.
+    let res = alice
+        .submit(
+            &bob_page,
+            &format!("/follow/{}", crate::common::encode(&bob_there)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    settle(&[&a, &b]).await;
+    assert_eq!(follower_count(&b, "bob").await, 1);
+    let (_, following, _) = get_json(&a, "/user/alice/following", ACTIVITY_JSON).await;
+    assert_eq!(
+        following["orderedItems"],
+        json!([format!("{}/user/bob", b.address)])
+    );
+
+    // Bob posts; it reaches alice's timeline, and his profile here.
+    let res = bob
+        .submit(
+            "/index",
+            "/index",
+            &[("post", "Hello <b>from</b> the other side")],
+        )
+        .await;
+    assert_eq!(res.status, 302);
+    settle(&[&a, &b]).await;
+    let index = alice.get("/index").await;
+    assert!(
+        index
+            .body
+            .contains("Hello &lt;b&gt;from&lt;&#x2F;b&gt; the other side")
+            || index
+                .body
+                .contains("Hello &lt;b&gt;from&lt;/b&gt; the other side"),
+        "{}",
+        index.body
+    );
+    assert!(index.body.contains(&bob_there));
+    let profile = alice.get(&bob_page).await;
+    assert!(profile.body.contains("the other side"));
+
+    // A post nobody here follows is not kept: carol's never arrives.
+    // Bob deletes his post: gone from alice's timeline too.
+    let post_id = {
+        let mut conn = b.database().get().unwrap();
+        let bob_user = microblog::models::user::find_by_username(&mut conn, "bob")
+            .unwrap()
+            .unwrap();
+        let page = microblog::models::post::page(
+            &mut conn,
+            microblog::models::post::Feed::Author(bob_user.id),
+            microblog::pagination::PageNumber(1),
+            10,
+        )
+        .unwrap();
+        page.items[0].id
+    };
+    let res = bob
+        .submit("/index", &format!("/delete_post/{post_id}"), &[])
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    settle(&[&a, &b]).await;
+    let index = alice.get("/index").await;
+    assert!(!index.body.contains("the other side"), "{}", index.body);
+
+    // Alice unfollows: bob has no follower left.
+    let res = alice
+        .submit(
+            &bob_page,
+            &format!("/unfollow/{}", crate::common::encode(&bob_there)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 302);
+    settle(&[&a, &b]).await;
+    assert_eq!(follower_count(&b, "bob").await, 0);
+
+    // She follows him again, and he deletes his account: his Delete reaches her server,
+    // which forgets him.
+    let follow = format!("/follow/{}", crate::common::encode(&bob_there));
+    assert_eq!(alice.submit(&bob_page, &follow, &[]).await.status, 302);
+    settle(&[&a, &b]).await;
+    assert_eq!(follower_count(&b, "bob").await, 1);
+    let res = bob
+        .submit(
+            "/auth/delete_account",
+            "/auth/delete_account",
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.location(), Some("/auth/login"), "{}", res.body);
+    settle(&[&a, &b]).await;
+    assert_eq!(alice.get(&bob_page).await.status, 404);
+    let (_, following, _) = get_json(&a, "/user/alice/following", ACTIVITY_JSON).await;
+    assert_eq!(following["orderedItems"], json!([]));
+}
+
+fn note(by: &RemoteUser, id: &str, content: &str) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": by.actor,
+        "object": {
+            "id": id,
+            "type": "Note",
+            "attributedTo": by.actor,
+            "content": content,
+            "published": "2026-12-07T08:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    })
+}
+
+#[actix_web::test]
+async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    let mut susan = ours.logged_in("susan", false).await;
+    let bob = remote_user(&theirs, "bob").await;
+    let mary = remote_user(&theirs, "mary").await;
+    let first = format!("{}/post/1001", theirs.address);
+
+    // Nobody here follows bob: his post is answered and dropped.
+    let delivery = Delivery::signed(&ours, "/inbox", &note(&bob, &first, "<p>unseen</p>"), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    assert!(!susan.get("/explore").await.body.contains("unseen"));
+
+    let handle = format!("bob@{}", host(&theirs));
+    let res = susan
+        .submit(
+            "/index",
+            &format!("/follow/{}", crate::common::encode(&handle)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    settle(&[&ours, &theirs]).await;
+
+    let dirty = "<p>Hi <script>alert(1)</script><a href=\"javascript:alert(2)\">j</a> \
+                 <a href=\"https://x.example/\" onclick=\"alert(3)\">link</a><img src=x onerror=alert(4)></p>";
+    let delivery = Delivery::signed(&ours, "/inbox", &note(&bob, &first, dirty), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    // The same delivery again (a retry) stores nothing more.
+    let again = Delivery::signed(&ours, "/inbox", &note(&bob, &first, dirty), &bob);
+    assert_eq!(again.send(&ours).await.0, 202);
+    let index = susan.get("/index").await.body;
+    assert!(
+        index.contains(
+            "<a href=\"https://x.example/\" rel=\"nofollow noopener noreferrer\">link</a>"
+        ),
+        "{index}"
+    );
+    assert_eq!(index.matches("x.example").count(), 1, "kept once");
+    for bad in ["<script>", "alert(", "javascript:", "onerror", "src=\"x\""] {
+        assert!(!index.contains(bad), "{bad} in {index}");
+    }
+
+    // A note said to be mary's, or living on another server, sent by bob: refused.
+    let mut forged = note(&bob, &format!("{}/post/1002", theirs.address), "<p>x</p>");
+    forged["object"]["attributedTo"] = json!(mary.actor);
+    let delivery = Delivery::signed(&ours, "/inbox", &forged, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 403);
+    let elsewhere = note(&bob, "https://elsewhere.example/post/1", "<p>x</p>");
+    let delivery = Delivery::signed(&ours, "/inbox", &elsewhere, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 403);
+
+    // Mary cannot delete bob's post; bob can.
+    let delete = |by: &RemoteUser| json!({"type": "Delete", "actor": by.actor, "object": {"id": first, "type": "Tombstone"}});
+    let delivery = Delivery::signed(&ours, "/inbox", &delete(&mary), &mary);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    assert!(susan.get("/index").await.body.contains("x.example"));
+    let delivery = Delivery::signed(&ours, "/inbox", &delete(&bob), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    assert!(!susan.get("/index").await.body.contains("x.example"));
+}
+
+/// The peer of `tests/federation/bovine_peer.py`, run by the Python named in `BOVINE_PYTHON`.
+struct Peer {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Peer {
+    fn start(python: &str) -> (Self, Value) {
+        use std::io::BufRead as _;
+        use std::process::{Command, Stdio};
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/federation/bovine_peer.py"
+        );
+        let mut child = Command::new(python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("BOVINE_PYTHON runs");
+        let input = child.stdin.take().unwrap();
+        let output = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut peer = Self {
+            child,
+            input,
+            output,
+        };
+        let hello = peer.read();
+        (peer, hello)
+    }
+
+    fn read(&mut self) -> Value {
+        let line = self.output.next().expect("the peer answers").unwrap();
+        serde_json::from_str(&line).expect("a JSON line")
+    }
+
+    /// Sends a command and waits for its answer, off the async threads (the apps serve the
+    /// peer meanwhile).
+    async fn ask(self, command: String) -> (Self, Value) {
+        actix_web::web::block(move || {
+            use std::io::Write as _;
+            let mut peer = self;
+            writeln!(peer.input, "{command}").unwrap();
+            let answer = peer.read();
+            (peer, answer)
+        })
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An implementation nobody here wrote (bovine, from PyPI) follows our user, receives her signed
+/// Accept and post, sends signed posts and deletions, and sends a forged one that is refused.
+/// Needs `BOVINE_PYTHON`: a Python with `bovine` 0.5 installed (`docs/24-federation.md`).
+#[actix_web::test]
+#[ignore = "needs BOVINE_PYTHON, a Python with bovine 0.5 (docs/24-federation.md)"]
+async fn an_independent_implementation_follows_and_is_followed() {
+    let python = std::env::var("BOVINE_PYTHON").expect("BOVINE_PYTHON");
+    let ours = spawn_federated(&[]).await;
+    let mut susan = ours.logged_in("susan", false).await;
+    let susan_actor = format!("{}/user/susan", ours.address);
+    let (peer, hello) = Peer::start(&python);
+    let peer_actor = hello["actor"].as_str().unwrap().to_owned();
+    let handle = hello["handle"].as_str().unwrap().to_owned();
+
+    // bovine follows susan; her Accept, signed by us, passes bovine's verifier.
+    let (peer, answer) = peer.ask(format!("follow {susan_actor}")).await;
+    assert_eq!(answer["status"], 202, "{answer}");
+    let (peer, accept) = peer.ask("wait Accept".to_owned()).await;
+    assert_eq!(accept["owner"], susan_actor, "{accept}");
+    assert_eq!(accept["activity"]["object"]["actor"], peer_actor);
+    assert_eq!(follower_count(&ours, "susan").await, 1);
+
+    // Susan posts: bovine receives the Create, signed.
+    let res = susan
+        .submit("/index", "/index", &[("post", "Hello, bovine")])
+        .await;
+    assert_eq!(res.status, 302);
+    let (peer, create) = peer.ask("wait Create".to_owned()).await;
+    assert_eq!(create["owner"], susan_actor, "{create}");
+    assert_eq!(
+        create["activity"]["object"]["content"],
+        "<p>Hello, bovine</p>"
+    );
+
+    // Susan follows bovine's actor, found by WebFinger.
+    let found = susan
+        .get(&format!(
+            "/search?q={}",
+            crate::common::encode(&format!("@{handle}"))
+        ))
+        .await;
+    assert_eq!(found.status, 302, "{}", found.body);
+    let page = found.location().unwrap().to_owned();
+    let follow = format!("/follow/{}", crate::common::encode(&handle));
+    assert_eq!(susan.submit(&page, &follow, &[]).await.status, 302);
+    let (peer, follow) = peer.ask("wait Follow".to_owned()).await;
+    assert_eq!(follow["owner"], susan_actor, "{follow}");
+
+    // bovine posts, signed by bovine: the post reaches susan's timeline. A forged one does not.
+    let inbox = format!("{}/inbox", ours.address);
+    let note = |id: &str, text: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{peer_actor}/{id}/activity"),
+            "type": "Create",
+            "actor": peer_actor,
+            "object": {
+                "id": format!("{peer_actor}/{id}"),
+                "type": "Note",
+                "attributedTo": peer_actor,
+                "content": format!("<p>{text}</p>"),
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            },
+        })
+    };
+    let (peer, sent) = peer
+        .ask(format!("forge {inbox} {}", note("n0", "Forged by nobody")))
+        .await;
+    assert_eq!(sent["status"], 401, "{sent}");
+    let (peer, sent) = peer
+        .ask(format!("send {inbox} {}", note("n1", "Moo from bovine")))
+        .await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    let index = susan.get("/index").await.body;
+    assert!(
+        index.contains("Moo from bovine") && !index.contains("Forged"),
+        "{index}"
+    );
+
+    // ... and its Delete removes it.
+    let delete = json!({
+        "type": "Delete",
+        "actor": peer_actor,
+        "object": {"id": format!("{peer_actor}/n1"), "type": "Tombstone"},
+    });
+    let (_peer, sent) = peer.ask(format!("send {inbox} {delete}")).await;
+    assert_eq!(sent["status"], 202, "{sent}");
+    assert!(!susan.get("/index").await.body.contains("Moo from bovine"));
+}
+
+#[actix_web::test]
+async fn a_new_key_is_fetched_once_when_a_signature_fails() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    ours.register("susan").await;
+    let susan = format!("{}/user/susan", ours.address);
+    let bob = remote_user(&theirs, "bob").await;
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+
+    // Bob's server makes him a new key (`microblog user rotate-key`), and our copy is old.
+    let work = tempfile::tempdir().unwrap();
+    let secret = crate::common::random_hex(32);
+    let settings = [
+        ("DATABASE_URL", theirs_url(&theirs)),
+        ("SECRET_KEY", secret),
+    ];
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let rotated = crate::common::microblog_command(work.path(), &settings)
+        .args(["user", "rotate-key", "bob"])
+        .output()
+        .expect("microblog runs");
+    assert!(rotated.status.success(), "{rotated:?}");
+    let bob = remote_user_again(&theirs, "bob").await;
+    ours.execute_sql("UPDATE remote_actors SET fetched_at = '2000-01-01 00:00:00'");
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    // A key just fetched is not fetched again: a wrong signature is simply refused.
+    let mut forged = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    let other = remote_user(&theirs, "mary").await;
+    let resigned = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &other);
+    forged.signature = resigned
+        .signature
+        .map(|s| s.replace(&other.key_id, &bob.key_id));
+    assert_eq!(forged.send(&ours).await.0, 401);
+}
+
+/// `name`'s actor and key on `app` as they are now (already registered).
+async fn remote_user_again(app: &TestApp, name: &str) -> RemoteUser {
+    let (status, person, _) = get_json(app, &format!("/user/{name}"), ACTIVITY_JSON).await;
+    assert_eq!(status, 200);
+    let mut conn = app.database().get().unwrap();
+    let user = microblog::models::user::find_by_username(&mut conn, name)
+        .unwrap()
+        .unwrap();
+    let keys = microblog::models::actor::keys(&mut conn, user.id)
+        .unwrap()
+        .unwrap();
+    RemoteUser {
+        actor: person["id"].as_str().unwrap().to_owned(),
+        key_id: person["publicKey"]["id"].as_str().unwrap().to_owned(),
+        private_pem: keys.private_key_pem,
+    }
+}
+
+#[actix_web::test]
+async fn a_server_sending_too_much_is_told_to_wait() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    let bob = remote_user(&theirs, "bob").await;
+    let dance = json!({"type": "Dance", "actor": bob.actor});
+    for _ in 0..microblog::federation::RATE_LIMIT {
+        let delivery = Delivery::signed(&ours, "/inbox", &dance, &bob);
+        assert_eq!(delivery.send(&ours).await.0, 202);
+    }
+    let delivery = Delivery::signed(&ours, "/inbox", &dance, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 429);
+    // Another server is not held up by it.
+    let other = spawn_federated(&[]).await;
+    let mary = remote_user(&other, "mary").await;
+    let delivery = Delivery::signed(
+        &ours,
+        "/inbox",
+        &json!({"type": "Dance", "actor": mary.actor}),
+        &mary,
+    );
+    assert_eq!(delivery.send(&ours).await.0, 202);
+}
+
+/// `DATABASE_URL` of `app`, for a command run beside it.
+fn theirs_url(app: &TestApp) -> String {
+    match &app.database_url {
+        microblog::config::DatabaseUrl::Sqlite(path) => format!("sqlite:///{}", path.display()),
+        microblog::config::DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
