@@ -47,6 +47,11 @@ pub struct Fragments {
 /// How many pages are kept, one per login (about 25 kB each with their rows). When full,
 /// everything is dropped, as for posts.
 const PAGES: usize = 256;
+/// A page larger than this is sent but not kept (long pages, posts from other servers with
+/// much markup), so the kept pages hold at most 16 MiB of HTML.
+const PAGE_BYTES: usize = 64 * 1024;
+/// A post's HTML larger than this is not kept either (at most 32 MiB for all).
+const POST_BYTES: usize = 16 * 1024;
 
 /// Everything a kept page of posts was made from: the same inputs make the same page. A page
 /// with a flashed message or form errors is never kept (it is shown once).
@@ -111,6 +116,9 @@ impl Fragments {
 
     /// Keeps `html`, made from `inputs`, as login `login`'s page.
     pub fn keep_page(&self, login: i32, inputs: PageInputs, html: Bytes) {
+        if html.len() > PAGE_BYTES {
+            return;
+        }
         let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
         if pages.len() >= PAGES && !pages.contains_key(&login) {
             pages.clear();
@@ -153,9 +161,12 @@ impl Fragments {
                 let html =
                     self.templates
                         .render("_post.html", lang, &OnePost { post: view(&row) })?;
+                let small = html.len() <= POST_BYTES;
                 let html = tera::Value::safe_string(&html);
                 *slot = Some(html.clone());
-                fresh.push(Kept { row, html });
+                if small {
+                    fresh.push(Kept { row, html });
+                }
             }
         }
         if !fresh.is_empty() {

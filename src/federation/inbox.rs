@@ -79,6 +79,18 @@ fn id_of(value: &Value) -> Option<&str> {
     }
 }
 
+/// Whether `object`'s `to` or `cc` names the public collection (in any of its three spellings).
+fn addressed_to_public(object: &Value) -> bool {
+    let names_public = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| matches!(s, super::PUBLIC | "as:Public" | "Public"))
+    };
+    ["to", "cc"].iter().any(|field| match &object[*field] {
+        Value::Array(items) => items.iter().any(names_public),
+        other => names_public(other),
+    })
+}
+
 pub async fn receive(
     fed: &Federation,
     request: &Incoming<'_>,
@@ -112,6 +124,11 @@ pub async fn receive(
     }
     if !header("digest").is_some_and(|d| signature::digest_matches(d, request.body)) {
         return Ok(Err(unauthorized("the Digest does not match the body")));
+    }
+    // The signed Host must be this server: a delivery signed for another server's inbox,
+    // replayed here within the Date window, is refused.
+    if !header("host").is_some_and(|h| h.eq_ignore_ascii_case(&fed.config.server_name)) {
+        return Ok(Err(unauthorized("the request was signed for another host")));
     }
     // A server is its host and port: two instances on one machine are two servers.
     let key_host = url::Url::parse(&parsed.key_id)
@@ -301,6 +318,14 @@ async fn create(
     let Some(ap_id) = note["id"].as_str() else {
         return Ok(Err(Refusal::BadRequest("a Note needs an id".into())));
     };
+    if ap_id.chars().any(char::is_control) || url::Url::parse(ap_id).is_err() {
+        return Ok(Err(Refusal::BadRequest("a Note's id must be a URL".into())));
+    }
+    // Every post here is public (shown on /explore, the profile and in search): a followers-only
+    // or direct Note is not kept, as this site cannot show it to its audience only.
+    if !addressed_to_public(note) && !addressed_to_public(activity) {
+        return Ok(Ok(()));
+    }
     if id_of(&note["attributedTo"]) != Some(signer.uri.as_str()) {
         return Ok(Err(Refusal::Forbidden(
             "the Note is attributed to another actor".into(),
@@ -329,10 +354,13 @@ async fn create(
         return Ok(Ok(()));
     }
     let body = html::truncate(&text, crate::domain::PostBody::MAX);
+    // The language's primary subtag ("zh" of "zh-Hant"), as the column holds posts' languages.
     let language = note["contentMap"]
         .as_object()
-        .and_then(|m| m.keys().next().cloned())
-        .filter(|l| l.len() <= 8)
+        .and_then(|m| m.keys().next())
+        .and_then(|tag| tag.split('-').next())
+        .filter(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic()))
+        .map(str::to_ascii_lowercase)
         .or_else(|| detect_language(&text).map(str::to_owned));
     let timestamp = super::published(&note["published"]);
     let (ap_id, author) = (ap_id.to_owned(), signer.user_id);

@@ -601,6 +601,40 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
         assert!(!index.contains(bad), "{bad} in {index}");
     }
 
+    // Signed for another server's inbox and replayed here: refused.
+    let replayed = note(
+        &bob,
+        &format!("{}/post/1003", theirs.address),
+        "<p>replayed</p>",
+    );
+    let delivery = Delivery::signed(&theirs, "/inbox", &replayed, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 401);
+    // Followers-only: not kept, as every post here is public.
+    let mut private = note(
+        &bob,
+        &format!("{}/post/1004", theirs.address),
+        "<p>only followers</p>",
+    );
+    private["object"]["to"] = json!([format!("{}/followers", bob.actor)]);
+    let delivery = Delivery::signed(&ours, "/inbox", &private, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    // A language tag longer than a post's language holds: its primary subtag is kept.
+    let mut tagged = note(&bob, &format!("{}/post/1005", theirs.address), "");
+    let object = tagged["object"].as_object_mut().unwrap();
+    object.remove("content");
+    object.insert(
+        "contentMap".into(),
+        json!({"zh-Hant-TW": "<p>tagged words</p>"}),
+    );
+    let delivery = Delivery::signed(&ours, "/inbox", &tagged, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    let index = susan.get("/index").await.body;
+    assert!(
+        !index.contains("replayed") && !index.contains("only followers"),
+        "{index}"
+    );
+    assert!(index.contains("tagged words"), "{index}");
+
     // A note said to be mary's, or living on another server, sent by bob: refused.
     let mut forged = note(&bob, &format!("{}/post/1002", theirs.address), "<p>x</p>");
     forged["object"]["attributedTo"] = json!(mary.actor);
