@@ -182,20 +182,7 @@ struct RemoteUser {
 async fn remote_user(app: &TestApp, name: &str) -> RemoteUser {
     app.register(name).await;
     // Asking for the actor makes the key.
-    let (status, person, _) = get_json(app, &format!("/user/{name}"), ACTIVITY_JSON).await;
-    assert_eq!(status, 200);
-    let mut conn = app.database().get().unwrap();
-    let user = microblog::models::user::find_by_username(&mut conn, name)
-        .unwrap()
-        .unwrap();
-    let keys = microblog::models::actor::keys(&mut conn, user.id)
-        .unwrap()
-        .unwrap();
-    RemoteUser {
-        actor: person["id"].as_str().unwrap().to_owned(),
-        key_id: person["publicKey"]["id"].as_str().unwrap().to_owned(),
-        private_pem: keys.private_key_pem,
-    }
+    remote_user_again(app, name).await
 }
 
 /// A signed POST to `path` of `app`, made by hand so that each part can be forged.
