@@ -37,6 +37,31 @@ fn word_in_files(student: &Student, word: &str) -> bool {
         })
 }
 
+/// Waits (at most ten seconds) until a file in `logs/` has a line holding `word`.
+async fn wait_for_log_line(student: &Student, word: &str) {
+    let logs = student.cwd().join("logs");
+    for _ in 0..100 {
+        let found = std::fs::read_dir(&logs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| {
+                std::fs::read_to_string(f.path())
+                    .unwrap_or_default()
+                    .lines()
+                    .any(|line| line.contains(word))
+            });
+        if found {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "no line with {word} in {} after ten seconds",
+        logs.display()
+    );
+}
+
 /// Does in a browser what the page's steps before `command` do there.
 pub async fn before(page: &str, command: &str, student: &mut Student) {
     match (page, command) {
@@ -59,6 +84,9 @@ pub async fn before(page: &str, command: &str, student: &mut Student) {
                 "{}",
                 res.body
             );
+            // The log is written by a thread of its own: a student reads the page before
+            // typing `grep`, so give that thread the moment a person would.
+            wait_for_log_line(student, "ERROR").await;
         }
         ("10-email-support.md", "cargo run -- mail list") => {
             let mut browser = Browser::at(&student.address());
