@@ -215,6 +215,7 @@ impl Jobs {
                     let error = "the last attempt ended without a result (its worker stopped)";
                     given_up.extend(conn.transaction(|conn| {
                         job::exhaust(conn, row.id, &worker, row.attempts, error, now)?;
+                        job::forget_secrets(conn, row.id, &row.payload)?;
                         given_up_with::<T>(conn, &row)
                     })?);
                 }
@@ -255,12 +256,16 @@ impl Jobs {
             Err(e) => Err(Permanent(anyhow::anyhow!("unreadable job: {e}")).into()),
         };
         let (id, worker, attempt) = (row.id, self.worker.clone(), row.attempts);
+        let payload = row.payload.clone();
         let recorded = match outcome {
             Ok(()) => self
                 .db
                 .run(move |conn| {
                     let now = models::db_now(conn)?;
-                    job::complete(conn, id, &worker, attempt, now)
+                    if job::complete(conn, id, &worker, attempt, now)? {
+                        job::forget_secrets(conn, id, &payload)?;
+                    }
+                    Ok::<_, diesel::result::Error>(())
                 })
                 .await
                 .map(|_| ()),
@@ -287,6 +292,7 @@ impl Jobs {
                             let retry_at = retry_in.map(|w| now + w);
                             let held = job::fail(conn, id, &worker, attempt, &text, retry_at, now)?;
                             if held && retry_at.is_none() {
+                                job::forget_secrets(conn, id, &row.payload)?;
                                 given_up_with::<T>(conn, &row)
                             } else {
                                 Ok(Vec::new())

@@ -410,6 +410,11 @@ impl LoginThrottle {
         }
     }
 
+    /// The address `req` is counted under (its client's, read as [`client_address`] says).
+    pub fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
+        client_address(req, &self.trusted_proxies).map(throttling_address)
+    }
+
     /// A wrong API token came from the client making `req`: counted, unless its count is full
     /// already, and then how long the client must wait (the 429's `Retry-After`).
     pub async fn wrong_token(&self, req: &HttpRequest) -> Result<Option<Duration>, AppError> {

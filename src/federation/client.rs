@@ -64,11 +64,14 @@ pub struct Signer<'a> {
 }
 
 /// Whether `ip` is an address on the public internet: not private, loopback, link-local,
-/// shared (CGNAT), documentation, multicast, broadcast or unspecified.
+/// shared (CGNAT), documentation, benchmarking, protocol-assignment (`192.0.0.0/24`),
+/// multicast, broadcast or unspecified. An IPv6 address that carries an IPv4 one (mapped,
+/// NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo `2001::/32`) is judged by the IPv4 address
+/// it leads to, since a gateway on the way would connect there.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_private()
                 || v4.is_loopback()
                 || v4.is_link_local()
@@ -78,11 +81,12 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
                 || (a == 198 && (b == 18 || b == 19))
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_ipv4(v6) {
                 return is_public(IpAddr::V4(v4));
             }
             let first = v6.segments()[0];
@@ -93,6 +97,27 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (first & 0xffc0) == 0xfe80 // link-local
                 || first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
         }
+    }
+}
+
+/// The IPv4 address an IPv6 one leads to, when it carries one: IPv4-mapped (`::ffff:a.b.c.d`),
+/// the well-known NAT64 prefix (`64:ff9b::a.b.c.d`), 6to4 (`2002:aabb:ccdd::`) and Teredo
+/// (`2001:0:...`, the client's address stored inverted in the last 32 bits).
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let from = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        std::net::Ipv4Addr::new(a, b, c, d)
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match s {
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(from(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(from(hi, lo)),
+        [0x2001, 0, .., hi, lo] => Some(from(!hi, !lo)),
+        _ => None,
     }
 }
 
@@ -188,13 +213,15 @@ impl Client {
     }
 
     /// GETs `url` as JSON (`accept` says which kind), following at most [`MAX_REDIRECTS`]
-    /// redirects, each checked as the first URL was.
+    /// redirects, each checked as the first URL was. Returns the document and the URL that
+    /// answered with it (after the redirects): what a document may speak for is judged by that
+    /// one, not by the URL asked for.
     pub async fn get_json(
         &self,
         url: &str,
         accept: &str,
         signer: Option<&Signer<'_>>,
-    ) -> Result<serde_json::Value, FetchError> {
+    ) -> Result<(serde_json::Value, url::Url), FetchError> {
         let exchange = async {
             let mut url = self.check_url(url)?;
             for _ in 0..=MAX_REDIRECTS {
@@ -257,7 +284,9 @@ impl Client {
                     .limit(MAX_BODY)
                     .await
                     .map_err(|e| FetchError::Transport(format!("{url}: {e}")))?;
-                return serde_json::from_slice(&body).map_err(|e| FetchError::Json(e.to_string()));
+                let document =
+                    serde_json::from_slice(&body).map_err(|e| FetchError::Json(e.to_string()))?;
+                return Ok((document, url));
             }
             Err(FetchError::Refused(format!(
                 "more than {MAX_REDIRECTS} redirects"
@@ -364,10 +393,21 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "255.255.255.255",
+            "192.0.0.8",
+            // NAT64, 6to4 and Teredo addresses leading to 127.0.0.1, 10.0.0.1, 192.168.1.1.
+            "64:ff9b::7f00:1",
+            "2002:a00:1::",
+            "2001:0:4136:e378:8000:63bf:3f57:fefe",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -2,18 +2,22 @@
 //!
 //! The checks, in order, as Mastodon makes them (`docs/24-federation.md`):
 //!
-//! 1. A `Signature` header, else 401.
-//! 2. It covers `(request-target)`, `host`, `date` and `digest`, else 401.
-//! 3. `Date` within [`DATE_WINDOW`] of now (a replayed request is stale), else 401.
-//! 4. `Digest` is the body's SHA-256 (the signature covers the digest, the digest the body),
+//! 1. The client's address has had fewer than [`super::RATE_LIMIT`] activities refused (401 or
+//!    403) in the window, else 429.
+//! 2. A `Signature` header, else 401.
+//! 3. It covers `(request-target)`, `host`, `date` and `digest`, else 401.
+//! 4. `Date` within [`DATE_WINDOW`] of now (a replayed request is stale), else 401.
+//! 5. `Digest` is the body's SHA-256 (the signature covers the digest, the digest the body),
 //!    else 401.
-//! 5. The sending server is within its rate ([`super::RATE_LIMIT`]), else 429.
 //! 6. The body is a JSON object with a `type` and an `actor` (serde_json refuses nesting deeper
 //!    than 128), else 400.
-//! 7. The key named by `keyId` (stored, or fetched from the actor document) verifies the
-//!    signature; a stored key that fails is fetched once more (the actor may have a new key),
-//!    else 401.
-//! 8. The key's owner is the activity's `actor`, else 403: a server may not speak for another.
+//! 7. The `keyId` is on the actor's server and is the actor's key (the stored copy of the
+//!    actor, or its document fetched now), else 403: a server may not speak for another.
+//! 8. That key verifies the signature; a stored key that fails is fetched once more (the actor
+//!    may have a new key), else 401. An actor fetched for a request is stored only once its
+//!    signature verifies.
+//! 9. The actor's server is within its rate ([`super::RATE_LIMIT`]), else 429. It is counted
+//!    only now: a forged `keyId` naming a server cannot spend that server's allowance.
 //!
 //! Then: Follow (stored, and an Accept queued), Undo of a Follow, Accept and Reject of our
 //! follows, Create of a Note (kept when a local user follows its author), Delete of a Note or
@@ -39,6 +43,8 @@ pub struct Incoming<'a> {
     /// A header's value by its lower-case name.
     pub header: &'a dyn Fn(&str) -> Option<&'a str>,
     pub body: &'a [u8],
+    /// The address of the client that sent it, as throttling counts it.
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// Why an activity is refused, and the status that says it.
@@ -95,6 +101,24 @@ pub async fn receive(
     fed: &Federation,
     request: &Incoming<'_>,
 ) -> Result<Result<(), Refusal>, AppError> {
+    if let Some(client) = request.client
+        && !fed.may_try(client)
+    {
+        return Ok(Err(Refusal::TooMany));
+    }
+    let answer = check_and_perform(fed, request).await?;
+    if let (Err(Refusal::Unauthorized(_) | Refusal::Forbidden(_)), Some(client)) =
+        (&answer, request.client)
+    {
+        fed.refused_from(client);
+    }
+    Ok(answer)
+}
+
+async fn check_and_perform(
+    fed: &Federation,
+    request: &Incoming<'_>,
+) -> Result<Result<(), Refusal>, AppError> {
     let header = request.header;
     let Some(value) = header("signature") else {
         return Ok(Err(unauthorized(
@@ -129,13 +153,6 @@ pub async fn receive(
     // replayed here within the Date window, is refused.
     if !header("host").is_some_and(|h| h.eq_ignore_ascii_case(&fed.config.server_name)) {
         return Ok(Err(unauthorized("the request was signed for another host")));
-    }
-    // A server is its host and port: two instances on one machine are two servers.
-    let key_host = url::Url::parse(&parsed.key_id)
-        .map(|u| super::host_port(&u))
-        .unwrap_or_default();
-    if !fed.allow_from(&key_host) {
-        return Ok(Err(Refusal::TooMany));
     }
     let activity: Value = match serde_json::from_slice(request.body) {
         Ok(Value::Object(o)) => Value::Object(o),
@@ -175,31 +192,84 @@ pub async fn receive(
             return Ok(Ok(()));
         }
     }
-    let Some((mut signer, fresh)) = fed.signer(&parsed.key_id).await? else {
-        return Ok(Err(unauthorized("the signing key could not be found")));
+    let signer = match verified_signer(fed, actor_id, &parsed, &signed).await? {
+        Ok(signer) => signer,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if signature::verify(&signer.public_key_pem, &signed, &parsed.signature).is_err() {
-        // The actor may have a new key: fetch it once more, unless it was fetched just now.
-        let refetched = if fresh {
-            None
-        } else {
-            fed.fetch_actor(&signer.uri).await.ok().flatten()
-        };
-        match refetched {
-            Some((_, again))
-                if signature::verify(&again.public_key_pem, &signed, &parsed.signature).is_ok() =>
-            {
-                signer = again;
-            }
-            _ => return Ok(Err(unauthorized("the signature does not match"))),
-        }
-    }
-    if signer.uri != actor_id {
-        return Ok(Err(Refusal::Forbidden(
-            "the signature is of another actor than the activity's".into(),
-        )));
+    // A server is its host and port: two instances on one machine are two servers.
+    let server = url::Url::parse(&signer.uri)
+        .map(|u| super::host_port(&u))
+        .unwrap_or_default();
+    if !fed.allow_from(&server) {
+        return Ok(Err(Refusal::TooMany));
     }
     perform(fed, kind, &activity, &signer).await
+}
+
+/// The remote actor `actor_id`, when `signed` was signed with its key: the stored copy, or its
+/// document fetched now. A stored key that fails is fetched once more (the actor may have a
+/// new key), unless it was fetched just now. An actor fetched for this request is stored only
+/// once the signature verifies: a stranger's request stores nothing.
+async fn verified_signer(
+    fed: &Federation,
+    actor_id: &str,
+    parsed: &signature::SignatureHeader,
+    signed: &str,
+) -> Result<Result<actor::RemoteActor, Refusal>, AppError> {
+    let key_id = parsed.key_id.as_str();
+    let verifies = |pem: &str| signature::verify(pem, signed, &parsed.signature).is_ok();
+    let another_actor =
+        || Refusal::Forbidden("the signature is of another actor than the activity's".into());
+    let same_server = match (url::Url::parse(key_id), url::Url::parse(actor_id)) {
+        (Ok(key), Ok(actor)) => super::host_port(&key) == super::host_port(&actor),
+        _ => false,
+    };
+    if !same_server {
+        return Ok(Err(another_actor()));
+    }
+    let id = actor_id.to_owned();
+    let known = fed
+        .db
+        .run(move |conn| actor::find_remote_by_uri(conn, &id))
+        .await?;
+    let known_key = known.as_ref().is_some_and(|k| k.key_id == key_id);
+    if let Some(known) = known.filter(|_| known_key) {
+        if verifies(&known.public_key_pem) {
+            return Ok(Ok(known));
+        }
+        if crate::models::now() - known.fetched_at < super::REFETCH_AFTER {
+            return Ok(Err(unauthorized("the signature does not match")));
+        }
+    }
+    let fetched = match fed.fetch_actor_document(actor_id).await {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            tracing::info!(actor_id, error = %e, "the actor of a signature could not be fetched");
+            return Ok(Err(unauthorized("the signing key could not be found")));
+        }
+    };
+    if fetched.uri != actor_id {
+        return Ok(Err(Refusal::Forbidden(
+            "the actor's document has another id".into(),
+        )));
+    }
+    if fetched.key_id != key_id {
+        return Ok(Err(if known_key {
+            unauthorized("the signature does not match")
+        } else {
+            another_actor()
+        }));
+    }
+    if !verifies(&fetched.public_key_pem) {
+        return Ok(Err(unauthorized("the signature does not match")));
+    }
+    match fed.store_actor(fetched).await {
+        Ok(Some((_, signer))) => Ok(Ok(signer)),
+        Ok(None) => Ok(Err(Refusal::Forbidden(
+            "the actor's name is another account's here".into(),
+        ))),
+        Err(e) => Err(anyhow::Error::new(e).into()),
+    }
 }
 
 /// Does a verified activity of `signer`.

@@ -44,7 +44,9 @@ pub const JRD_JSON: &str = "application/jrd+json";
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 const CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
 const SECURITY_CONTEXT: &str = "https://w3id.org/security/v1";
-/// Activities one remote server may send in a [`RATE_WINDOW`].
+/// Activities one remote server may send in a [`RATE_WINDOW`], counted once their signature
+/// is verified; also the refused ones (unsigned, signed wrongly) one client address may send
+/// before it is told to wait. A forged `keyId` cannot spend another server's allowance.
 pub const RATE_LIMIT: u32 = 300;
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// How old a cached remote key may be before a failing signature makes us fetch it again.
@@ -59,8 +61,34 @@ pub struct Federation {
     client: Client,
     /// The site's languages (to forget the kept translations of a deleted post).
     languages: Vec<String>,
-    /// Activities per remote host in the current window.
-    counts: Arc<Mutex<HashMap<String, (Instant, u32)>>>,
+    /// Verified activities per remote host in the current window.
+    counts: Arc<Counts>,
+    /// Refused activities per client address in the current window.
+    refusals: Arc<Counts>,
+    /// Held while a key pair is made: one at a time, whoever asks.
+    making_keys: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Counts per key in windows of [`RATE_WINDOW`] from each key's first count.
+#[derive(Default)]
+struct Counts(Mutex<HashMap<String, (Instant, u32)>>);
+
+impl Counts {
+    /// Adds `n` to `key`'s count and returns it.
+    fn add(&self, key: &str, n: u32) -> u32 {
+        let now = Instant::now();
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget keys whose window has passed, so the map does not grow with every name.
+        if counts.len() > 10_000 {
+            counts.retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
+        }
+        let entry = counts.entry(key.to_ascii_lowercase()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= RATE_WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += n;
+        entry.1
+    }
 }
 
 impl Federation {
@@ -74,6 +102,8 @@ impl Federation {
             jobs,
             languages,
             counts: Arc::default(),
+            refusals: Arc::default(),
+            making_keys: Arc::default(),
         }
     }
 
@@ -108,8 +138,15 @@ impl Federation {
         format!("{}/post/{id}", self.config.base())
     }
 
-    /// User `user_id`'s key pair, made (off the async threads) and stored the first time.
+    /// User `user_id`'s key pair, made (off the async threads) and stored the first time. The
+    /// first GET of an actor makes it, and anyone may ask: pairs are made one at a time, so
+    /// strangers asking for many actors at once take one core, not all of them.
     pub async fn keys(&self, user_id: i32) -> Result<ActorKeys, AppError> {
+        if let Some(keys) = self.db.run(move |conn| actor::keys(conn, user_id)).await? {
+            return Ok(keys);
+        }
+        let _making = self.making_keys.lock().await;
+        // Made by the request that held the lock before this one?
         if let Some(keys) = self.db.run(move |conn| actor::keys(conn, user_id)).await? {
             return Ok(keys);
         }
@@ -201,20 +238,20 @@ impl Federation {
         })
     }
 
-    /// Counts one activity from `host`; false when the host is over [`RATE_LIMIT`].
+    /// Counts one verified activity from `host`; false when the host is over [`RATE_LIMIT`].
     pub fn allow_from(&self, host: &str) -> bool {
-        let now = Instant::now();
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget hosts whose window has passed, so the map does not grow with every name.
-        if counts.len() > 10_000 {
-            counts.retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
-        }
-        let entry = counts.entry(host.to_ascii_lowercase()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= RATE_WINDOW {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= RATE_LIMIT
+        self.counts.add(host, 1) <= RATE_LIMIT
+    }
+
+    /// Whether client `address` may still send: fewer than [`RATE_LIMIT`] of its activities
+    /// were refused in this window.
+    pub fn may_try(&self, address: std::net::IpAddr) -> bool {
+        self.refusals.add(&address.to_string(), 0) < RATE_LIMIT
+    }
+
+    /// Counts one refused activity from client `address`.
+    pub fn refused_from(&self, address: std::net::IpAddr) {
+        self.refusals.add(&address.to_string(), 1);
     }
 
     // Remote actors.
@@ -240,7 +277,7 @@ impl Federation {
         let resource = crate::urls::encode_component(&format!("acct:{name}@{host}"));
         let url = format!("{scheme}://{host}/.well-known/webfinger?resource={resource}");
         let answer = match self.client.get_json(&url, JRD_JSON, None).await {
-            Ok(answer) => answer,
+            Ok((answer, _)) => answer,
             Err(e) => {
                 tracing::info!(%handle, error = %e, "WebFinger found no actor");
                 return Ok(None);
@@ -257,6 +294,14 @@ impl Federation {
         }) else {
             return Ok(None);
         };
+        // The handle's server speaks for its own accounts only: an actor it names on another
+        // host would be shown for a handle that is not its own.
+        let same_host =
+            url::Url::parse(actor_url).is_ok_and(|u| host_port(&u).eq_ignore_ascii_case(host));
+        if !same_host {
+            tracing::info!(%handle, actor_url, "WebFinger named an actor on another host");
+            return Ok(None);
+        }
         match self.fetch_actor(actor_url).await {
             Ok(Some((user, _))) => Ok(Some(user)),
             Ok(None) => Ok(None),
@@ -270,26 +315,46 @@ impl Federation {
     /// Fetches the actor at `uri` and stores it (new, or brought up to date). `None` when its
     /// name is taken by another actor.
     pub async fn fetch_actor(&self, uri: &str) -> Result<Option<(User, RemoteActor)>, FetchError> {
+        let fetched = self.fetch_actor_document(uri).await?;
+        self.store_actor(fetched).await
+    }
+
+    /// Fetches and checks the actor at `uri`, storing nothing: an actor named by a request
+    /// not yet verified is stored only once its signature is.
+    async fn fetch_actor_document(&self, uri: &str) -> Result<FetchedOwned, FetchError> {
         let uri = uri.split('#').next().unwrap_or(uri);
         if self.is_ours(uri) {
             return Err(FetchError::Refused(format!("{uri} is this instance's")));
         }
-        let document = self.client.get_json(uri, client::ACCEPT, None).await?;
-        self.store_actor(uri, &document).await
+        let (document, answered_by) = self.client.get_json(uri, client::ACCEPT, None).await?;
+        self.check_actor(&answered_by, &document)
     }
 
-    /// Stores the actor `document` fetched from `fetched_from`, after checking it.
+    /// Stores a checked actor: a new account here, or the known one brought up to date.
     async fn store_actor(
         &self,
-        fetched_from: &str,
-        document: &Value,
+        fetched: FetchedOwned,
     ) -> Result<Option<(User, RemoteActor)>, FetchError> {
+        let now = crate::models::now();
+        self.db
+            .run(move |conn| actor::upsert_remote(conn, &fetched.borrowed(), now))
+            .await
+            .map_err(|e| FetchError::Transport(format!("storing the actor: {e}")))
+    }
+
+    /// What the actor `document` says, checked: it was served by `answered_by` (the URL that
+    /// answered, after redirects), and its id and its key's id are on that URL's server.
+    fn check_actor(
+        &self,
+        answered_by: &url::Url,
+        document: &Value,
+    ) -> Result<FetchedOwned, FetchError> {
+        let fetched_from = answered_by.as_str();
         let bad = |what: &str| FetchError::Json(format!("{fetched_from}: {what}"));
         let id = document["id"].as_str().ok_or_else(|| bad("no id"))?;
         let parsed = url::Url::parse(id).map_err(|_| bad("an id that is not a URL"))?;
-        let fetched = url::Url::parse(fetched_from).map_err(|_| bad("not a URL"))?;
-        // An actor speaks for its own server only.
-        if host_port(&parsed) != host_port(&fetched) {
+        // A server speaks for its own actors only.
+        if host_port(&parsed) != host_port(answered_by) {
             return Err(bad("an actor of another server"));
         }
         self.client.check_url(id)?;
@@ -321,11 +386,18 @@ impl Federation {
         if key["owner"].as_str().is_some_and(|owner| owner != id) {
             return Err(bad("a key owned by another actor"));
         }
+        // A key lives on its actor's server: an actor naming another server's key id could
+        // otherwise be taken for that key's owner.
+        let key_on_server =
+            url::Url::parse(key_id).is_ok_and(|k| host_port(&k) == host_port(&parsed));
+        if !key_on_server {
+            return Err(bad("a key on another server"));
+        }
         signature::public_key(pem).map_err(|_| bad("a public key that cannot be read"))?;
         let about = document["summary"]
             .as_str()
             .map(|s| html::truncate(&html::to_text(s), 140));
-        let fetched = FetchedOwned {
+        Ok(FetchedOwned {
             username,
             placeholder_email: format!("{}@remote.invalid", random_hex(12)),
             about_me: about,
@@ -334,68 +406,68 @@ impl Federation {
             shared_inbox: shared_inbox.map(str::to_owned),
             key_id: key_id.to_owned(),
             public_key_pem: pem.to_owned(),
-        };
-        let now = crate::models::now();
-        self.db
-            .run(move |conn| actor::upsert_remote(conn, &fetched.borrowed(), now))
-            .await
-            .map_err(|e| FetchError::Transport(format!("storing the actor: {e}")))
+        })
     }
 
     // What local users do.
 
-    /// Local user `me` followed remote user `target` (the follow row is written): queues a
-    /// `Follow` to the remote inbox.
-    pub async fn follow(&self, me: i32, my_name: &str, target: i32) -> Result<(), AppError> {
-        self.send_follow(me, my_name, target, false).await
-    }
-
-    /// Local user `me` stopped following remote user `target`: queues an `Undo` of the follow.
-    pub async fn unfollow(&self, me: i32, my_name: &str, target: i32) -> Result<(), AppError> {
-        self.send_follow(me, my_name, target, true).await
-    }
-
-    async fn send_follow(
+    /// Local user `me` follows remote user `target` (or, with `follows` false, stops following):
+    /// the follow row is written (or deleted) and the `Follow` (or its `Undo`) for the remote
+    /// inbox queued in one transaction, so neither is ever kept without the other.
+    pub async fn follow(
         &self,
         me: i32,
         my_name: &str,
         target: i32,
-        undo: bool,
+        follows: bool,
     ) -> Result<(), AppError> {
-        let Some(remote) = self
-            .db
-            .run(move |conn| actor::find_remote(conn, target))
-            .await?
-        else {
-            return Ok(());
-        };
-        let actor = self.actor_url(my_name);
-        let follow = json!({
-            "@context": CONTEXT,
-            "id": format!("{actor}#follows/{target}"),
-            "type": "Follow",
-            "actor": actor,
-            "object": remote.uri,
-        });
-        let activity = if undo {
-            json!({
-                "@context": CONTEXT,
-                "id": format!("{actor}#follows/{target}/undo/{}", random_hex(8)),
-                "type": "Undo",
-                "actor": actor,
-                "object": follow,
-            })
-        } else {
-            follow
-        };
+        // Made before the transaction: the delivery is signed with it.
         self.keys(me).await?;
-        let job = Job::Deliver {
-            inbox: remote.inbox,
-            signer: me,
-            activity: activity.to_string(),
-            key: None,
-        };
-        self.jobs.enqueue(job).await?;
+        let actor = self.actor_url(my_name);
+        let queued = self
+            .db
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    if follows {
+                        user::follow(conn, me, target)?;
+                    } else {
+                        user::unfollow(conn, me, target)?;
+                    }
+                    let Some(remote) = actor::find_remote(conn, target)? else {
+                        return Ok(false);
+                    };
+                    let follow = json!({
+                        "@context": CONTEXT,
+                        "id": format!("{actor}#follows/{target}"),
+                        "type": "Follow",
+                        "actor": actor,
+                        "object": remote.uri,
+                    });
+                    let activity = if follows {
+                        follow
+                    } else {
+                        json!({
+                            "@context": CONTEXT,
+                            "id": format!("{actor}#follows/{target}/undo/{}", random_hex(8)),
+                            "type": "Undo",
+                            "actor": actor,
+                            "object": follow,
+                        })
+                    };
+                    let job = Job::Deliver {
+                        inbox: remote.inbox,
+                        signer: me,
+                        activity: activity.to_string(),
+                        key: None,
+                    };
+                    job::enqueue(conn, &job)?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        if queued {
+            self.jobs.wake();
+        }
         Ok(())
     }
 
@@ -515,28 +587,6 @@ impl Federation {
         request: &inbox::Incoming<'_>,
     ) -> Result<Result<(), inbox::Refusal>, AppError> {
         inbox::receive(self, request).await
-    }
-
-    /// The remote actor whose key is `key_id`: the stored one, or fetched now. `fresh` is
-    /// whether it was fetched just now (a failing signature is then not worth a second fetch).
-    async fn signer(&self, key_id: &str) -> Result<Option<(RemoteActor, bool)>, AppError> {
-        let id = key_id.to_owned();
-        if let Some(known) = self
-            .db
-            .run(move |conn| actor::find_remote_by_key(conn, &id))
-            .await?
-        {
-            let fresh = crate::models::now() - known.fetched_at < REFETCH_AFTER;
-            return Ok(Some((known, fresh)));
-        }
-        match self.fetch_actor(key_id).await {
-            Ok(Some((_, remote))) if remote.key_id == key_id => Ok(Some((remote, true))),
-            Ok(_) => Ok(None),
-            Err(e) => {
-                tracing::info!(key_id, error = %e, "the key of a signature could not be fetched");
-                Ok(None)
-            }
-        }
     }
 }
 

@@ -94,15 +94,6 @@ pub fn find_remote_by_uri(conn: &mut DbConn, uri: &str) -> QueryResult<Option<Re
         .optional()
 }
 
-/// The remote account whose key is `key_id`.
-pub fn find_remote_by_key(conn: &mut DbConn, key_id: &str) -> QueryResult<Option<RemoteActor>> {
-    remote_actors::table
-        .filter(remote_actors::key_id.eq(key_id))
-        .select(RemoteActor::as_select())
-        .first(conn)
-        .optional()
-}
-
 /// The remote account of user `id`, if it is one.
 pub fn find_remote(conn: &mut DbConn, id: i32) -> QueryResult<Option<RemoteActor>> {
     remote_actors::table

@@ -350,6 +350,33 @@ pub fn fail(
     Ok(n == 1)
 }
 
+/// Drops from the payload of job `id`, which has ended (done or failed for good), what it must
+/// not keep: the private key a deleted account's farewell carried. The job stays readable
+/// (`microblog jobs list`) without it.
+pub fn forget_secrets(conn: &mut DbConn, id: i32, payload: &str) -> QueryResult<()> {
+    let Ok(Job::Deliver {
+        inbox,
+        signer,
+        activity,
+        key: Some(_),
+    }) = serde_json::from_str::<Job>(payload)
+    else {
+        return Ok(());
+    };
+    let kept = Job::Deliver {
+        inbox,
+        signer,
+        activity,
+        key: None,
+    };
+    let payload = serde_json::to_string(&kept)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::update(jobs::table.find(id))
+        .set(jobs::payload.eq(payload))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Deletes jobs that finished well before `before`; failed ones stay, with their error, until
 /// someone looks.
 pub fn delete_done(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {

@@ -243,7 +243,12 @@ impl Delivery {
     }
 
     async fn send(&self, app: &TestApp) -> (u16, String) {
-        let mut req = awc::Client::new()
+        self.send_from(app, awc::Client::new()).await
+    }
+
+    /// Sent by `client` (one bound to another loopback address is another client).
+    async fn send_from(&self, app: &TestApp, client: awc::Client) -> (u16, String) {
+        let mut req = client
             .post(format!("{}{}", app.address, self.path))
             .insert_header(("Content-Type", ACTIVITY_JSON))
             .insert_header(("Date", self.date.as_str()))
@@ -301,7 +306,7 @@ async fn inboxes_refuse_what_is_not_signed_right_and_never_fail() {
 
     // ... and with a digest made again for the new body, the signature no longer matches.
     let mut redigested = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
-    let other = follow(&mary, &susan).to_string().into_bytes();
+    let other = follow(&bob, &format!("{susan}x")).to_string().into_bytes();
     redigested.digest = signature::digest(&other);
     redigested.sent_body = Some(other);
     assert_eq!(redigested.send(&ours).await.0, 401);
@@ -340,9 +345,6 @@ async fn inboxes_refuse_what_is_not_signed_right_and_never_fail() {
         b"{}".to_vec(),
         br#"{"type": "Follow"}"#.to_vec(),
         deep.into_bytes(),
-        json!({"type": "Delete", "actor": bob.actor})
-            .to_string()
-            .into_bytes(),
     ] {
         let delivery = Delivery::signed_at(&ours, "/inbox", body.clone(), &bob, SystemTime::now());
         let (status, text) = delivery.send(&ours).await;
@@ -389,6 +391,11 @@ async fn inboxes_refuse_what_is_not_signed_right_and_never_fail() {
     let again = Delivery::signed(&ours, "/user/susan/inbox", &follow(&bob, &susan), &bob);
     assert_eq!(again.send(&ours).await.0, 202);
     assert_eq!(follower_count(&ours, "susan").await, 1);
+    // Bob is known now (an actor is stored once its signature verifies): his Delete of
+    // nothing is refused.
+    let nothing = json!({"type": "Delete", "actor": bob.actor});
+    let delivery = Delivery::signed(&ours, "/inbox", &nothing, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 400);
     settle(&[&ours, &theirs]).await;
     // The remote account cannot log in here, whatever it tries.
     let remote_name = format!("bob@{}", host(&theirs));
@@ -523,6 +530,10 @@ async fn two_instances_follow_post_and_delete_across() {
     assert_eq!(res.location(), Some("/auth/login"), "{}", res.body);
     settle(&[&a, &b]).await;
     assert_eq!(alice.get(&bob_page).await.status, 404);
+    // His farewell was signed with his key, carried by its job; the job, done, keeps no key.
+    let jobs = microblog::models::job::overview(&mut b.database().get().unwrap(), 1000).unwrap();
+    assert!(jobs.iter().any(|j| j.payload.contains("Delete")));
+    assert!(!jobs.iter().any(|j| j.payload.contains("PRIVATE KEY")));
     let (_, following, _) = get_json(&a, "/user/alice/following", ACTIVITY_JSON).await;
     assert_eq!(following["orderedItems"], json!([]));
 }
@@ -875,4 +886,207 @@ fn theirs_url(app: &TestApp) -> String {
         microblog::config::DatabaseUrl::Sqlite(path) => format!("sqlite:///{}", path.display()),
         microblog::config::DatabaseUrl::Postgres(url) => url.clone(),
     }
+}
+
+/// What a path of a stranger's server answers.
+enum Page {
+    Json(Value),
+    RedirectTo(String),
+}
+
+type Pages = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Page>>>;
+
+/// A server nobody here wrote, on loopback: its address (`http://127.0.0.1:port`) and its
+/// pages, each path (the query is not read) answering its [`Page`], anything else 404.
+async fn stranger() -> (String, Pages) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let pages = Pages::default();
+    let served = pages.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let pages = served.clone();
+        actix_web::App::new().default_service(actix_web::web::to(
+            move |req: actix_web::HttpRequest| {
+                let answer = match pages.lock().unwrap().get(req.path()) {
+                    Some(Page::Json(doc)) => actix_web::HttpResponse::Ok()
+                        .content_type(ACTIVITY_JSON)
+                        .body(doc.to_string()),
+                    Some(Page::RedirectTo(to)) => actix_web::HttpResponse::Found()
+                        .insert_header(("Location", to.as_str()))
+                        .finish(),
+                    None => actix_web::HttpResponse::NotFound().finish(),
+                };
+                async move { answer }
+            },
+        ))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+    (address, pages)
+}
+
+/// An actor document as a stranger serves it.
+fn actor_document(id: &str, name: &str, key_id: &str, public_pem: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": name,
+        "inbox": format!("{id}/inbox"),
+        "publicKey": { "id": key_id, "owner": id, "publicKeyPem": public_pem },
+    })
+}
+
+/// A WebFinger answer naming `actor`.
+fn webfinger_naming(actor: &str) -> Page {
+    Page::Json(json!({ "links": [{ "rel": "self", "type": ACTIVITY_JSON, "href": actor }] }))
+}
+
+/// Whether `app` has an account named `name` (a remote one is `name@host`).
+fn has_account(app: &TestApp, name: &str) -> bool {
+    let mut conn = app.database().get().unwrap();
+    microblog::models::user::find_by_username(&mut conn, name)
+        .unwrap()
+        .is_some()
+}
+
+#[actix_web::test]
+async fn a_server_speaks_only_for_its_own_actors_and_a_stranger_stores_nothing() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    ours.register("susan").await;
+    let susan = format!("{}/user/susan", ours.address);
+    let bob = remote_user(&theirs, "bob").await;
+    let bob_here = format!("bob@{}", host(&theirs));
+    let mallory_key = signature::generate().unwrap();
+    let host_of = |address: &str| address.trim_start_matches("http://").to_owned();
+
+    // Eve's server serves an actor naming bob's key, on another server.
+    let (eve_server, eve_pages) = stranger().await;
+    let eve_id = format!("{eve_server}/eve");
+    let eve_document = actor_document(&eve_id, "eve", &bob.key_id, &mallory_key.public_pem);
+    {
+        let mut pages = eve_pages.lock().unwrap();
+        pages.insert("/eve".into(), Page::Json(eve_document));
+        pages.insert("/.well-known/webfinger".into(), webfinger_naming(&eve_id));
+    }
+    // Signed by bob's key, claiming an actor of another server: refused.
+    let eve = RemoteUser {
+        actor: eve_id.clone(),
+        key_id: bob.key_id.clone(),
+        private_pem: bob.private_pem.clone(),
+    };
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&eve, &susan), &eve);
+    assert_eq!(delivery.send(&ours).await.0, 403);
+    // ... and with a key id of her own server: her document, naming a key on another
+    // server, is refused, and with it the signature.
+    let eve = RemoteUser {
+        key_id: format!("{eve_id}#main-key"),
+        ..eve
+    };
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&eve, &susan), &eve);
+    assert_eq!(delivery.send(&ours).await.0, 401);
+    let eve_here = format!("eve@{}", host_of(&eve_server));
+    assert!(!has_account(&ours, &eve_here));
+
+    // Mallory's actor is on a server with an open redirect, to a server that serves what
+    // mallory likes: the document that answered is of another server than the id it claims.
+    let (open, open_pages) = stranger().await;
+    let (elsewhere, elsewhere_pages) = stranger().await;
+    let mallory_id = format!("{open}/mallory");
+    let mallory = RemoteUser {
+        actor: mallory_id.clone(),
+        key_id: format!("{mallory_id}#main-key"),
+        private_pem: mallory_key.private_pem.clone(),
+    };
+    {
+        let mut pages = open_pages.lock().unwrap();
+        let redirect = Page::RedirectTo(format!("{elsewhere}/mallory"));
+        pages.insert("/mallory".into(), redirect);
+        // The handle carol@open names bob, an actor of another host.
+        pages.insert(
+            "/.well-known/webfinger".into(),
+            webfinger_naming(&bob.actor),
+        );
+    }
+    let mallory_document = actor_document(
+        &mallory_id,
+        "mallory",
+        &mallory.key_id,
+        &mallory_key.public_pem,
+    );
+    elsewhere_pages
+        .lock()
+        .unwrap()
+        .insert("/mallory".into(), Page::Json(mallory_document));
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&mallory, &susan), &mallory);
+    assert_eq!(delivery.send(&ours).await.0, 401);
+    assert!(!has_account(&ours, &format!("mallory@{}", host_of(&open))));
+
+    // A real actor (bob) whose signature fails is not stored.
+    let mut forged = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    let mallory_as_bob = RemoteUser {
+        actor: bob.actor.clone(),
+        key_id: bob.key_id.clone(),
+        private_pem: mallory_key.private_pem.clone(),
+    };
+    let wrong = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &mallory_as_bob);
+    forged.signature = wrong.signature;
+    assert_eq!(forged.send(&ours).await.0, 401);
+    assert!(!has_account(&ours, &bob_here));
+
+    // Handles: a WebFinger answer naming an actor of another host, and an actor whose key is
+    // on another server, find nobody and store nothing.
+    let mut browser = ours.browser();
+    browser.login("susan", PASSWORD, false).await;
+    for handle in [
+        format!("@carol@{}", host_of(&open)),
+        format!("@eve@{}", host_of(&eve_server)),
+    ] {
+        let res = browser
+            .get(&format!("/search?q={}", crate::common::encode(&handle)))
+            .await;
+        assert_eq!(res.status, 302, "{handle}");
+        let to = res.location().unwrap_or_default();
+        assert!(!to.starts_with("/user/"), "{handle}: {to}");
+    }
+    assert!(!has_account(&ours, &bob_here));
+    assert!(!has_account(&ours, &eve_here));
+
+    // Bob himself, signed right, is stored.
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    assert!(has_account(&ours, &bob_here));
+}
+
+#[actix_web::test]
+async fn refusals_are_counted_per_client_address_not_per_the_server_a_key_names() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    ours.register("susan").await;
+    let susan = format!("{}/user/susan", ours.address);
+    let bob = remote_user(&theirs, "bob").await;
+    // Another client (127.0.0.2) sends forgeries naming bob's key, as many as are allowed.
+    let forger = || {
+        awc::Client::builder()
+            .local_address("127.0.0.2".parse().unwrap())
+            .finish()
+    };
+    let mut forged = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    forged.signature = forged.signature.map(|s| {
+        let (head, _) = s.split_once("signature=").unwrap();
+        format!("{head}signature=\"AAAA\"")
+    });
+    for _ in 0..microblog::federation::RATE_LIMIT {
+        assert_eq!(forged.send_from(&ours, forger()).await.0, 401);
+    }
+    // That client is told to wait, even when it signs right ...
+    let good = Delivery::signed(&ours, "/inbox", &follow(&bob, &susan), &bob);
+    assert_eq!(good.send_from(&ours, forger()).await.0, 429);
+    // ... and bob's server, from its own address, is not held up by what named its key.
+    assert_eq!(good.send(&ours).await.0, 202);
+    assert_eq!(follower_count(&ours, "susan").await, 1);
 }

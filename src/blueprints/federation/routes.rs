@@ -136,14 +136,14 @@ pub async fn user_inbox(
     body: web::Bytes,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    let fed = federation(&state)?;
+    federation(&state)?;
     let name = path.into_inner();
     state
         .db
         .run(move |conn| actor::find_local(conn, &name))
         .await?
         .ok_or(AppError::NotFound)?;
-    inbox(&req, &body, fed).await
+    inbox(&req, &body, &state).await
 }
 
 /// `POST /inbox`, the shared inbox: one delivery per server for all its followers here.
@@ -152,12 +152,13 @@ pub async fn shared_inbox(
     body: web::Bytes,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
-    inbox(&req, &body, federation(&state)?).await
+    inbox(&req, &body, &state).await
 }
 
 /// An activity, checked and done (`federation::inbox`): 202, or the refusal's 4xx with its
 /// reason in JSON.
-async fn inbox(req: &HttpRequest, body: &[u8], fed: &Federation) -> Result<HttpResponse, AppError> {
+async fn inbox(req: &HttpRequest, body: &[u8], state: &State) -> Result<HttpResponse, AppError> {
+    let fed = federation(state)?;
     let headers = req.headers();
     let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -166,6 +167,7 @@ async fn inbox(req: &HttpRequest, body: &[u8], fed: &Federation) -> Result<HttpR
         path_and_query: path,
         header: &lookup,
         body,
+        client: state.throttle.client(req),
     };
     match fed.receive(&incoming).await? {
         Ok(()) => Ok(HttpResponse::Accepted().finish()),

@@ -314,24 +314,27 @@ async fn change_following(
         .federation
         .as_ref()
         .filter(|_| actor::is_remote_name(&target.username));
-    if follow {
-        state
-            .db
-            .run(move |conn| user::follow(conn, me, target_id))
-            .await?;
-        if let Some(federation) = remote {
-            federation.follow(me, my_name, target_id).await?;
+    match remote {
+        Some(federation) => {
+            federation.follow(me, my_name, target_id, follow).await?;
         }
+        None if follow => {
+            state
+                .db
+                .run(move |conn| user::follow(conn, me, target_id))
+                .await?;
+        }
+        None => {
+            state
+                .db
+                .run(move |conn| user::unfollow(conn, me, target_id))
+                .await?;
+        }
+    }
+    if follow {
         let message = Message::new("flash-following").with("username", username);
         flash(req, Kind::Success, message);
     } else {
-        state
-            .db
-            .run(move |conn| user::unfollow(conn, me, target_id))
-            .await?;
-        if let Some(federation) = remote {
-            federation.unfollow(me, my_name, target_id).await?;
-        }
         let message = Message::new("flash-not-following").with("username", username);
         flash(req, Kind::Success, message);
     }
