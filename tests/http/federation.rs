@@ -630,6 +630,14 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
     let elsewhere = note(&bob, "https://elsewhere.example/post/1", "<p>x</p>");
     let delivery = Delivery::signed(&ours, "/inbox", &elsewhere, &bob);
     assert_eq!(delivery.send(&ours).await.0, 403);
+    // An id longer than PostgreSQL's index holds (it gave a 500 there): refused.
+    let long = format!(
+        "{}/post/{}",
+        theirs.address,
+        crate::common::random_hex(1500)
+    );
+    let delivery = Delivery::signed(&ours, "/inbox", &note(&bob, &long, "<p>long id</p>"), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 400);
 
     // Mary cannot delete bob's post; bob can.
     let delete = |by: &RemoteUser| json!({"type": "Delete", "actor": by.actor, "object": {"id": first, "type": "Tombstone"}});
