@@ -650,14 +650,14 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
 }
 
 /// The peer of `tests/federation/bovine_peer.py`, run by the Python named in `BOVINE_PYTHON`.
-struct Peer {
+pub(crate) struct Peer {
     child: std::process::Child,
     input: std::process::ChildStdin,
     output: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
 }
 
 impl Peer {
-    fn start(python: &str) -> (Self, Value) {
+    pub(crate) fn start(python: &str) -> (Self, Value) {
         use std::io::BufRead as _;
         use std::process::{Command, Stdio};
         let script = concat!(
@@ -688,7 +688,7 @@ impl Peer {
 
     /// Sends a command and waits for its answer, off the async threads (the apps serve the
     /// peer meanwhile).
-    async fn ask(self, command: String) -> (Self, Value) {
+    pub(crate) async fn ask(self, command: String) -> (Self, Value) {
         actix_web::web::block(move || {
             use std::io::Write as _;
             let mut peer = self;
