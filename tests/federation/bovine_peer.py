@@ -6,9 +6,12 @@ with bovine's verifier.
 Driven through standard input, one command a line; it answers each with one JSON line:
 
     follow <actor URL>         sends a signed Follow to that actor's inbox
-    send <inbox URL> <JSON>    sends the activity, signed
+    send <inbox URL> <JSON>    sends the activity, signed; answers its status and the start of
+                               its text ({"error": ...} when no answer came within 30 s)
     forge <inbox URL> <JSON>   sends it signed by another key under this actor's keyId
     wait <type>                waits (20 s at most) for a verified activity of that type
+    inputs                     the examples of fediverse-pasture-inputs (PyPI), if installed
+                               here: {"version": ..., "inputs": [{"name": ..., "example": ...}]}
 """
 
 import asyncio
@@ -27,6 +30,22 @@ ACTIVITY_JSON = "application/activity+json"
 
 def say(value):
     print(json.dumps(value), flush=True)
+
+
+def pasture_inputs():
+    """Every example of fediverse-pasture-inputs: what its tables of Fediverse software send to
+    each server (the part of a Note each one sets), named by its table and place."""
+    try:
+        from fediverse_pasture_inputs import available
+        from fediverse_pasture_inputs.version import __version__
+    except ImportError as e:
+        return {"error": f"fediverse-pasture-inputs is not installed in this Python ({e})"}
+    inputs = [
+        {"name": f"{table}/{index}", "example": example}
+        for table, data in sorted(available.items())
+        for index, example in enumerate(data.examples)
+    ]
+    return {"version": __version__, "inputs": inputs}
 
 
 async def main():
@@ -94,7 +113,8 @@ async def main():
     await web.SockSite(runner, sock).start()
     say({"actor": actor_id, "handle": f"peer@127.0.0.1:{port}"})
 
-    async with aiohttp.ClientSession() as session:
+    # No request waits for ever: a server that does not answer is reported, not waited for.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         signed = SignedHttpClient(session, key_id, private)
         forger = SignedHttpClient(session, key_id, other_private)
         loop = asyncio.get_running_loop()
@@ -120,8 +140,14 @@ async def main():
             elif command in ("send", "forge"):
                 url, _, activity = rest.partition(" ")
                 client = signed if command == "send" else forger
-                response = await client.post(url, activity, content_type=ACTIVITY_JSON)
-                say({"status": response.status})
+                try:
+                    response = await client.post(url, activity, content_type=ACTIVITY_JSON)
+                    text = await response.text(errors="replace")
+                    say({"status": response.status, "text": text[:300]})
+                except (asyncio.TimeoutError, aiohttp.ClientError) as e:
+                    say({"error": f"no answer: {e!r}"})
+            elif command == "inputs":
+                say(pasture_inputs())
             elif command == "wait":
                 try:
                     while True:

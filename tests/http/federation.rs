@@ -641,6 +641,14 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
     let elsewhere = note(&bob, "https://elsewhere.example/post/1", "<p>x</p>");
     let delivery = Delivery::signed(&ours, "/inbox", &elsewhere, &bob);
     assert_eq!(delivery.send(&ours).await.0, 403);
+    // An id longer than PostgreSQL's index holds (it gave a 500 there): refused.
+    let long = format!(
+        "{}/post/{}",
+        theirs.address,
+        crate::common::random_hex(1500)
+    );
+    let delivery = Delivery::signed(&ours, "/inbox", &note(&bob, &long, "<p>long id</p>"), &bob);
+    assert_eq!(delivery.send(&ours).await.0, 400);
 
     // Mary cannot delete bob's post; bob can.
     let delete = |by: &RemoteUser| json!({"type": "Delete", "actor": by.actor, "object": {"id": first, "type": "Tombstone"}});
@@ -653,14 +661,14 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
 }
 
 /// The peer of `tests/federation/bovine_peer.py`, run by the Python named in `BOVINE_PYTHON`.
-struct Peer {
+pub(crate) struct Peer {
     child: std::process::Child,
     input: std::process::ChildStdin,
     output: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
 }
 
 impl Peer {
-    fn start(python: &str) -> (Self, Value) {
+    pub(crate) fn start(python: &str) -> (Self, Value) {
         use std::io::BufRead as _;
         use std::process::{Command, Stdio};
         let script = concat!(
@@ -691,7 +699,7 @@ impl Peer {
 
     /// Sends a command and waits for its answer, off the async threads (the apps serve the
     /// peer meanwhile).
-    async fn ask(self, command: String) -> (Self, Value) {
+    pub(crate) async fn ask(self, command: String) -> (Self, Value) {
         actix_web::web::block(move || {
             use std::io::Write as _;
             let mut peer = self;

@@ -16,6 +16,7 @@ mod i18n;
 mod login_sessions;
 mod messages;
 mod ops;
+mod pasture;
 mod posts;
 mod process;
 mod profiles;
