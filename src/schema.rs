@@ -65,6 +65,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    instance_keys (id) {
+        id -> Integer,
+        public_key_pem -> Text,
+        private_key_pem -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Integer,
         kind -> Text,
@@ -232,6 +241,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     export_chunks,
     exports,
     followers,
+    instance_keys,
     jobs,
     login_sessions,
     mails,

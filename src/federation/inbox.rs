@@ -36,10 +36,6 @@ use crate::translate::detect_language;
 /// How far a request's `Date` may be from now: Mastodon's window.
 pub const DATE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(12);
 
-/// The longest Note id kept, in bytes. PostgreSQL's unique index on `posts.ap_id` holds at most
-/// about 2,700 bytes a row: a longer id gave a 500. No server makes ids nearly this long.
-pub const MAX_NOTE_ID: usize = 2048;
-
 /// An incoming POST, as the handler read it.
 pub struct Incoming<'a> {
     pub method: &'a str,
@@ -395,7 +391,7 @@ async fn create(
     if ap_id.chars().any(char::is_control) || url::Url::parse(ap_id).is_err() {
         return Ok(Err(Refusal::BadRequest("a Note's id must be a URL".into())));
     }
-    if ap_id.len() > MAX_NOTE_ID {
+    if ap_id.len() > super::MAX_ID {
         return Ok(Err(Refusal::BadRequest("a Note's id is too long".into())));
     }
     // Every post here is public (shown on /explore, the profile and in search): a followers-only

@@ -49,6 +49,10 @@ const SECURITY_CONTEXT: &str = "https://w3id.org/security/v1";
 /// before it is told to wait. A forged `keyId` cannot spend another server's allowance.
 pub const RATE_LIMIT: u32 = 300;
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// The longest id (of a Note, an actor, a key, an inbox) kept, in bytes. PostgreSQL's unique
+/// indexes on them hold at most about 2,700 bytes a row: a longer one gave a 500. No server
+/// makes ids nearly this long.
+pub const MAX_ID: usize = 2048;
 /// How old a cached remote key may be before a failing signature makes us fetch it again.
 const REFETCH_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
@@ -157,6 +161,53 @@ impl Federation {
                 actor::keep_keys(conn, user_id, &pair.public_pem, &pair.private_pem, now)
             })
             .await
+    }
+
+    /// The instance actor's key pair (public, private), made and stored the first time, as
+    /// a user's is ([`Self::keys`]).
+    pub async fn instance_keys(&self) -> Result<(String, String), AppError> {
+        if let Some(keys) = self.db.run(actor::instance_keys).await? {
+            return Ok(keys);
+        }
+        let _making = self.making_keys.lock().await;
+        if let Some(keys) = self.db.run(actor::instance_keys).await? {
+            return Ok(keys);
+        }
+        let pair = actix_web::web::block(signature::generate).await??;
+        let now = crate::models::now();
+        self.db
+            .run(move |conn| {
+                actor::keep_instance_keys(conn, &pair.public_pem, &pair.private_pem, now)
+            })
+            .await
+    }
+
+    /// The instance actor's URL: the server itself, as an `Application`, which signs this
+    /// server's fetches of other servers' documents.
+    pub fn instance_actor_url(&self) -> String {
+        format!("{}/actor", self.config.base())
+    }
+
+    /// The instance actor's document.
+    pub fn instance_actor_document(&self, public_pem: &str) -> Value {
+        let id = self.instance_actor_url();
+        json!({
+            "@context": [CONTEXT, SECURITY_CONTEXT],
+            "id": id,
+            "type": "Application",
+            "preferredUsername": self.config.server_name,
+            "name": "microblog",
+            "url": self.config.base(),
+            "inbox": format!("{}/inbox", self.config.base()),
+            "outbox": format!("{id}/outbox"),
+            "manuallyApprovesFollowers": true,
+            "endpoints": { "sharedInbox": format!("{}/inbox", self.config.base()) },
+            "publicKey": {
+                "id": format!("{id}#main-key"),
+                "owner": id,
+                "publicKeyPem": public_pem,
+            },
+        })
     }
 
     /// The Person document of local `user`.
@@ -326,7 +377,21 @@ impl Federation {
         if self.is_ours(uri) {
             return Err(FetchError::Refused(format!("{uri} is this instance's")));
         }
-        let (document, answered_by) = self.client.get_json(uri, client::ACCEPT, None).await?;
+        // Signed by the instance actor: a server in Mastodon's "secure mode" answers only
+        // signed fetches.
+        let (_, private_pem) = self
+            .instance_keys()
+            .await
+            .map_err(|e| FetchError::Transport(format!("the instance's key: {e}")))?;
+        let key_id = format!("{}#main-key", self.instance_actor_url());
+        let signer = Signer {
+            key_id: &key_id,
+            private_pem: &private_pem,
+        };
+        let (document, answered_by) = self
+            .client
+            .get_json(uri, client::ACCEPT, Some(&signer))
+            .await?;
         self.check_actor(&answered_by, &document)
     }
 
@@ -352,6 +417,12 @@ impl Federation {
         let fetched_from = answered_by.as_str();
         let bad = |what: &str| FetchError::Json(format!("{fetched_from}: {what}"));
         let id = document["id"].as_str().ok_or_else(|| bad("no id"))?;
+        let too_long = [&document["id"], &document["inbox"]]
+            .iter()
+            .any(|v| v.as_str().is_some_and(|s| s.len() > MAX_ID));
+        if too_long {
+            return Err(bad("an id over 2,048 bytes"));
+        }
         let parsed = url::Url::parse(id).map_err(|_| bad("an id that is not a URL"))?;
         // A server speaks for its own actors only.
         if host_port(&parsed) != host_port(answered_by) {
@@ -374,12 +445,15 @@ impl Federation {
         self.client.check_url(inbox)?;
         let shared_inbox = document["endpoints"]["sharedInbox"]
             .as_str()
-            .filter(|s| self.client.check_url(s).is_ok());
+            .filter(|s| s.len() <= MAX_ID && self.client.check_url(s).is_ok());
         let key = match &document["publicKey"] {
             Value::Array(keys) => keys.first().cloned().unwrap_or_default(),
             key => key.clone(),
         };
         let key_id = key["id"].as_str().ok_or_else(|| bad("no publicKey.id"))?;
+        if key_id.len() > MAX_ID {
+            return Err(bad("a key id over 2,048 bytes"));
+        }
         let pem = key["publicKeyPem"]
             .as_str()
             .ok_or_else(|| bad("no publicKey.publicKeyPem"))?;

@@ -1,5 +1,5 @@
 //! Federation's tables (`docs/24-federation.md`): the key pair of each local user who has
-//! federated (`actor_keys`), the accounts of other servers (`remote_actors`, beside their row
+//! federated (`actor_keys`) and the instance's own (`instance_keys`), the accounts of other servers (`remote_actors`, beside their row
 //! of `users`), and the posts received from them (`posts.ap_id`).
 //!
 //! A remote account is a row of `users` named `name@host`. A local name cannot hold `@`
@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use crate::db::{DbConn, on_backend};
 use crate::models::user::{self, User};
-use crate::schema::{actor_keys, followers, posts, remote_actors, users};
+use crate::schema::{actor_keys, followers, instance_keys, posts, remote_actors, users};
 
 /// A local user's key pair, PEM.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -82,6 +82,44 @@ pub fn keep_keys(
     actor_keys::table
         .find(user_id)
         .select(ActorKeys::as_select())
+        .first(conn)
+}
+
+/// The instance actor's key pair (public, private), if made.
+pub fn instance_keys(conn: &mut DbConn) -> QueryResult<Option<(String, String)>> {
+    instance_keys::table
+        .find(1)
+        .select((
+            instance_keys::public_key_pem,
+            instance_keys::private_key_pem,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Stores the instance actor's key pair unless one was stored meanwhile (by another instance
+/// on the same database); returns the one kept.
+pub fn keep_instance_keys(
+    conn: &mut DbConn,
+    public_pem: &str,
+    private_pem: &str,
+    now: NaiveDateTime,
+) -> QueryResult<(String, String)> {
+    on_backend!(conn, c => diesel::insert_into(instance_keys::table)
+        .values((
+            instance_keys::id.eq(1),
+            instance_keys::public_key_pem.eq(public_pem),
+            instance_keys::private_key_pem.eq(private_pem),
+            instance_keys::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    instance_keys::table
+        .find(1)
+        .select((
+            instance_keys::public_key_pem,
+            instance_keys::private_key_pem,
+        ))
         .first(conn)
 }
 

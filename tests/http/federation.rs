@@ -161,6 +161,7 @@ async fn without_federation_its_routes_are_unknown() {
     let path = "/.well-known/webfinger?resource=acct:susan@127.0.0.1";
     assert_eq!(get_json(&app, path, "*/*").await.0, 404);
     assert_eq!(get_json(&app, "/.well-known/nodeinfo", "*/*").await.0, 404);
+    assert_eq!(get_json(&app, "/actor", ACTIVITY_JSON).await.0, 404);
     // The profile is the page, for which one logs in.
     let (status, body, _) = get_json(&app, "/user/susan", ACTIVITY_JSON).await;
     assert_eq!(status, 302, "{body}");
@@ -900,6 +901,37 @@ fn theirs_url(app: &TestApp) -> String {
 enum Page {
     Json(Value),
     RedirectTo(String),
+    /// The document, to a GET signed by an actor whose key (fetched) verifies it; else 401,
+    /// as a server in Mastodon's "secure mode" answers.
+    SignedOnly(Value),
+}
+
+/// Whether `req` carries a signature that the key its `keyId` names verifies.
+async fn signed_right(req: &actix_web::HttpRequest) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let Some(parsed) = header("signature").and_then(|h| signature::SignatureHeader::parse(h).ok())
+    else {
+        return false;
+    };
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let Ok(signed) = signature::signing_string(&parsed.headers, "get", path, header) else {
+        return false;
+    };
+    let actor = parsed.key_id.split('#').next().unwrap_or_default();
+    let Ok(mut res) = awc::Client::new()
+        .get(actor)
+        .insert_header(("Accept", ACTIVITY_JSON))
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let document: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
+    let pem = document["publicKey"]["publicKeyPem"]
+        .as_str()
+        .unwrap_or_default();
+    document["publicKey"]["id"] == parsed.key_id.as_str()
+        && signature::verify(pem, &signed, &parsed.signature).is_ok()
 }
 
 type Pages = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Page>>>;
@@ -915,16 +947,25 @@ async fn stranger() -> (String, Pages) {
         let pages = served.clone();
         actix_web::App::new().default_service(actix_web::web::to(
             move |req: actix_web::HttpRequest| {
-                let answer = match pages.lock().unwrap().get(req.path()) {
-                    Some(Page::Json(doc)) => actix_web::HttpResponse::Ok()
+                let pages = pages.clone();
+                async move {
+                    let (document, signed_only) = match pages.lock().unwrap().get(req.path()) {
+                        Some(Page::Json(doc)) => (doc.clone(), false),
+                        Some(Page::SignedOnly(doc)) => (doc.clone(), true),
+                        Some(Page::RedirectTo(to)) => {
+                            return actix_web::HttpResponse::Found()
+                                .insert_header(("Location", to.as_str()))
+                                .finish();
+                        }
+                        None => return actix_web::HttpResponse::NotFound().finish(),
+                    };
+                    if signed_only && !signed_right(&req).await {
+                        return actix_web::HttpResponse::Unauthorized().finish();
+                    }
+                    actix_web::HttpResponse::Ok()
                         .content_type(ACTIVITY_JSON)
-                        .body(doc.to_string()),
-                    Some(Page::RedirectTo(to)) => actix_web::HttpResponse::Found()
-                        .insert_header(("Location", to.as_str()))
-                        .finish(),
-                    None => actix_web::HttpResponse::NotFound().finish(),
-                };
-                async move { answer }
+                        .body(document.to_string())
+                }
             },
         ))
     })
@@ -1096,5 +1137,60 @@ async fn refusals_are_counted_per_client_address_not_per_the_server_a_key_names(
     assert_eq!(good.send_from(&ours, forger()).await.0, 429);
     // ... and bob's server, from its own address, is not held up by what named its key.
     assert_eq!(good.send(&ours).await.0, 202);
+    assert_eq!(follower_count(&ours, "susan").await, 1);
+}
+
+#[actix_web::test]
+async fn fetches_are_signed_by_the_instance_actor_for_servers_in_secure_mode() {
+    let ours = spawn_federated(&[]).await;
+    ours.register("susan").await;
+    let susan = format!("{}/user/susan", ours.address);
+    // The instance actor: an Application with a key, and an empty outbox.
+    let (status, instance, headers) = get_json(&ours, "/actor", ACTIVITY_JSON).await;
+    assert_eq!(status, 200);
+    assert_eq!(instance["type"], "Application");
+    assert_eq!(instance["id"], format!("{}/actor", ours.address));
+    assert_eq!(
+        instance["publicKey"]["id"],
+        format!("{}/actor#main-key", ours.address)
+    );
+    let pem = instance["publicKey"]["publicKeyPem"].as_str().unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    assert!(
+        headers
+            .get("content-type")
+            .is_some_and(|t| t.to_str().unwrap().starts_with(ACTIVITY_JSON))
+    );
+    let (status, outbox, _) = get_json(&ours, "/actor/outbox", ACTIVITY_JSON).await;
+    assert_eq!((status, outbox["totalItems"].as_i64()), (200, Some(0)));
+    // The same key the next time: made once, kept.
+    let (_, again, _) = get_json(&ours, "/actor", ACTIVITY_JSON).await;
+    assert_eq!(again["publicKey"], instance["publicKey"]);
+
+    // Dave's server answers only signed fetches; his Follow is taken because our fetch of his
+    // actor was signed, with a key his server could check.
+    let (server, pages) = stranger().await;
+    let dave_key = signature::generate().unwrap();
+    let dave_id = format!("{server}/dave");
+    let dave = RemoteUser {
+        actor: dave_id.clone(),
+        key_id: format!("{dave_id}#main-key"),
+        private_pem: dave_key.private_pem.clone(),
+    };
+    let document = actor_document(&dave_id, "dave", &dave.key_id, &dave_key.public_pem);
+    pages
+        .lock()
+        .unwrap()
+        .insert("/dave".into(), Page::SignedOnly(document));
+    // An unsigned fetch is refused there, as a server in secure mode does.
+    let res = awc::Client::new()
+        .get(&dave_id)
+        .insert_header(("Accept", ACTIVITY_JSON))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let delivery = Delivery::signed(&ours, "/inbox", &follow(&dave, &susan), &dave);
+    assert_eq!(delivery.send(&ours).await.0, 202);
     assert_eq!(follower_count(&ours, "susan").await, 1);
 }

@@ -7,6 +7,7 @@
 //! | `GET /.well-known/webfinger?resource=acct:` | who `name@SERVER_NAME` is (JRD)          |
 //! | `GET /.well-known/nodeinfo`, `/nodeinfo/2.1`| what software this is, how many users    |
 //! | `GET /user/<name>` asking for ActivityPub   | the user as a Person                     |
+//! | `GET /actor`, `/actor/outbox`               | the instance itself, signing its fetches |
 //! | `POST /user/<name>/inbox`, `POST /inbox`    | activities from other servers            |
 //! | `GET /user/<name>/outbox`, `followers`, `following` | the user's collections           |
 //! | `GET /post/<id>` asking for ActivityPub     | a local post as a Note                   |
@@ -32,6 +33,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::resource("/.well-known/nodeinfo").route(web::get().to(routes::nodeinfo_links)),
         )
         .service(web::resource("/nodeinfo/2.1").route(web::get().to(routes::nodeinfo)))
+        .service(web::resource("/actor").route(web::get().to(routes::instance_actor)))
+        .service(web::resource("/actor/outbox").route(web::get().to(routes::instance_outbox)))
         // Before the main blueprint's `/user/{username}`: a request that does not ask for
         // ActivityPub fails the guard and goes on to the profile page.
         .service(

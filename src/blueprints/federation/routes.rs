@@ -116,6 +116,25 @@ pub async fn actor(
     Ok(activity(&fed.actor_document(&user, &keys)))
 }
 
+/// `GET /actor`: the instance actor, whose key signs this server's fetches.
+pub async fn instance_actor(state: web::Data<State>) -> Result<HttpResponse, AppError> {
+    let fed = federation(&state)?;
+    let (public_pem, _) = fed.instance_keys().await?;
+    Ok(activity(&fed.instance_actor_document(&public_pem)))
+}
+
+/// `GET /actor/outbox`: the instance actor posts nothing.
+pub async fn instance_outbox(state: web::Data<State>) -> Result<HttpResponse, AppError> {
+    let fed = federation(&state)?;
+    Ok(activity(&json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/outbox", fed.instance_actor_url()),
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    })))
+}
+
 /// `GET /post/<id>` asking for ActivityPub: a local post as a Note.
 pub async fn note(path: web::Path<i32>, state: web::Data<State>) -> Result<HttpResponse, AppError> {
     let fed = federation(&state)?;
