@@ -1,9 +1,11 @@
 //! HTML from other servers. A Note's `content` is HTML written by a stranger: it is cleaned by
 //! `ammonia` (an allow-list sanitiser built on html5ever, the HTML parser of Servo) before it is
-//! stored, keeping only paragraphs, line breaks, links (http and https only, marked
-//! `rel="nofollow noopener noreferrer"`) and the spans Mastodon wraps mentions and hashtags in.
-//! Everything else (scripts, styles, attributes, images, forms) is dropped. Its text, for
-//! search and for the places that show text, is the same HTML with no tag kept.
+//! stored, keeping only what Mastodon keeps: paragraphs, line breaks, links (http and https
+//! only, marked `rel="nofollow noopener noreferrer"`), the spans Mastodon wraps mentions and
+//! hashtags in, emphasis, code, quotes and lists. Headings become bold paragraphs and other
+//! blocks (`div`, tables, sections) paragraphs, as Mastodon does, so their texts do not run
+//! together. Everything else (scripts, styles, attributes, images, forms) is dropped. Its text,
+//! for search and for the places that show text, is the same HTML with no tag kept.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -15,7 +17,25 @@ pub const MAX_HTML: usize = 20_000;
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::empty();
     builder
-        .tags(HashSet::from(["p", "br", "a", "span"]))
+        .tags(HashSet::from([
+            "p",
+            "br",
+            "a",
+            "span",
+            "strong",
+            "b",
+            "em",
+            "i",
+            "u",
+            "del",
+            "s",
+            "code",
+            "pre",
+            "blockquote",
+            "ul",
+            "ol",
+            "li",
+        ]))
         .tag_attributes(std::collections::HashMap::from([(
             "a",
             HashSet::from(["href"]),
@@ -30,18 +50,94 @@ static TEXT: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builde
 
 /// `html`, cleaned: only the allowed tags and attributes are left.
 pub fn sanitise(html: &str) -> String {
-    let html = truncate(html, MAX_HTML);
+    let html = blocks_as_paragraphs(&truncate(html, MAX_HTML));
     CLEANER.clean(&html).to_string()
 }
 
-/// The text of `html`: every tag dropped, paragraphs and line breaks as line ends, entities
-/// read.
+/// Elements the allow-list drops that stand for a block of their own: each becomes a paragraph
+/// (a heading a bold one), so that its text does not run into the next block's.
+const HEADINGS: [&str; 6] = ["h1", "h2", "h3", "h4", "h5", "h6"];
+const BLOCKS: [&str; 14] = [
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "main",
+    "nav",
+    "figure",
+    "figcaption",
+    "table",
+    "tr",
+    "dt",
+    "dd",
+];
+
+/// `html` with its headings and other blocks written as paragraphs. Only tags are rewritten
+/// (their attributes dropped); the result is cleaned by the allow-list like any other HTML.
+fn blocks_as_paragraphs(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let closing = tag.as_bytes().get(1) == Some(&b'/');
+        let name_at = if closing { 2 } else { 1 };
+        let name_len = tag[name_at..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(tag.len() - name_at);
+        let name = tag[name_at..name_at + name_len].to_ascii_lowercase();
+        let heading = HEADINGS.contains(&name.as_str());
+        let block = heading || BLOCKS.contains(&name.as_str());
+        match tag_end(tag).filter(|_| block && name_len > 0) {
+            Some(end) => {
+                out.push_str(match (heading, closing) {
+                    (true, false) => "<p><strong>",
+                    (true, true) => "</strong></p>",
+                    (false, false) => "<p>",
+                    (false, true) => "</p>",
+                });
+                rest = &tag[end..];
+            }
+            None => {
+                out.push('<');
+                rest = &tag[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the tag at the start of `tag` ends (just after its `>`), quotes read; `None` when it
+/// never does.
+fn tag_end(tag: &str) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in tag.char_indices().skip(1) {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The text of `html`: every tag dropped, paragraphs, list items and line breaks as line ends,
+/// entities read.
 pub fn to_text(html: &str) -> String {
-    let html = truncate(html, MAX_HTML)
-        .replace("</p>", "</p>\n")
-        .replace("<br", "\n<br");
+    let mut html = blocks_as_paragraphs(&truncate(html, MAX_HTML)).replace("<br", "\n<br");
+    for end in ["</p>", "</li>", "</blockquote>", "</pre>"] {
+        html = html.replace(end, &format!("{end}\n"));
+    }
     // What `ammonia` leaves of text is escaped HTML; read the five entities it writes.
-    let escaped = TEXT.clean(&html).to_string();
+    let mut escaped = TEXT.clean(&html).to_string();
+    // An empty block leaves an empty line: one line end between texts is enough.
+    while escaped.contains("\n\n") {
+        escaped = escaped.replace("\n\n", "\n");
+    }
     escaped
         .replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -103,6 +199,22 @@ mod tests {
             "a & b <3\nsecond\nline"
         );
         assert_eq!(to_text("<script>x</script>hi"), "hi");
+    }
+
+    #[test]
+    fn headings_and_blocks_become_paragraphs_and_lists_stay_lists() {
+        let html = r#"<h1 class="x">Title</h1><div title="a>b">one</div><DIV>two</DIV><ul><li><em>a</em></li><li>b</li></ul><blockquote><code>c</code></blockquote><table><tr><td>t</td></tr></table>"#;
+        assert_eq!(
+            sanitise(html),
+            "<p><strong>Title</strong></p><p>one</p><p>two</p><ul><li><em>a</em></li><li>b</li></ul><blockquote><code>c</code></blockquote><p></p><p>t</p><p></p>"
+        );
+        assert_eq!(to_text(html), "Title\none\ntwo\na\nb\nc\nt");
+        // A heading is never a tag the allow-list keeps, and what is not a tag stays text.
+        assert_eq!(
+            sanitise("<h2 onclick=x>h</h2> 1 < 2"),
+            "<p><strong>h</strong></p> 1 &lt; 2"
+        );
+        assert_eq!(sanitise("<h1"), "");
     }
 
     #[test]

@@ -421,10 +421,21 @@ async fn create(
                 .and_then(|m| m.values().find_map(Value::as_str))
         })
         .unwrap_or_default();
-    let body_html = html::sanitise(content);
-    let text = html::to_text(content);
+    let mut body_html = html::sanitise(content);
+    let mut text = html::to_text(content);
     if text.is_empty() {
         return Ok(Ok(()));
+    }
+    // A content warning (Mastodon's "CW", the Note's `summary`): the post shows the warning,
+    // and its text only when the reader opens it.
+    let warning = note["summary"].as_str().map(html::to_text);
+    if let Some(warning) = warning.filter(|w| !w.is_empty()) {
+        let warning = html::truncate(&warning, 500);
+        body_html = format!(
+            "<details><summary>{}</summary>{body_html}</details>",
+            html::escape(&warning)
+        );
+        text = format!("{warning}\n{text}");
     }
     let body = html::truncate(&text, crate::domain::PostBody::MAX);
     // The language's primary subtag ("zh" of "zh-Hant"), as the column holds posts' languages.

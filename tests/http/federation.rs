@@ -600,6 +600,25 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
         assert!(!index.contains(bad), "{bad} in {index}");
     }
 
+    // Headings and other blocks stay apart, as bold paragraphs and paragraphs; a content
+    // warning hides the text until the reader opens it.
+    let mut warned = note(
+        &bob,
+        &format!("{}/post/1002", theirs.address),
+        "<h1>Chapter</h1><div>the ending</div><ul><li>one</li></ul>",
+    );
+    warned["object"]["summary"] = json!("spoilers <b>ahead</b>");
+    let delivery = Delivery::signed(&ours, "/inbox", &warned, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    let index = susan.get("/index").await.body;
+    assert!(
+        index.contains(
+            "<details><summary>spoilers ahead</summary><p><strong>Chapter</strong></p>\
+             <p>the ending</p><ul><li>one</li></ul></details>"
+        ),
+        "{index}"
+    );
+
     // Signed for another server's inbox and replayed here: refused.
     let replayed = note(
         &bob,

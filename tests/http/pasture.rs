@@ -561,7 +561,10 @@ fn unsafe_markup(page: &str) -> Vec<String> {
     for (id, body) in remote_bodies(page) {
         for tag in start_tags(body) {
             let allowed = match tag.name.as_str() {
-                "p" | "br" | "span" => tag.attributes.is_empty(),
+                "p" | "br" | "span" | "strong" | "b" | "em" | "i" | "u" | "del" | "s" | "code"
+                | "pre" | "blockquote" | "ul" | "ol" | "li" | "details" | "summary" => {
+                    tag.attributes.is_empty()
+                }
                 "a" => {
                     tag.attributes.iter().any(|(a, _)| a == "rel")
                         && tag.attributes.iter().all(|(a, v)| match a.as_str() {
