@@ -37,6 +37,13 @@ impl Templates {
             "urlencode",
             |value: &str, _: tera::Kwargs, _: &tera::State| encode_component(value),
         );
+        // `{{ user.username | breakable }}`: a name, with its places to wrap (`breakable`).
+        tera.register_filter(
+            "breakable",
+            |value: &str, _: tera::Kwargs, _: &tera::State| {
+                tera::Value::safe_string(&breakable(value))
+            },
+        );
         tera.add_raw_templates(sources)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("parsing templates")?;
@@ -56,6 +63,31 @@ impl Templates {
             Ok(self.0.render(name, &context)?)
         })
     }
+}
+
+/// `text` HTML-escaped, with a place to wrap (`<wbr>`) before each `@` and after each `.` and
+/// `_`: a long `name@host` or `first_last.name` on a narrow screen then wraps before its
+/// server's name and between its parts, not at any letter (the CSS's `overflow-wrap: anywhere`
+/// is left for a part too long for a line by itself).
+pub fn breakable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c == '@' {
+            out.push_str("<wbr>");
+        }
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+        if matches!(c, '.' | '_') {
+            out.push_str("<wbr>");
+        }
+    }
+    out
 }
 
 /// What every page's template gets besides its own values.
@@ -288,4 +320,22 @@ pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::Found()
         .insert_header((header::LOCATION, to))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::breakable;
+
+    #[test]
+    fn a_name_wraps_before_its_server_and_between_its_parts_and_stays_escaped() {
+        assert_eq!(
+            breakable("ana_b@social.example.org"),
+            "ana_<wbr>b<wbr>@social.<wbr>example.<wbr>org"
+        );
+        assert_eq!(
+            breakable("User: <b>&\"'"),
+            "User: &lt;b&gt;&amp;&quot;&#39;"
+        );
+        assert_eq!(breakable("susan"), "susan");
+    }
 }
