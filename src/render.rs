@@ -65,15 +65,21 @@ impl Templates {
     }
 }
 
-/// `text` HTML-escaped, with a place to wrap (`<wbr>`) before each `@` and after each `.` and
-/// `_`: a long `name@host` or `first_last.name` on a narrow screen then wraps before its
-/// server's name and between its parts, not at any letter (the CSS's `overflow-wrap: anywhere`
-/// is left for a part too long for a line by itself).
+/// `text` HTML-escaped, with places to wrap a long name on a narrow screen: a `<wbr>` after
+/// each `.` and `_`, and before an `@`, whose `@host` is a `handle-host` span, an inline block
+/// (`static/css/microblog.css`): `first_last@social.example` then wraps before `@` and keeps its
+/// server's name on one line when that fits, breaking it after its dots only when it does not.
+/// The CSS's `overflow-wrap: anywhere` is left for a part too long for a line by itself.
 pub fn breakable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut out = String::with_capacity(text.len() + 48);
+    let mut in_host = false;
     for c in text.chars() {
-        if c == '@' {
-            out.push_str("<wbr>");
+        if c == '@' && !in_host {
+            out.push_str("<wbr><span class=\"handle-host\">");
+            in_host = true;
+        } else if c.is_whitespace() && in_host {
+            out.push_str("</span>");
+            in_host = false;
         }
         match c {
             '&' => out.push_str("&amp;"),
@@ -86,6 +92,9 @@ pub fn breakable(text: &str) -> String {
         if matches!(c, '.' | '_') {
             out.push_str("<wbr>");
         }
+    }
+    if in_host {
+        out.push_str("</span>");
     }
     out
 }
@@ -330,7 +339,11 @@ mod tests {
     fn a_name_wraps_before_its_server_and_between_its_parts_and_stays_escaped() {
         assert_eq!(
             breakable("ana_b@social.example.org"),
-            "ana_<wbr>b<wbr>@social.<wbr>example.<wbr>org"
+            "ana_<wbr>b<wbr><span class=\"handle-host\">@social.<wbr>example.<wbr>org</span>"
+        );
+        assert_eq!(
+            breakable("User: a@b.c x@y"),
+            "User: a<wbr><span class=\"handle-host\">@b.<wbr>c</span> x<wbr><span class=\"handle-host\">@y</span>"
         );
         assert_eq!(
             breakable("User: <b>&\"'"),
