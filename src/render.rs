@@ -37,6 +37,13 @@ impl Templates {
             "urlencode",
             |value: &str, _: tera::Kwargs, _: &tera::State| encode_component(value),
         );
+        // `{{ user.username | breakable }}`: a name, with its places to wrap (`breakable`).
+        tera.register_filter(
+            "breakable",
+            |value: &str, _: tera::Kwargs, _: &tera::State| {
+                tera::Value::safe_string(&breakable(value))
+            },
+        );
         tera.add_raw_templates(sources)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("parsing templates")?;
@@ -56,6 +63,40 @@ impl Templates {
             Ok(self.0.render(name, &context)?)
         })
     }
+}
+
+/// `text` HTML-escaped, with places to wrap a long name on a narrow screen: a `<wbr>` after
+/// each `.` and `_`, and before an `@`, whose `@host` is a `handle-host` span, an inline block
+/// (`static/css/microblog.css`): `first_last@social.example` then wraps before `@` and keeps its
+/// server's name on one line when that fits, breaking it after its dots only when it does not.
+/// The CSS's `overflow-wrap: anywhere` is left for a part too long for a line by itself.
+pub fn breakable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 48);
+    let mut in_host = false;
+    for c in text.chars() {
+        if c == '@' && !in_host {
+            out.push_str("<wbr><span class=\"handle-host\">");
+            in_host = true;
+        } else if c.is_whitespace() && in_host {
+            out.push_str("</span>");
+            in_host = false;
+        }
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+        if matches!(c, '.' | '_') {
+            out.push_str("<wbr>");
+        }
+    }
+    if in_host {
+        out.push_str("</span>");
+    }
+    out
 }
 
 /// What every page's template gets besides its own values.
@@ -288,4 +329,26 @@ pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::Found()
         .insert_header((header::LOCATION, to))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::breakable;
+
+    #[test]
+    fn a_name_wraps_before_its_server_and_between_its_parts_and_stays_escaped() {
+        assert_eq!(
+            breakable("ana_b@social.example.org"),
+            "ana_<wbr>b<wbr><span class=\"handle-host\">@social.<wbr>example.<wbr>org</span>"
+        );
+        assert_eq!(
+            breakable("User: a@b.c x@y"),
+            "User: a<wbr><span class=\"handle-host\">@b.<wbr>c</span> x<wbr><span class=\"handle-host\">@y</span>"
+        );
+        assert_eq!(
+            breakable("User: <b>&\"'"),
+            "User: &lt;b&gt;&amp;&quot;&#39;"
+        );
+        assert_eq!(breakable("susan"), "susan");
+    }
 }

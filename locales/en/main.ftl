@@ -56,6 +56,10 @@ pagination-older = Older posts
 user-avatar-alt = Avatar of { $username }
 user-heading = User: { $username }
 user-last-seen = Last seen on:
+# A remote account (name@host): this server never sees its visits, so no "Last seen".
+user-remote-server = An account on { $server }.
+# The link to a remote account's own page on its server.
+user-remote-page = Its page on { $server }
 # The number is shown before the word.
 user-followers =
     { $count ->
@@ -227,6 +231,8 @@ search-placeholder = Search
 search-heading = Search Results
 search-button = Search
 search-none = No posts hold all of these words.
+# A search for @name@host that found no account: $handle is what was typed.
+search-handle-not-found = No account { $handle } was found: its server did not answer, or has no such account.
 search-too-long = The search is too long (at most { $max } characters).
 search-too-many-words = The search has too many words (at most { $max }).
 
@@ -239,14 +245,16 @@ user-send-message = Send private message
 send-message-heading = Send Message to { $recipient }
 send-message-label = Message
 button-cancel = Cancel
-button-block = Block messages
-button-unblock = Unblock messages
+button-block = Block
+button-unblock = Unblock
 messages-none = No messages yet.
 flash-message-sent = Your message has been sent.
 flash-cannot-message-self = You cannot send messages to yourself!
 flash-message-blocked = You cannot send messages to { $username }.
 flash-cannot-block-self = You cannot block yourself!
-flash-blocked = You have blocked { $username }: their messages no longer reach you.
+flash-blocked = You have blocked { $username }: their posts and messages no longer reach you.
+# A remote account sends no messages here.
+flash-blocked-remote = You have blocked { $username }: their posts no longer reach you.
 flash-unblocked = You have unblocked { $username }.
 # Over the sending budget: $max messages a minute.
 message-too-fast = You are sending messages too fast (at most { $max } a minute). Try again in { $seconds } seconds.

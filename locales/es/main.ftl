@@ -54,6 +54,8 @@ pagination-older = Artículos anteriores
 user-avatar-alt = Avatar de { $username }
 user-heading = Usuario: { $username }
 user-last-seen = Última visita:
+user-remote-server = Una cuenta de { $server }.
+user-remote-page = Su página en { $server }
 user-followers =
     { $count ->
         [one] seguidor
@@ -222,6 +224,7 @@ search-placeholder = Buscar
 search-heading = Resultados de la búsqueda
 search-button = Buscar
 search-none = Ningún artículo tiene todas estas palabras.
+search-handle-not-found = No se encontró ninguna cuenta { $handle }: su servidor no respondió, o no tiene esa cuenta.
 search-too-long = La búsqueda es demasiado larga (como mucho { $max } caracteres).
 search-too-many-words = La búsqueda tiene demasiadas palabras (como mucho { $max }).
 
@@ -234,14 +237,15 @@ user-send-message = Enviar mensaje privado
 send-message-heading = Enviar mensaje a { $recipient }
 send-message-label = Mensaje
 button-cancel = Cancelar
-button-block = Bloquear mensajes
-button-unblock = Desbloquear mensajes
+button-block = Bloquear
+button-unblock = Desbloquear
 messages-none = Todavía no hay mensajes.
 flash-message-sent = Tu mensaje ha sido enviado.
 flash-cannot-message-self = ¡No puedes enviarte mensajes a ti mismo!
 flash-message-blocked = No puedes enviar mensajes a { $username }.
 flash-cannot-block-self = ¡No puedes bloquearte a ti mismo!
-flash-blocked = Has bloqueado a { $username }: sus mensajes ya no te llegan.
+flash-blocked = Has bloqueado a { $username }: sus artículos y mensajes ya no te llegan.
+flash-blocked-remote = Has bloqueado a { $username }: sus artículos ya no te llegan.
 flash-unblocked = Has desbloqueado a { $username }.
 message-too-fast = Estás enviando mensajes demasiado rápido (como mucho { $max } por minuto). Vuelve a intentarlo en { $seconds } segundos.
 error-since = "since" debe ser un tiempo Unix en segundos, 0 o más.

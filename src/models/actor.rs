@@ -141,6 +141,19 @@ pub fn find_remote(conn: &mut DbConn, id: i32) -> QueryResult<Option<RemoteActor
         .optional()
 }
 
+/// `user`'s actor id when it is a remote account (the profile links to its own page), else
+/// `None`. A local user costs no query.
+pub fn actor_id_of(conn: &mut DbConn, user: &User) -> QueryResult<Option<String>> {
+    if !is_remote_name(&user.username) {
+        return Ok(None);
+    }
+    remote_actors::table
+        .find(user.id)
+        .select(remote_actors::uri)
+        .first(conn)
+        .optional()
+}
+
 /// What a remote actor's document said, to store.
 #[derive(Debug, Clone)]
 pub struct FetchedActor<'a> {

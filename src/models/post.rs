@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::{DbConn, on_backend};
 use crate::pagination::{PageNumber, Paginated};
-use crate::schema::{followers, posts, users};
+use crate::schema::{blocks, followers, posts, users};
 
 /// A whole row of `posts`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -70,13 +70,28 @@ pub fn newest_id(conn: &mut DbConn) -> QueryResult<i32> {
 /// Which posts a page lists.
 #[derive(Debug, Clone, Copy)]
 pub enum Feed {
-    /// `/explore`: everyone's.
+    /// Everyone's (the count of every post).
     Everyone,
+    /// `/explore` as a reader sees it: everyone's but those of the users the reader blocks.
+    Explore(i32),
     /// `/user/<name>`: one author's.
     Author(i32),
     /// `/index`: the user's own and those of the users they follow (Flask:
-    /// `User.following_posts()`, chapter 9).
+    /// `User.following_posts()`, chapter 9), but those of the users they block.
     Timeline(i32),
+}
+
+/// The users `reader` blocks (a port addition, `docs/21-user-notifications.md`): their posts
+/// leave the reader's timeline and `/explore`. A few rows of `blocks`, read by its primary key.
+fn blocked_by(
+    reader: i32,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<blocks::table, diesel::dsl::Eq<blocks::blocker_id, i32>>,
+    blocks::blocked_id,
+> {
+    blocks::table
+        .filter(blocks::blocker_id.eq(reader))
+        .select(blocks::blocked_id)
 }
 
 /// Stores a post; returns its id.
@@ -101,18 +116,24 @@ pub fn find(conn: &mut DbConn, id: i32) -> QueryResult<Option<PostWithAuthor>> {
 pub fn count(conn: &mut DbConn, feed: Feed) -> QueryResult<i64> {
     match feed {
         Feed::Everyone => posts::table.count().get_result(conn),
+        Feed::Explore(reader) => on_backend!(conn, c => posts::table
+            .filter(posts::user_id.ne_all(blocked_by(reader)))
+            .count()
+            .get_result(c)),
         Feed::Author(user_id) => posts::table
             .filter(posts::user_id.eq(user_id))
             .count()
             .get_result(conn),
         Feed::Timeline(user_id) => on_backend!(conn, c => posts::table
             .filter(
-                posts::user_id.eq_any(
-                    followers::table
-                        .filter(followers::follower_id.eq(user_id))
-                        .select(followers::followed_id),
-                )
-                .or(posts::user_id.eq(user_id)),
+                posts::user_id
+                    .eq_any(
+                        followers::table
+                            .filter(followers::follower_id.eq(user_id))
+                            .filter(followers::followed_id.ne_all(blocked_by(user_id)))
+                            .select(followers::followed_id),
+                    )
+                    .or(posts::user_id.eq(user_id)),
             )
             .count()
             .get_result(c)),
@@ -168,6 +189,10 @@ fn rows(
     };
     match feed {
         Feed::Everyone => on_backend!(conn, c => newest_first!(page_of_ids()).load(c)),
+        Feed::Explore(reader) => on_backend!(conn, c => newest_first!(
+            page_of_ids().filter(candidates.field(posts::user_id).ne_all(blocked_by(reader)))
+        )
+        .load(c)),
         Feed::Author(user_id) => on_backend!(conn, c => newest_first!(
             page_of_ids().filter(candidates.field(posts::user_id).eq(user_id))
         )
@@ -181,6 +206,7 @@ fn rows(
                 candidates.field(posts::user_id).eq_any(
                     followers::table
                         .filter(followers::follower_id.eq(user_id))
+                        .filter(followers::followed_id.ne_all(blocked_by(user_id)))
                         .select(followers::followed_id)
                         .union(
                             own.filter(own.field(users::id).eq(user_id))

@@ -153,6 +153,8 @@
     const translation = document.createElement('span');
     translation.className = 'translation';
     translation.textContent = text;
+    // In the reader's language (an error message too), whatever the post's own `lang`.
+    translation.lang = document.documentElement.lang;
     place.replaceChildren(translation);
   });
 })();

@@ -7,6 +7,7 @@
 #[path = "../http/common.rs"]
 mod common;
 mod pages;
+mod remote;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -42,6 +43,9 @@ enum Screen {
     /// A phone, 390x844 at three device pixels per CSS pixel, with touch and a phone's browser
     /// name (Chromium's mobile emulation): `<meta name="viewport">` applies, as on a phone.
     Phone,
+    /// The narrowest phone in common use: 360x740 at three device pixels per CSS pixel, as
+    /// `Phone` otherwise.
+    NarrowPhone,
 }
 
 impl Chrome {
@@ -76,9 +80,14 @@ impl Chrome {
                 format!("--user-data-dir={}", chrome._profile.path().display()),
             ],
         });
-        if screen == Screen::Phone {
+        let phone = match screen {
+            Screen::Desktop => None,
+            Screen::Phone => Some((390, 844)),
+            Screen::NarrowPhone => Some((360, 740)),
+        };
+        if let Some((width, height)) = phone {
             options["mobileEmulation"] = serde_json::json!({
-                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true },
                 "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
                               (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36",
             });

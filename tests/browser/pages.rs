@@ -11,7 +11,7 @@ use super::{Chrome, Person, Screen, common, link_in_outbox};
 use common::{PASSWORD, TestApp, spawn_app_with};
 
 /// The longest usernames the forms allow (64 characters: letters, digits, `.`, `_`, `-`).
-fn long_name(first: &str) -> String {
+pub(super) fn long_name(first: &str) -> String {
     let mut name = first.to_owned();
     while name.len() < 64 {
         name.push_str("_bartholomew");
@@ -88,7 +88,7 @@ pub(super) async fn problems(me: &Person<'_>, axe: &str) -> Vec<String> {
 }
 
 /// Logs `me` in as `username` (registered already).
-async fn log_in(me: &Person<'_>, username: &str) {
+pub(super) async fn log_in(me: &Person<'_>, username: &str) {
     me.open("/auth/login").await;
     me.fill("username", username).await;
     me.fill("password", PASSWORD).await;
@@ -97,7 +97,7 @@ async fn log_in(me: &Person<'_>, username: &str) {
 }
 
 /// Switches the site's language with the menu at the foot of every page.
-async fn choose_language(me: &Person<'_>, tag: &str) {
+pub(super) async fn choose_language(me: &Person<'_>, tag: &str) {
     me.open("/explore").await;
     me.press(&format!("footer button[name=lang][value={tag}]"))
         .await;

@@ -1117,9 +1117,7 @@ async fn a_server_speaks_only_for_its_own_actors_and_a_stranger_stores_nothing()
         let res = browser
             .get(&format!("/search?q={}", crate::common::encode(&handle)))
             .await;
-        assert_eq!(res.status, 302, "{handle}");
-        let to = res.location().unwrap_or_default();
-        assert!(!to.starts_with("/user/"), "{handle}: {to}");
+        assert_eq!(res.status, 404, "{handle}: {:?}", res.location());
     }
     assert!(!has_account(&ours, &bob_here));
     assert!(!has_account(&ours, &eve_here));
@@ -1212,4 +1210,156 @@ async fn fetches_are_signed_by_the_instance_actor_for_servers_in_secure_mode() {
     let delivery = Delivery::signed(&ours, "/inbox", &follow(&dave, &susan), &dave);
     assert_eq!(delivery.send(&ours).await.0, 202);
     assert_eq!(follower_count(&ours, "susan").await, 1);
+}
+
+/// What a person sees of a remote account: its server instead of a "Last seen" this server
+/// cannot know, a link to its own page there, a Block button that keeps its posts out of the
+/// blocker's timeline and `/explore`, its name with places to wrap, its posts' language; and a
+/// handle that finds nobody says so, with the handle still in the box. In both languages.
+#[actix_web::test]
+async fn a_remote_profile_shows_its_server_links_home_and_can_be_blocked() {
+    let ours = spawn_federated(&[]).await;
+    let theirs = spawn_federated(&[]).await;
+    let mut susan = ours.logged_in("susan", false).await;
+    let bob = remote_user(&theirs, "bob").await;
+    let server = host(&theirs);
+    let handle = format!("bob@{server}");
+    let bob_page = microblog::urls::user_url(&handle);
+    let spanish = [("Accept-Language", "es")];
+
+    // A handle nobody answers for: the search page says why, the handle still in its box.
+    let typed = format!("@nobody@{server}");
+    let search = format!("/search?q={}", crate::common::encode(&typed));
+    let res = susan.get(&search).await;
+    assert_eq!(res.status, 404, "{}", res.body);
+    assert!(
+        res.body.contains(&format!("name=\"q\" value=\"{typed}\"")),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains(&format!(
+            "No account {typed} was found: its server did not answer, or has no such account."
+        )),
+        "{}",
+        res.body
+    );
+    let res = susan.get_with(&search, &spanish).await;
+    assert_eq!(res.status, 404);
+    assert!(
+        res.body
+            .contains(&format!("No se encontró ninguna cuenta {typed}")),
+        "{}",
+        res.body
+    );
+
+    // Bob is found; his profile names his server, links to his page there, and has no
+    // "Last seen" (this server never sees his visits) and no message button, but a Block one.
+    let res = susan
+        .get(&format!(
+            "/search?q={}",
+            crate::common::encode(&format!("@{handle}"))
+        ))
+        .await;
+    assert_eq!(res.location(), Some(bob_page.as_str()), "{}", res.body);
+    let profile = susan.get(&bob_page).await.body;
+    assert!(!profile.contains("Last seen"), "{profile}");
+    assert!(!profile.contains("send-message"), "{profile}");
+    let breakable_server = server.replace('.', ".<wbr>");
+    assert!(
+        profile.contains(&format!("An account on {server}.")),
+        "{profile}"
+    );
+    assert!(
+        profile.contains(&format!(
+            "<a class=\"remote-page\" href=\"{}\" rel=\"nofollow noopener\">Its page on {server}</a>",
+            bob.actor
+        )),
+        "{profile}"
+    );
+    let block = format!("/block/{}", microblog::urls::encode_component(&handle));
+    assert!(
+        profile.contains(&format!("action=\"{block}\"")),
+        "{profile}"
+    );
+    // His name wraps before his server and at its dots, not at any letter.
+    assert!(
+        profile.contains(&format!(
+            "User: bob<wbr><span class=\"handle-host\">@{breakable_server}</span></h1>"
+        )),
+        "{profile}"
+    );
+    let popup = susan.get(&format!("{bob_page}/popup")).await.body;
+    assert!(!popup.contains("Last seen"), "{popup}");
+    assert!(popup.contains("An account on"), "{popup}");
+    let profile = susan.get_with(&bob_page, &spanish).await.body;
+    assert!(!profile.contains("Última visita"), "{profile}");
+    assert!(
+        profile.contains(&format!("Una cuenta de {server}.")),
+        "{profile}"
+    );
+    assert!(
+        profile.contains(&format!("Su página en {server}</a>")),
+        "{profile}"
+    );
+    assert!(profile.contains(">Bloquear</button>"), "{profile}");
+
+    // She follows him; his post in Spanish reaches her timeline with its language.
+    let follow = format!("/follow/{}", crate::common::encode(&handle));
+    assert_eq!(susan.submit(&bob_page, &follow, &[]).await.status, 302);
+    settle(&[&ours, &theirs]).await;
+    let mut spoken = note(&bob, &format!("{}/post/2001", theirs.address), "");
+    let object = spoken["object"].as_object_mut().unwrap();
+    object.remove("content");
+    object.insert(
+        "contentMap".into(),
+        json!({"es": "<p>hola desde el otro lado</p>"}),
+    );
+    let delivery = Delivery::signed(&ours, "/inbox", &spoken, &bob);
+    assert_eq!(delivery.send(&ours).await.0, 202);
+    for path in ["/index", "/explore"] {
+        let body = susan.get(path).await.body;
+        assert!(body.contains("hola desde el otro lado"), "{path}: {body}");
+        assert!(
+            body.contains("class=\"post-body remote-body\" id=\"post-")
+                && body.contains("lang=\"es\"><p>hola desde"),
+            "{path}: {body}"
+        );
+    }
+
+    // She blocks him: his posts leave her timeline and /explore, not his profile.
+    let res = susan.submit(&bob_page, &block, &[]).await;
+    assert_eq!(res.location(), Some(bob_page.as_str()), "{}", res.body);
+    assert_eq!(
+        susan.flashes(&bob_page).await,
+        [format!(
+            "You have blocked {handle}: their posts no longer reach you."
+        )]
+    );
+    for path in ["/index", "/explore"] {
+        let body = susan.get(path).await.body;
+        assert!(!body.contains("hola desde el otro lado"), "{path}: {body}");
+    }
+    let profile = susan.get(&bob_page).await.body;
+    assert!(profile.contains("hola desde el otro lado"), "{profile}");
+    let unblock = format!("/unblock/{}", microblog::urls::encode_component(&handle));
+    assert!(
+        profile.contains(&format!("action=\"{unblock}\"")),
+        "{profile}"
+    );
+    // Another user here still sees them.
+    let mut john = ours.logged_in("john", false).await;
+    assert!(
+        john.get("/explore")
+            .await
+            .body
+            .contains("hola desde el otro lado")
+    );
+
+    // Unblocked: they are back.
+    assert_eq!(susan.submit(&bob_page, &unblock, &[]).await.status, 302);
+    for path in ["/index", "/explore"] {
+        let body = susan.get(path).await.body;
+        assert!(body.contains("hola desde el otro lado"), "{path}: {body}");
+    }
 }

@@ -232,9 +232,28 @@ async fn a_blocked_sender_cannot_write_and_their_messages_disappear() {
     let (_app, mut susan, mut john) = two_users().await;
     send(&mut john, "susan", "before the block").await;
     assert_eq!(badge(&mut susan).await.as_deref(), Some("1"));
+    john.submit("/index", "/index", &[("post", "words of john himself")])
+        .await;
+    susan.submit("/user/john", "/follow/john", &[]).await;
 
     let res = susan.submit("/user/john", "/block/john", &[]).await;
     assert_eq!(res.location(), Some("/user/john"));
+    assert_eq!(
+        susan.flashes("/user/john").await,
+        ["You have blocked john: their posts and messages no longer reach you."]
+    );
+    // His posts leave her timeline and /explore (he is still followed), not his profile.
+    for path in ["/index", "/explore"] {
+        let body = susan.get(path).await.body;
+        assert!(!body.contains("words of john himself"), "{path}: {body}");
+    }
+    assert!(
+        susan
+            .get("/user/john")
+            .await
+            .body
+            .contains("words of john himself")
+    );
     let profile = susan.get("/user/john").await.body;
     assert!(profile.contains("action=\"/unblock/john\""), "{profile}");
     // The old message is gone from her list and count.
@@ -253,8 +272,13 @@ async fn a_blocked_sender_cannot_write_and_their_messages_disappear() {
     // Susan can still write to him.
     assert_eq!(send(&mut susan, "john", "I can").await.status, 302);
 
-    // Unblocked: his message from before is back (read already), and he can write again.
+    // Unblocked: his message from before is back (read already), and he can write again; his
+    // posts are back in her timeline.
     susan.submit("/user/john", "/unblock/john", &[]).await;
+    for path in ["/index", "/explore"] {
+        let body = susan.get(path).await.body;
+        assert!(body.contains("words of john himself"), "{path}: {body}");
+    }
     assert_eq!(
         message_bodies(&susan.get("/messages").await.body),
         ["before the block"]

@@ -268,9 +268,15 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     susan_later.cookies = susan.cookies.clone();
     let index = susan_later.get("/index").await;
     assert_eq!(index.status, 200, "still logged in after the move");
+    // She still follows John, whose post came along; her block keeps it out of her timeline.
+    let john_page = susan_later.get("/user/john").await.body;
     assert!(
-        index.body.contains("moving house"),
-        "the followed timeline came along"
+        john_page.contains("moving house") && john_page.contains("action=\"/unfollow/john\""),
+        "the follow and the post came along: {john_page}"
+    );
+    assert!(
+        !index.body.contains("moving house"),
+        "the block holds in the timeline"
     );
     // So did John's API token.
     let john_api = awc::Client::default()

@@ -196,3 +196,25 @@ async fn a_page_sent_again_shows_every_change_at_once() {
             .contains("the newest of all")
     );
 }
+
+/// A post's body carries its language (`lang`), so a screen reader reads it in that language's
+/// voice; a post whose language is not known has none (the page's language applies).
+#[actix_web::test]
+async fn a_post_body_says_its_language_when_it_is_known() {
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    let spoken = "Hola a todos, hoy es un buen día para escribir en el blog";
+    susan.submit("/index", "/index", &[("post", spoken)]).await;
+    susan.submit("/index", "/index", &[("post", "42 :)")]).await;
+
+    for path in ["/index", "/explore", "/user/susan"] {
+        let body = susan.get(path).await.body;
+        assert!(
+            body.contains(&format!("-body\" lang=\"es\">{spoken}</p>")),
+            "{path}: {body}"
+        );
+        assert!(body.contains("-body\">42 :)</p>"), "{path}: {body}");
+    }
+    let found = susan.get("/search?q=escribir").await.body;
+    assert!(found.contains("-body\" lang=\"es\">"), "{found}");
+}

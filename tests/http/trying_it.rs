@@ -118,7 +118,7 @@ async fn a_profile_shows_the_counts_and_the_buttons_the_steps_press() {
     app.register("john").await;
     let mut susan = app.logged_in("susan", false).await;
     let john = susan.get("/user/john").await.body;
-    for button in ["Follow", "Send private message", "Block messages"] {
+    for button in [">Follow<", ">Send private message<", ">Block<"] {
         assert!(john.contains(button), "{button}");
     }
     susan.submit("/user/john", "/follow/john", &[]).await;

@@ -213,8 +213,9 @@ pub async fn delete_message(
     Ok(redirect("/messages"))
 }
 
-/// Port addition: `POST /block/<username>`. The blocked user can no longer send messages to
-/// the blocker, and their messages leave the blocker's list and count.
+/// Port addition: `POST /block/<username>`, a local or a remote account. The blocked user can
+/// no longer send messages to the blocker, their messages leave the blocker's list and count,
+/// and their posts leave the blocker's timeline and `/explore` (`post::Feed`).
 pub async fn block(
     req: HttpRequest,
     CurrentUser(me): CurrentUser,
@@ -256,10 +257,11 @@ async fn change_block(
         .run(move |conn| message::set_blocked(conn, me, target_id, block))
         .await?;
     state.live.changed(me);
-    let id = if block {
-        "flash-blocked"
-    } else {
-        "flash-unblocked"
+    // A remote account sends no messages here: only its posts are kept from the blocker.
+    let id = match (block, actor::is_remote_name(&target.username)) {
+        (true, false) => "flash-blocked",
+        (true, true) => "flash-blocked-remote",
+        (false, _) => "flash-unblocked",
     };
     flash(
         req,

@@ -92,7 +92,7 @@ pub async fn explore(
 ) -> Result<HttpResponse, AppError> {
     let per_page = state.config.posts_per_page;
     let (page, everyone) = login
-        .read(move |conn, _| post::page(conn, Feed::Everyone, number, per_page))
+        .read(move |conn, me| post::page(conn, Feed::Explore(me), number, per_page))
         .await?;
     let title = Message::new("title-explore");
     let fragments = &state.fragments;
@@ -123,6 +123,7 @@ pub async fn user(
             let Some(profile) = user::profile(conn, me, &username)? else {
                 return Ok(None);
             };
+            let actor_id = actor::actor_id_of(conn, &profile.user)?;
             let posts = post::page(conn, Feed::Author(profile.user.id), number, per_page)?;
             // One's own profile: the latest export to download, and whether the last one failed.
             let exports = if profile.is_self {
@@ -133,11 +134,11 @@ pub async fn user(
             } else {
                 None
             };
-            Ok(Some((profile, posts, exports)))
+            Ok(Some((profile, actor_id, posts, exports)))
         })
         .await?;
-    let (profile, posts, exports) = found.ok_or(AppError::NotFound)?;
-    let profile = ProfileView::new(profile, &state.activity);
+    let (profile, actor_id, posts, exports) = found.ok_or(AppError::NotFound)?;
+    let profile = ProfileView::new(profile, actor_id.as_deref(), &state.activity);
     let (posts, pagination) = views::posts(&page, posts, &profile.url, &state.fragments)?;
     let title = Message::new("title-user").with("username", profile.username.as_str());
     let (export, export_failed) = match exports {
@@ -174,10 +175,16 @@ pub async fn user_popup(
 ) -> Result<HttpResponse, AppError> {
     let username = path.into_inner();
     let (page, found) = login
-        .read(move |conn, me| user::profile(conn, me, &username))
+        .read(move |conn, me| {
+            let Some(profile) = user::profile(conn, me, &username)? else {
+                return Ok(None);
+            };
+            let actor_id = actor::actor_id_of(conn, &profile.user)?;
+            Ok(Some((profile, actor_id)))
+        })
         .await?;
-    let profile = found.ok_or(AppError::NotFound)?;
-    let user = ProfileView::new(profile, &state.activity);
+    let (profile, actor_id) = found.ok_or(AppError::NotFound)?;
+    let user = ProfileView::new(profile, actor_id.as_deref(), &state.activity);
     page.render_fragment("user_popup.html", &PopupContext { user })
 }
 
@@ -376,9 +383,17 @@ pub async fn search(
         if let Some(found) = federation.resolve_handle(&typed).await? {
             return Ok(redirect(&user_url(&found.username)));
         }
-        let message = Message::new("flash-user-not-found").with("username", typed);
-        page.flash(Kind::Error, message);
-        return Ok(redirect("/explore"));
+        // Nobody: the search page says why, with the handle still in its box to correct.
+        let why = Message::new("search-handle-not-found").with("handle", typed.as_str());
+        let url = format!("/search?q={}", encode_component(&typed));
+        let context = views::SearchContext {
+            q: typed,
+            posts: Vec::new(),
+            pagination: Paginated::<()>::empty().links(&url),
+            error: Some(why),
+        };
+        let title = Message::new("title-search");
+        return page.render_status(StatusCode::NOT_FOUND, "search.html", title, &context);
     }
     let query = Query::parse(&typed);
     let per_page = state.config.posts_per_page;

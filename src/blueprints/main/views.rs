@@ -38,6 +38,9 @@ pub struct PostView {
     body_html: Option<String>,
     /// The reader wrote it: a Delete link.
     own: bool,
+    /// The post's language as a BCP 47 tag, for the body's `lang` (a screen reader then reads
+    /// it in that language's voice); `None` when unknown or not a valid tag.
+    lang: Option<String>,
 }
 
 impl PostView {
@@ -60,8 +63,17 @@ impl PostView {
             highlighted: None,
             body_html: p.body_html.clone(),
             own: p.user_id == reader,
+            lang: p.language.as_deref().and_then(language_tag),
         }
     }
+}
+
+/// `stored` as a BCP 47 language tag (`es`, `zh-Hant`), canonical; `None` for an empty or
+/// malformed one, or `und` (undetermined).
+fn language_tag(stored: &str) -> Option<String> {
+    let id: LanguageIdentifier = stored.parse().ok()?;
+    let tag = id.to_string();
+    (tag != "und").then_some(tag)
 }
 
 /// What `_post.html` is rendered with.
@@ -210,7 +222,9 @@ pub struct ProfileView {
     avatar: String,
     avatar_small: String,
     about_me: Option<String>,
-    last_seen: Moment,
+    /// A local user's last visit. None for a remote account: this server never sees its visits
+    /// (its row's `last_seen` is when it was first fetched).
+    last_seen: Option<Moment>,
     followers: i64,
     following: i64,
     is_self: bool,
@@ -220,10 +234,16 @@ pub struct ProfileView {
     /// An account of another server (`name@host`): no private messages, which would never
     /// leave this one.
     remote: bool,
+    /// A remote account's server (`host` of `name@host`).
+    server: Option<String>,
+    /// A remote account's own page on its server: its actor id, when that is an http(s) URL.
+    home_page: Option<String>,
 }
 
 impl ProfileView {
-    pub fn new(profile: user::Profile, activity: &ActivityTracker) -> Self {
+    /// `profile` as a page shows it; `actor_id` is a remote account's actor id (`None` for a
+    /// local user).
+    pub fn new(profile: user::Profile, actor_id: Option<&str>, activity: &ActivityTracker) -> Self {
         let user::Profile {
             user,
             followers,
@@ -232,27 +252,44 @@ impl ProfileView {
             is_following,
             is_blocking,
         } = profile;
+        let server = user
+            .username
+            .split_once('@')
+            .map(|(_, host)| host.to_owned());
         // A visit noted in memory but not yet written is fresher than the stored value.
-        let last_seen = activity
-            .last_seen(user.id)
-            .map_or(user.last_seen, |noted| noted.max(user.last_seen));
+        let last_seen = server.is_none().then(|| {
+            activity
+                .last_seen(user.id)
+                .map_or(user.last_seen, |noted| noted.max(user.last_seen))
+                .into()
+        });
         Self {
             id: user.id,
             url: user_url(&user.username),
             avatar: avatar_url(&user.email, 128),
             avatar_small: avatar_url(&user.email, 64),
             about_me: user.about_me,
-            last_seen: last_seen.into(),
+            last_seen,
             followers,
             following,
             is_self,
             is_following,
             is_blocking,
             message_url: format!("/send_message/{}", encode_component(&user.username)),
-            remote: user.username.contains('@'),
+            remote: server.is_some(),
+            home_page: server.as_ref().and(actor_id).and_then(web_page),
+            server,
             username: user.username,
         }
     }
+}
+
+/// `uri` as a link for a page, when it is an absolute http or https URL with a host: another
+/// server's word, so nothing else (`javascript:`, `data:`...) becomes a link.
+fn web_page(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    let web = matches!(url.scheme(), "http" | "https") && url.host_str().is_some();
+    web.then(|| url.to_string())
 }
 
 /// `user.html`: the profile and the user's posts.
@@ -285,7 +322,7 @@ mod tests {
     use actix_web::web;
     use chrono::NaiveDate;
 
-    use super::PostView;
+    use super::{PostView, language_tag, web_page};
     use crate::fragments::Fragments;
     use crate::i18n;
     use crate::models::post::PostWithAuthor;
@@ -303,6 +340,55 @@ mod tests {
             author: author.to_owned(),
             author_email: format!("{author}@example.com"),
             body_html: None,
+        }
+    }
+
+    /// Only a valid BCP 47 tag becomes a post body's `lang`, in its canonical form.
+    #[test]
+    fn a_post_language_is_a_lang_only_when_it_is_a_valid_tag() {
+        assert_eq!(language_tag("es").as_deref(), Some("es"));
+        assert_eq!(language_tag("zh-hant").as_deref(), Some("zh-Hant"));
+        assert_eq!(language_tag("pt-br").as_deref(), Some("pt-BR"));
+        for bad in [
+            "",
+            "und",
+            "e",
+            "english!",
+            "en US",
+            "\"><script>",
+            "toolongtoolong",
+        ] {
+            assert_eq!(language_tag(bad), None, "{bad:?}");
+        }
+        let mut post = row(1, "hola a todos", "susan");
+        let en = i18n::english();
+        let html = serde_json::to_string(&PostView::new(&post, &en, 2)).expect("json");
+        assert!(html.contains("\"lang\":\"es\""), "{html}");
+        post.language = None;
+        let html = serde_json::to_string(&PostView::new(&post, &en, 2)).expect("json");
+        assert!(html.contains("\"lang\":null"), "{html}");
+    }
+
+    /// A remote account's page is linked only when its actor id is an http(s) URL.
+    #[test]
+    fn only_http_and_https_pages_are_linked() {
+        assert_eq!(
+            web_page("https://social.example/users/bob").as_deref(),
+            Some("https://social.example/users/bob")
+        );
+        assert_eq!(
+            web_page("http://127.0.0.1:5001/user/bob").as_deref(),
+            Some("http://127.0.0.1:5001/user/bob")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "ftp://example.org/bob",
+            "/user/bob",
+            "mailto:bob@example.org",
+            "https:",
+        ] {
+            assert_eq!(web_page(bad), None, "{bad:?}");
         }
     }
 
