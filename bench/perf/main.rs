@@ -22,6 +22,11 @@
 //! `/index`. Chapter 22's phase gives one user 100,000 posts on a database of its own, exports them as a
 //! background job and downloads the file, sampling the server's memory all along.
 //!
+//! Chapter 24's phase starts 100 stand-in servers on loopback and has the app, federating,
+//! deliver posts to 1,000 remote followers on them, and measures `/index` with and without
+//! deliveries under way; `BENCH_FEDERATION=0` leaves it out, `BENCH_ONLY=federation` runs it
+//! alone (on a small database of its own, in well under a minute).
+//!
 //! This file holds the settings and [`run`], the order of the phases; each phase is in the
 //! module of its concern.
 
@@ -30,6 +35,7 @@ use std::time::Duration;
 
 mod client;
 mod export;
+mod federation;
 mod load;
 mod pages;
 mod reference;
@@ -84,8 +90,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let large_posts = large_posts();
     let work = tempfile::tempdir()?;
+    match std::env::var("BENCH_ONLY").as_deref() {
+        Err(_) | Ok("") => {}
+        Ok("federation") => {
+            let mut report = Report::start();
+            federation_part(&mut report, work.path()).await?;
+            return report.finish_as("perf-federation.md");
+        }
+        Ok(other) => anyhow::bail!("BENCH_ONLY={other}: only `federation` runs alone"),
+    }
+    let large_posts = large_posts();
     let small_db = work.path().join("small.db");
     let large_db = work.path().join("large.db");
     let mut report = Report::start();
@@ -112,6 +127,9 @@ async fn run() -> anyhow::Result<()> {
     drop(site);
 
     export::export_and_download(&mut report, work.path()).await?;
+    if federation::wanted() {
+        federation_part(&mut report, work.path()).await?;
+    }
     search::index_costs(&mut report, work.path(), &large_db, large_posts).await?;
     pages::against_reference(&mut report, &beside_reference);
     report.finish()
@@ -139,4 +157,15 @@ fn seed_databases(
         seeded_large.as_secs_f64()
     ));
     Ok(())
+}
+
+/// Chapter 24: deliveries to 1,000 remote followers, on a small database of their own.
+async fn federation_part(report: &mut Report, work: &Path) -> anyhow::Result<()> {
+    let db = work.join("federation.db");
+    let seeded = seed(work, &db, 1_000, 10_000)?;
+    report.line(format!(
+        "| federation: seed 1k users / 10k posts | {:.1} s |",
+        seeded.as_secs_f64()
+    ));
+    federation::deliveries(report, work, &db).await
 }

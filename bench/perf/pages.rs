@@ -161,13 +161,13 @@ pub async fn index_beside_reference_on(
 }
 
 /// How many times a page and its reference are each measured, alternately.
-const ROUNDS: usize = 3;
+pub const ROUNDS: usize = 3;
 
 /// `reference()` and `ours()` measured alternately [`ROUNDS`] times; the median run of each, by
 /// throughput. One run of each, seconds apart, drifted with whatever else the machine was doing
 /// (in one bench, `/index` served 6,900 pages a second right after its reference and 10,300
 /// later in the same run).
-async fn alternately<R, O, RF, OF>(reference: R, ours: O) -> (Stats, Stats)
+pub async fn alternately<R, O, RF, OF>(reference: R, ours: O) -> (Stats, Stats)
 where
     R: Fn() -> RF,
     O: Fn() -> OF,

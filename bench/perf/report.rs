@@ -47,7 +47,13 @@ impl Report {
     }
 
     /// Prints the table of targets and writes everything printed to `bench/results/perf.md`.
-    pub fn finish(mut self) -> anyhow::Result<()> {
+    pub fn finish(self) -> anyhow::Result<()> {
+        self.finish_as("perf.md")
+    }
+
+    /// [`Report::finish`], written to `bench/results/<name>` (a part run alone does not
+    /// overwrite the whole run's file).
+    pub fn finish_as(mut self, name: &str) -> anyhow::Result<()> {
         self.line("\n| target | measured | goal | met |\n|---|---|---|---|".to_owned());
         for (what, value, met, goal) in std::mem::take(&mut self.targets) {
             self.line(format!(
@@ -57,7 +63,7 @@ impl Report {
         }
         let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/results");
         std::fs::create_dir_all(&out)?;
-        std::fs::write(out.join("perf.md"), &self.table)?;
+        std::fs::write(out.join(name), &self.table)?;
         Ok(())
     }
 }

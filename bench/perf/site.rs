@@ -200,7 +200,13 @@ pub async fn open_site(work: &Path, db: &Path, cost: u32) -> anyhow::Result<Site
 /// The site over `url`, its reader logged in; with `follow`, following ten authors of /explore.
 pub async fn open_site_on(work: &Path, url: &str, cost: u32, follow: bool) -> anyhow::Result<Site> {
     let port = free_port();
-    let server = Process::start(microblog_on(work, url, port, cost), port, "/auth/login").await?;
+    open_site_with(microblog_on(work, url, port, cost), port, follow).await
+}
+
+/// The site of the binary that `command` starts on `port` (its settings and environment), its
+/// reader logged in; with `follow`, following ten authors of /explore.
+pub async fn open_site_with(command: Command, port: u16, follow: bool) -> anyhow::Result<Site> {
+    let server = Process::start(command, port, "/auth/login").await?;
     let c = local();
     let base = server.base.clone();
     let mut jar = HashMap::new();

@@ -12,7 +12,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::{DbConn, on_backend};
+use crate::db::{DbConn, on_backend, write_transaction};
 use crate::models::user::{self, User};
 use crate::schema::{actor_keys, followers, instance_keys, posts, remote_actors, users};
 
@@ -171,13 +171,15 @@ pub struct FetchedActor<'a> {
 
 /// Stores a remote actor: a new `users` row and its `remote_actors` row, or the known one
 /// brought up to date. `None` when its name is another account's (another actor, or a local
-/// name in another case).
+/// name in another case). It reads before it writes, so on SQLite it takes the write lock as it
+/// begins (`write_transaction`): begun as a reader, it was refused "database is locked" when
+/// another actor was stored meanwhile (Follows from new accounts arriving together).
 pub fn upsert_remote(
     conn: &mut DbConn,
     actor: &FetchedActor<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<Option<(User, RemoteActor)>> {
-    let stored = conn.transaction(|conn| {
+    let stored = write_transaction(conn, |conn| {
         let known = find_remote_by_uri(conn, actor.uri)?;
         let user_id = match &known {
             Some(known) => {
@@ -357,4 +359,77 @@ pub fn local_counts(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
 /// The local user named `name` (not a remote account).
 pub fn find_local(conn: &mut DbConn, name: &str) -> QueryResult<Option<User>> {
     Ok(user::find_by_username(conn, name)?.filter(|u| !is_remote_name(&u.username)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::db::Db;
+
+    /// Remote accounts stored at once (Follows from new accounts arriving together, each
+    /// fetched and stored by a request or job of its own) are all stored. On SQLite a
+    /// transaction that reads before it writes is refused at once ("database is locked") when
+    /// another writer committed in between; the upsert reads first, so it must take the write
+    /// lock as it begins.
+    #[test]
+    fn actors_stored_at_the_same_time_are_all_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&DatabaseUrl::Sqlite(dir.path().join("actors.db"))).unwrap();
+        const THREADS: usize = 6;
+        const EACH: usize = 20;
+        let start = Barrier::new(THREADS);
+        let now = crate::models::now();
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (db, start) = (&db, &start);
+                    s.spawn(move || {
+                        let mut conn = db.get().unwrap();
+                        start.wait();
+                        let mut failures = Vec::new();
+                        for n in 0..EACH {
+                            let uri = format!("http://b{t}.example/users/u{n}");
+                            let stored = upsert_remote(
+                                &mut conn,
+                                &FetchedActor {
+                                    username: &format!("u{n}@b{t}.example"),
+                                    placeholder_email: &format!("u{n}.b{t}@remote.invalid"),
+                                    about_me: None,
+                                    uri: &uri,
+                                    inbox: &format!("{uri}/inbox"),
+                                    shared_inbox: Some(&format!("http://b{t}.example/inbox")),
+                                    key_id: &format!("{uri}#main-key"),
+                                    public_key_pem: "(a key)",
+                                },
+                                now,
+                            );
+                            match stored {
+                                Ok(Some(_)) => {}
+                                other => failures.push(format!("{uri}: {other:?}")),
+                            }
+                        }
+                        failures
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        assert!(
+            failures.is_empty(),
+            "{} refused, the first: {:?}",
+            failures.len(),
+            failures.first()
+        );
+        let stored: i64 = remote_actors::table
+            .count()
+            .get_result(&mut db.get().unwrap())
+            .unwrap();
+        assert_eq!(stored, (THREADS * EACH) as i64);
+    }
 }
