@@ -1,7 +1,8 @@
 // An ActivityPub peer built on Fedify (npm, MIT), an implementation nobody in this project
 // wrote, for `tests/http/fedify.rs`: an actor of its own (`peer`), its WebFinger and its
 // inboxes on a free loopback port, served by Fedify; what it sends is signed by Fedify, what it
-// receives is verified by Fedify before its inbox listeners run.
+// receives is verified by Fedify before its inbox listeners run, and its actor document is
+// given only to a signed fetch (authorized fetch).
 //
 // Run with FEDIFY_PEER naming the folder where `npm ci` installed `fedify/package.json` (its
 // `node_modules` holds @fedify/fedify). Driven through standard input, one command a line; it
@@ -56,25 +57,32 @@ federation
   })
   .setKeyPairsDispatcher(async (_ctx, identifier) =>
     identifier === IDENTIFIER ? [keyPair] : []
-  );
+  )
+  // Like a server in Mastodon's secure mode: the actor document only to a fetch signed by a
+  // key Fedify can fetch and verify (else 401).
+  .authorize((_ctx, _identifier, signedKey) => signedKey != null);
 
 // Activities the inbox listeners took, each with the key that signed its request.
 const received = [];
 let arrived = () => {};
 
 async function keep(ctx, activity) {
-  const object = await activity.getObject({ documentLoader: ctx.documentLoader });
+  // A Follow names this actor, whose document Fedify would have to fetch signed: its id is
+  // enough. The others embed their object.
+  const object = activity instanceof Follow
+    ? null
+    : await activity.getObject({ documentLoader: ctx.documentLoader });
   received.push({
     signer: ctx.data?.signer ?? null,
     activity: {
       type: activity.constructor.name,
       id: activity.id?.href ?? null,
       actor: activity.actorId?.href ?? null,
-      object: object && {
-        type: object.constructor.name,
-        id: object.id?.href ?? null,
-        actor: object.actorId?.href ?? null,
-        content: object.content?.toString() ?? null,
+      object: {
+        type: object?.constructor.name ?? null,
+        id: activity.objectId?.href ?? null,
+        actor: object?.actorId?.href ?? null,
+        content: object?.content?.toString() ?? null,
       },
     },
   });

@@ -1,7 +1,8 @@
 //! Federation against Fedify (npm, MIT), a second implementation nobody here wrote
 //! (`docs/24-federation.md`): `tests/federation/fedify_peer.mjs` serves an actor by Fedify on
 //! loopback, follows a user of ours, receives her post, and is followed by her; Fedify signs
-//! what it sends, and verifies what it receives before its inbox listeners run.
+//! what it sends, verifies what it receives before its inbox listeners run, and gives its
+//! actor's document only to a signed fetch, which our instance actor (`/actor`) makes.
 
 use crate::common::{encode, spawn_federated};
 use crate::federation::{Peer, follower_count};
@@ -22,8 +23,8 @@ fn start_peer() -> (Peer, serde_json::Value) {
 }
 
 /// Fedify follows susan and gets her Accept; it receives her post, signed, and verifies it;
-/// susan finds its actor by WebFinger and follows it; it sends her a post, which she sees on
-/// /index, and its deletion, which takes it away.
+/// susan finds its actor by WebFinger (her server's fetch of it signed) and follows it; it
+/// sends her a post, which she sees on /index, and its deletion, which takes it away.
 #[actix_web::test]
 #[ignore = "needs FEDIFY_PEER, a folder where npm installed Fedify (docs/24-federation.md)"]
 async fn fedify_follows_and_is_followed() {
@@ -64,6 +65,15 @@ async fn fedify_follows_and_is_followed() {
         create["activity"]["object"]["content"],
         "<p>Hello, Fedify</p>"
     );
+
+    // Fedify's actor answers only signed fetches: our instance actor signs its fetch.
+    let unsigned = awc::Client::new()
+        .get(&peer_actor)
+        .insert_header(("Accept", "application/activity+json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
 
     // Susan finds Fedify's actor by WebFinger and follows it.
     let found = susan
