@@ -281,7 +281,7 @@ fn rand_id() -> String {
     crate::common::random_hex(6)
 }
 
-async fn follower_count(app: &TestApp, name: &str) -> usize {
+pub(crate) async fn follower_count(app: &TestApp, name: &str) -> usize {
     let (_, doc, _) = get_json(app, &format!("/user/{name}/followers"), ACTIVITY_JSON).await;
     doc["orderedItems"].as_array().map_or(0, Vec::len)
 }
@@ -680,7 +680,8 @@ async fn remote_posts_are_kept_for_followers_only_and_sanitised() {
     assert!(!susan.get("/index").await.body.contains("x.example"));
 }
 
-/// The peer of `tests/federation/bovine_peer.py`, run by the Python named in `BOVINE_PYTHON`.
+/// The peer of `tests/federation/bovine_peer.py`, run by the Python named in `BOVINE_PYTHON`
+/// (or of `tests/federation/fedify_peer.mjs`, run by Node: `tests/http/fedify.rs`).
 pub(crate) struct Peer {
     child: std::process::Child,
     input: std::process::ChildStdin,
@@ -689,18 +690,25 @@ pub(crate) struct Peer {
 
 impl Peer {
     pub(crate) fn start(python: &str) -> (Self, Value) {
-        use std::io::BufRead as _;
-        use std::process::{Command, Stdio};
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/federation/bovine_peer.py"
         );
-        let mut child = Command::new(python)
-            .arg(script)
+        let mut command = std::process::Command::new(python);
+        command.arg(script);
+        Self::spawn(command, "BOVINE_PYTHON runs")
+    }
+
+    /// Any peer speaking the same line protocol: `command` started with piped standard input
+    /// and output, and the first line it says.
+    pub(crate) fn spawn(mut command: std::process::Command, runs: &str) -> (Self, Value) {
+        use std::io::BufRead as _;
+        use std::process::Stdio;
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("BOVINE_PYTHON runs");
+            .expect(runs);
         let input = child.stdin.take().unwrap();
         let output = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
         let mut peer = Self {

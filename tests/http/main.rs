@@ -12,6 +12,7 @@ mod export_runs;
 mod exports;
 mod faults;
 mod federation;
+mod fedify;
 mod i18n;
 mod login_sessions;
 mod messages;
