@@ -1371,3 +1371,73 @@ async fn a_remote_profile_shows_its_server_links_home_and_can_be_blocked() {
         assert!(body.contains("hola desde el otro lado"), "{path}: {body}");
     }
 }
+
+/// Remote accounts stored at once (Follows from new accounts arriving together, each
+/// fetched and stored by a request or job of its own) are all stored. On SQLite a
+/// transaction that reads before it writes is refused at once ("database is locked") when
+/// another writer committed in between; the upsert reads first, so it must take the write
+/// lock as it begins.
+#[test]
+fn actors_stored_at_the_same_time_are_all_stored() {
+    use diesel::prelude::*;
+    use microblog::config::DatabaseUrl;
+    use microblog::db::Db;
+    use microblog::models::actor;
+    use std::sync::Barrier;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&DatabaseUrl::Sqlite(dir.path().join("actors.db"))).unwrap();
+    const THREADS: usize = 6;
+    const EACH: usize = 20;
+    let start = Barrier::new(THREADS);
+    let now = microblog::models::now();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (db, start) = (&db, &start);
+                s.spawn(move || {
+                    let mut conn = db.get().unwrap();
+                    start.wait();
+                    let mut failures = Vec::new();
+                    for n in 0..EACH {
+                        let uri = format!("http://b{t}.example/users/u{n}");
+                        let stored = actor::upsert_remote(
+                            &mut conn,
+                            &actor::FetchedActor {
+                                username: &format!("u{n}@b{t}.example"),
+                                placeholder_email: &format!("u{n}.b{t}@remote.invalid"),
+                                about_me: None,
+                                uri: &uri,
+                                inbox: &format!("{uri}/inbox"),
+                                shared_inbox: Some(&format!("http://b{t}.example/inbox")),
+                                key_id: &format!("{uri}#main-key"),
+                                public_key_pem: "(a key)",
+                            },
+                            now,
+                        );
+                        match stored {
+                            Ok(Some(_)) => {}
+                            other => failures.push(format!("{uri}: {other:?}")),
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} refused, the first: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    let stored: i64 = microblog::schema::remote_actors::table
+        .count()
+        .get_result(&mut db.get().unwrap())
+        .unwrap();
+    assert_eq!(stored, (THREADS * EACH) as i64);
+}
