@@ -177,11 +177,12 @@ impl Person<'_> {
     async fn click_and_wait(&self, element: fantoccini::elements::Element) {
         let old_page = self.c.find(Locator::Css("html")).await.unwrap();
         // In the middle of the screen first: an emulated phone does not scroll to what is
-        // clicked below the fold, and the click would land on nothing.
+        // clicked below the fold, and the click would land on nothing. At once: Bootstrap makes
+        // scrolling smooth, and a click during the glide lands where the element is not yet.
         let arg = serde_json::to_value(&element).unwrap();
         self.c
             .execute(
-                "arguments[0].scrollIntoView({ block: 'center' });",
+                "arguments[0].scrollIntoView({ block: 'center', behavior: 'instant' });",
                 vec![arg],
             )
             .await
