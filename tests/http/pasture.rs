@@ -506,7 +506,9 @@ fn remote_bodies(page: &str) -> Vec<(i32, &str)> {
     let mut rest = page;
     while let Some(at) = rest.find(marker) {
         rest = &rest[at + marker.len()..];
-        let (id, after) = rest.split_once("-body\">").expect("a post body's id");
+        let (id, after) = rest.split_once("-body\"").expect("a post body's id");
+        // Its other attributes (`lang`) up to the end of the tag.
+        let after = &after[after.find('>').expect("the end of the tag") + 1..];
         // The sanitiser keeps no `div`: the first end of one ends the body.
         let end = after.find("</div>").expect("the end of a post body");
         bodies.push((id.parse().expect("a post id"), &after[..end]));
@@ -587,7 +589,7 @@ fn unsafe_markup(page: &str) -> Vec<String> {
 #[test]
 fn the_page_checks_find_unsafe_markup() {
     let page = r#"<!DOCTYPE html><html><head><title>a <b> c</title><script src="/static/js/microblog.js"></script></head><body>
-<div class="post-body remote-body" id="post-7-body"><p>Hi <a href="https://x.example/" rel="nofollow noopener noreferrer">x</a><br><span>s</span></p></div>
+<div class="post-body remote-body" id="post-7-body" lang="en"><p>Hi <a href="https://x.example/" rel="nofollow noopener noreferrer">x</a><br><span>s</span></p></div>
 <a class="btn" href="/user/susan" data-x='1'>ok</a><!-- <script>x</script> -->
 </body></html>"#;
     assert_eq!(unsafe_markup(page), Vec::<String>::new());
