@@ -114,13 +114,7 @@ pub fn keep_instance_keys(
         ))
         .on_conflict_do_nothing()
         .execute(c))?;
-    instance_keys::table
-        .find(1)
-        .select((
-            instance_keys::public_key_pem,
-            instance_keys::private_key_pem,
-        ))
-        .first(conn)
+    instance_keys(conn)?.ok_or(diesel::result::Error::NotFound)
 }
 
 /// The remote account whose actor id is `uri`.
