@@ -65,6 +65,18 @@ impl Templates {
     }
 }
 
+/// Pushes `c` onto `out`, escaped for HTML text or a quoted attribute value, as Tera escapes.
+pub fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        _ => out.push(c),
+    }
+}
+
 /// `text` HTML-escaped, with places to wrap a long name on a narrow screen: a `<wbr>` after
 /// each `.` and `_`, and before an `@`, whose `@host` is a `handle-host` span, an inline block
 /// (`static/css/microblog.css`): `first_last@social.example` then wraps before `@` and keeps its
@@ -81,14 +93,7 @@ pub fn breakable(text: &str) -> String {
             out.push_str("</span>");
             in_host = false;
         }
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+        push_escaped(&mut out, c);
         if matches!(c, '.' | '_') {
             out.push_str("<wbr>");
         }

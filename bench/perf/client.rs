@@ -100,6 +100,32 @@ pub async fn submit(
     Ok((res.status().as_u16(), location))
 }
 
+/// Submits the registration form for `username` (email `<username>@example.com`); returns its
+/// status: 302 when registered, 200 when the form came back (the name is taken).
+pub async fn register(
+    c: &awc::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<u16> {
+    let email = format!("{username}@example.com");
+    let (status, _) = submit(
+        c,
+        base,
+        &mut HashMap::new(),
+        "/auth/register",
+        "/auth/register",
+        &[
+            ("username", username),
+            ("email", &email),
+            ("password", password),
+            ("password2", password),
+        ],
+    )
+    .await?;
+    Ok(status)
+}
+
 pub async fn login(
     c: &awc::Client,
     base: &str,

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use anyhow::Context as _;
 use microblog::federation::signature;
 
-use crate::client::{cookie_header, csrf_token, get, local, login, submit};
+use crate::client::{cookie_header, csrf_token, get, local, login, register};
 use crate::load::Stats;
 use crate::pages::{ROUNDS, alternately};
 use crate::report::Report;
@@ -174,14 +174,18 @@ pub async fn deliveries(report: &mut Report, work: &Path, db: &Path) -> anyhow::
 /// `/index` as the reader under load while the author publishes every `every` (the first at
 /// once); the stats and how many posts were published.
 async fn while_posting(site: &Site, author: &Author, every: Duration) -> (Stats, usize) {
-    let stop = Arc::new(AtomicBool::new(false));
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let posts = Arc::new(AtomicUsize::new(0));
     let poster = {
-        let (stop, posts, author) = (stop.clone(), posts.clone(), author.clone());
+        let (posts, author) = (posts.clone(), author.clone());
         actix_web::rt::spawn(async move {
             let mut tick = actix_web::rt::time::interval(every);
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
+            loop {
+                // Stop at once when the reading ends, not at the next tick.
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tick.tick() => {}
+                }
                 let n = posts.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = author.publish(&format!("while reading {n}")).await {
                     eprintln!("federation: publishing failed: {e}");
@@ -190,7 +194,7 @@ async fn while_posting(site: &Site, author: &Author, every: Duration) -> (Stats,
         })
     };
     let stats = site.load_as_reader("/index", &[]).await;
-    stop.store(true, Ordering::Relaxed);
+    let _ = stop.send(());
     let _ = poster.await;
     (stats, posts.load(Ordering::Relaxed))
 }
@@ -207,21 +211,7 @@ struct Author {
 impl Author {
     async fn register(site: &Site) -> anyhow::Result<Self> {
         let (c, base) = (local(), site.server.base.clone());
-        let mut jar = HashMap::new();
-        let (status, _) = submit(
-            &c,
-            &base,
-            &mut jar,
-            "/auth/register",
-            "/auth/register",
-            &[
-                ("username", AUTHOR),
-                ("email", "herald@example.com"),
-                ("password", READER_PASSWORD),
-                ("password2", READER_PASSWORD),
-            ],
-        )
-        .await?;
+        let status = register(&c, &base, AUTHOR, READER_PASSWORD).await?;
         anyhow::ensure!(status == 302, "registering {AUTHOR} failed ({status})");
         let mut jar = login(&c, &base, AUTHOR, READER_PASSWORD).await?;
         let (_, body) = get(&c, &base, "/index", &mut jar).await?;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::LOGIN_CLIENTS;
-use crate::client::{cookie_header, csrf_token, get, local, login, submit};
+use crate::client::{cookie_header, csrf_token, get, local, login, register, submit};
 use crate::load::{Stats, load_get_by};
 
 /// The password `microblog seed` gives every seeded user.
@@ -209,21 +209,7 @@ pub async fn open_site_with(command: Command, port: u16, follow: bool) -> anyhow
     let server = Process::start(command, port, "/auth/login").await?;
     let c = local();
     let base = server.base.clone();
-    let mut jar = HashMap::new();
-    let (status, _) = submit(
-        &c,
-        &base,
-        &mut jar,
-        "/auth/register",
-        "/auth/register",
-        &[
-            ("username", "reader"),
-            ("email", "reader@example.com"),
-            ("password", READER_PASSWORD),
-            ("password2", READER_PASSWORD),
-        ],
-    )
-    .await?;
+    let status = register(&c, &base, "reader", READER_PASSWORD).await?;
     // 200: the form came back because the reader exists from an earlier phase.
     anyhow::ensure!(
         matches!(status, 200 | 302),

@@ -10,6 +10,8 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::render::push_escaped;
+
 /// The most characters of remote HTML kept (a Mastodon post is 500 characters of text; its
 /// HTML with links is a few times more).
 pub const MAX_HTML: usize = 20_000;
@@ -154,13 +156,8 @@ pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
             '\n' => out.push_str("<br>"),
-            c => out.push(c),
+            c => push_escaped(&mut out, c),
         }
     }
     out

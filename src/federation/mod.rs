@@ -66,27 +66,32 @@ pub struct Federation {
     /// The site's languages (to forget the kept translations of a deleted post).
     languages: Vec<String>,
     /// Verified activities per remote host in the current window.
-    counts: Arc<Counts>,
+    counts: Arc<Counts<String>>,
     /// Refused activities per client address in the current window.
-    refusals: Arc<Counts>,
+    refusals: Arc<Counts<std::net::IpAddr>>,
     /// Held while a key pair is made: one at a time, whoever asks.
     making_keys: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Counts per key in windows of [`RATE_WINDOW`] from each key's first count.
-#[derive(Default)]
-struct Counts(Mutex<HashMap<String, (Instant, u32)>>);
+struct Counts<K>(Mutex<HashMap<K, (Instant, u32)>>);
 
-impl Counts {
+impl<K> Default for Counts<K> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Counts<K> {
     /// Adds `n` to `key`'s count and returns it.
-    fn add(&self, key: &str, n: u32) -> u32 {
+    fn add(&self, key: K, n: u32) -> u32 {
         let now = Instant::now();
         let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
         // Forget keys whose window has passed, so the map does not grow with every name.
         if counts.len() > 10_000 {
             counts.retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
         }
-        let entry = counts.entry(key.to_ascii_lowercase()).or_insert((now, 0));
+        let entry = counts.entry(key).or_insert((now, 0));
         if now.duration_since(entry.0) >= RATE_WINDOW {
             *entry = (now, 0);
         }
@@ -146,40 +151,48 @@ impl Federation {
     /// first GET of an actor makes it, and anyone may ask: pairs are made one at a time, so
     /// strangers asking for many actors at once take one core, not all of them.
     pub async fn keys(&self, user_id: i32) -> Result<ActorKeys, AppError> {
-        if let Some(keys) = self.db.run(move |conn| actor::keys(conn, user_id)).await? {
-            return Ok(keys);
-        }
-        let _making = self.making_keys.lock().await;
-        // Made by the request that held the lock before this one?
-        if let Some(keys) = self.db.run(move |conn| actor::keys(conn, user_id)).await? {
-            return Ok(keys);
-        }
-        let pair = actix_web::web::block(signature::generate).await??;
-        let now = crate::models::now();
-        self.db
-            .run(move |conn| {
+        self.made_once(
+            move |conn| actor::keys(conn, user_id),
+            move |conn, pair, now| {
                 actor::keep_keys(conn, user_id, &pair.public_pem, &pair.private_pem, now)
-            })
-            .await
+            },
+        )
+        .await
     }
 
     /// The instance actor's key pair (public, private), made and stored the first time, as
     /// a user's is ([`Self::keys`]).
     pub async fn instance_keys(&self) -> Result<(String, String), AppError> {
-        if let Some(keys) = self.db.run(actor::instance_keys).await? {
-            return Ok(keys);
+        self.made_once(actor::instance_keys, |conn, pair, now| {
+            actor::keep_instance_keys(conn, &pair.public_pem, &pair.private_pem, now)
+        })
+        .await
+    }
+
+    /// What `read` finds; when it finds nothing, a new key pair that `keep` stores. Pairs are
+    /// made one at a time, and a request that waited reads again first: the request before it
+    /// may have made the very pair it wants.
+    async fn made_once<T, E>(
+        &self,
+        read: impl Fn(&mut DbConn) -> Result<Option<T>, E> + Clone + Send + 'static,
+        keep: impl FnOnce(&mut DbConn, signature::KeyPair, chrono::NaiveDateTime) -> Result<T, E>
+        + Send
+        + 'static,
+    ) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        if let Some(found) = self.db.run(read.clone()).await? {
+            return Ok(found);
         }
         let _making = self.making_keys.lock().await;
-        if let Some(keys) = self.db.run(actor::instance_keys).await? {
-            return Ok(keys);
+        if let Some(found) = self.db.run(read).await? {
+            return Ok(found);
         }
         let pair = actix_web::web::block(signature::generate).await??;
         let now = crate::models::now();
-        self.db
-            .run(move |conn| {
-                actor::keep_instance_keys(conn, &pair.public_pem, &pair.private_pem, now)
-            })
-            .await
+        self.db.run(move |conn| keep(conn, pair, now)).await
     }
 
     /// The instance actor's URL: the server itself, as an `Application`, which signs this
@@ -291,18 +304,18 @@ impl Federation {
 
     /// Counts one verified activity from `host`; false when the host is over [`RATE_LIMIT`].
     pub fn allow_from(&self, host: &str) -> bool {
-        self.counts.add(host, 1) <= RATE_LIMIT
+        self.counts.add(host.to_ascii_lowercase(), 1) <= RATE_LIMIT
     }
 
     /// Whether client `address` may still send: fewer than [`RATE_LIMIT`] of its activities
     /// were refused in this window.
     pub fn may_try(&self, address: std::net::IpAddr) -> bool {
-        self.refusals.add(&address.to_string(), 0) < RATE_LIMIT
+        self.refusals.add(address, 0) < RATE_LIMIT
     }
 
     /// Counts one refused activity from client `address`.
     pub fn refused_from(&self, address: std::net::IpAddr) {
-        self.refusals.add(&address.to_string(), 1);
+        self.refusals.add(address, 1);
     }
 
     // Remote actors.
