@@ -1,6 +1,7 @@
 //! `microblog db transfer --to URL`: copies every row of this database into another one, so a
 //! student who outgrows SQLite moves to PostgreSQL and loses nothing (not even their logins, their
-//! API tokens, the mails not yet sent or the jobs not yet done).
+//! API tokens, the mails not yet sent, the jobs not yet done, or, when federating, the keys
+//! other servers know their accounts by and the remote accounts they follow).
 //!
 //! The target is migrated first and must be empty. Everything is copied in one transaction on
 //! the target: it ends with all of the data, or with none. Ids are kept, so links and follows
@@ -54,8 +55,8 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
     let copied = transfer(&source, &target)?;
     println!(
         "copied {} users, {} posts, {} follows, {} logins, {} API tokens, {} mails, {} jobs, {} reset links, \
-         {} messages, {} notifications, {} blocks, {} tasks and {} exports ({} pieces) into \
-         {target_url:?}",
+         {} messages, {} notifications, {} blocks, {} tasks, {} exports ({} pieces), {} key pairs \
+         and {} remote accounts into {target_url:?}",
         copied.users,
         copied.posts,
         copied.follows,
@@ -69,7 +70,9 @@ pub(super) fn run(config: &Config, to: &str) -> anyhow::Result<()> {
         copied.blocks,
         copied.tasks,
         copied.exports,
-        copied.export_chunks
+        copied.export_chunks,
+        copied.actor_keys + copied.instance_keys,
+        copied.remote_actors
     );
     Ok(())
 }
@@ -200,6 +203,30 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
             |after| bulk::export_chunks_after(&mut from, after, 10),
             |rows| bulk::insert_export_chunks(to, rows),
             |c| (c.export_id, c.seq),
+        )?;
+        copy_table(
+            "key pairs",
+            expected.actor_keys,
+            0,
+            |after| bulk::actor_keys_after(&mut from, after, PAGE),
+            |rows| bulk::insert_actor_key_rows(to, rows),
+            |k| k.user_id,
+        )?;
+        copy_table(
+            "the instance's key pair",
+            expected.instance_keys,
+            0,
+            |after| bulk::instance_keys_after(&mut from, after, PAGE),
+            |rows| bulk::insert_instance_key_rows(to, rows),
+            |k| k.id,
+        )?;
+        copy_table(
+            "remote accounts",
+            expected.remote_actors,
+            0,
+            |after| bulk::remote_actors_after(&mut from, after, PAGE),
+            |rows| bulk::insert_remote_actor_rows(to, rows),
+            |a| a.user_id,
         )?;
         bulk::reset_id_sequences(to).context("moving the id sequences on")?;
         Ok::<_, anyhow::Error>(())

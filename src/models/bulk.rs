@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use chrono::NaiveDateTime;
 
 use crate::db::{DbConn, on_backend};
+use crate::models::actor::RemoteActor;
 use crate::models::job::JobRow;
 use crate::models::login_session::LoginSession;
 use crate::models::mail::MailRow;
@@ -19,8 +20,9 @@ use crate::models::post::{NewPost, Post};
 use crate::models::task::{Export, Task};
 use crate::models::user::{NewUser, User};
 use crate::schema::{
-    api_tokens, blocks, export_chunks, exports, followers, jobs, login_sessions, mails, messages,
-    notifications, password_resets, posts, tasks, users,
+    actor_keys, api_tokens, blocks, export_chunks, exports, followers, instance_keys, jobs,
+    login_sessions, mails, messages, notifications, password_resets, posts, remote_actors, tasks,
+    users,
 };
 
 /// How many rows each table holds.
@@ -40,6 +42,12 @@ pub struct Counts {
     pub tasks: i64,
     pub exports: i64,
     pub export_chunks: i64,
+    /// Local users' key pairs (federation).
+    pub actor_keys: i64,
+    /// The instance actor's key pair: 0 or 1.
+    pub instance_keys: i64,
+    /// Where remote accounts live, and their keys.
+    pub remote_actors: i64,
 }
 
 pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
@@ -58,6 +66,9 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
         tasks: tasks::table.count().get_result(conn)?,
         exports: exports::table.count().get_result(conn)?,
         export_chunks: export_chunks::table.count().get_result(conn)?,
+        actor_keys: actor_keys::table.count().get_result(conn)?,
+        instance_keys: instance_keys::table.count().get_result(conn)?,
+        remote_actors: remote_actors::table.count().get_result(conn)?,
     })
 }
 
@@ -353,6 +364,80 @@ pub fn reset_links_after(
         .limit(limit)
         .select(ResetLinkRow::as_select())
         .load(conn)
+}
+
+/// A local user's key pair's row, whole.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = actor_keys)]
+pub struct ActorKeyRow {
+    pub user_id: i32,
+    pub public_key_pem: String,
+    pub private_key_pem: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The instance actor's key pair's row, whole.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = instance_keys)]
+pub struct InstanceKeyRow {
+    pub id: i32,
+    pub public_key_pem: String,
+    pub private_key_pem: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Up to `limit` key pairs of users with an id above `after`, in user order.
+pub fn actor_keys_after(
+    conn: &mut DbConn,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<ActorKeyRow>> {
+    actor_keys::table
+        .filter(actor_keys::user_id.gt(after))
+        .order(actor_keys::user_id)
+        .limit(limit)
+        .select(ActorKeyRow::as_select())
+        .load(conn)
+}
+
+/// The instance actor's key pair rows with an id above `after` (there is at most one).
+pub fn instance_keys_after(
+    conn: &mut DbConn,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<InstanceKeyRow>> {
+    instance_keys::table
+        .filter(instance_keys::id.gt(after))
+        .order(instance_keys::id)
+        .limit(limit)
+        .select(InstanceKeyRow::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` remote accounts' rows with a user id above `after`, in user order.
+pub fn remote_actors_after(
+    conn: &mut DbConn,
+    after: i32,
+    limit: i64,
+) -> QueryResult<Vec<RemoteActor>> {
+    remote_actors::table
+        .filter(remote_actors::user_id.gt(after))
+        .order(remote_actors::user_id)
+        .limit(limit)
+        .select(RemoteActor::as_select())
+        .load(conn)
+}
+
+pub fn insert_actor_key_rows(conn: &mut DbConn, rows: &[ActorKeyRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(actor_keys::table).values(rows).execute(c))
+}
+
+pub fn insert_instance_key_rows(conn: &mut DbConn, rows: &[InstanceKeyRow]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(instance_keys::table).values(rows).execute(c))
+}
+
+pub fn insert_remote_actor_rows(conn: &mut DbConn, rows: &[RemoteActor]) -> QueryResult<usize> {
+    on_backend!(conn, c => diesel::insert_into(remote_actors::table).values(rows).execute(c))
 }
 
 /// Inserts whole user rows, ids included.

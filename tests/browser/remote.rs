@@ -78,6 +78,43 @@ async fn until_seen(apps: [&TestApp; 2], browser: &mut common::Browser, path: &s
     }
 }
 
+/// The private key of `name`, an account of `app` whose actor has been asked for.
+fn private_key(app: &TestApp, name: &str) -> String {
+    let mut conn = app.database().get().unwrap();
+    let user = microblog::models::user::find_by_username(&mut conn, name)
+        .unwrap()
+        .unwrap();
+    let keys = microblog::models::actor::keys(&mut conn, user.id)
+        .unwrap()
+        .unwrap();
+    keys.private_key_pem
+}
+
+/// A public `Create(Note)` by `actor` with a content warning and the blocks a Mastodon post may
+/// hold.
+fn rich_note(app: &TestApp, name: &str, actor: &str) -> String {
+    let id = format!("{}/post/rich-{name}", app.address);
+    serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": actor,
+        "object": {
+            "id": id,
+            "type": "Note",
+            "attributedTo": actor,
+            "summary": "Spoilers: the last chapter",
+            "content": "<h2>Chapter 24</h2><p>What happens:</p>\
+                <ul><li>the servers meet</li><li>they sign everything</li></ul>\
+                <blockquote><p>Trust, but verify.</p></blockquote>\
+                <pre><code>curl -H 'Accept: application/activity+json' https://example.social/user/susan_with_a_very_long_name_that_runs_on</code></pre>",
+            "published": "2026-12-07T08:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+    })
+    .to_string()
+}
+
 #[actix_web::test]
 #[ignore = "needs chromium and chromedriver: cargo test --test browser -- --ignored"]
 async fn a_remote_account_on_a_narrow_phone_and_a_desktop_in_both_languages() {
@@ -107,6 +144,27 @@ async fn a_remote_account_on_a_narrow_phone_and_a_desktop_in_both_languages() {
     wait_for_jobs(&ours.database()).await;
     them.submit("/index", "/index", &[("post", spoken)]).await;
     until_seen([&ours, &theirs], &mut susan, "/index", spoken).await;
+    // And a post as Mastodon writes them, behind a content warning: a heading, a list, a quote
+    // and code, which our own posts (plain text) never have.
+    let rich = rich_note(&theirs, &name, &actor);
+    let [date, digest, signature] = common::signed_headers(
+        ours.address.trim_start_matches("http://"),
+        "/inbox",
+        rich.as_bytes(),
+        &format!("{actor}#main-key"),
+        &private_key(&theirs, &name),
+        std::time::SystemTime::now(),
+    );
+    let res = awc::Client::new()
+        .post(format!("{}/inbox", ours.address))
+        .insert_header(("Content-Type", "application/activity+json"))
+        .insert_header(("Date", date))
+        .insert_header(("Digest", digest))
+        .insert_header(("Signature", signature))
+        .send_body(rich)
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
 
     let nobody = format!("@nobody@{server}");
     let mut report = Vec::new();
@@ -185,6 +243,13 @@ async fn a_remote_account_on_a_narrow_phone_and_a_desktop_in_both_languages() {
 
             me.open("/index").await;
             check("remote-index").await;
+            // The warned post: closed, its text hidden until the reader opens it.
+            let hidden = "Trust, but verify.";
+            assert!(!me.page_text().await.contains(hidden), "{here}");
+            me.press_without_navigation(".remote-body details > summary")
+                .await;
+            assert!(me.page_text().await.contains(hidden), "{here}");
+            check("remote-warning-open").await;
 
             // A handle that finds nobody: the search page says so, the handle in its box.
             if screen == Screen::Desktop {

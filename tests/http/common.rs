@@ -600,6 +600,38 @@ pub fn flashes_of(body: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `Date`, `Digest` and `Signature` headers another server would send with `body` in a POST
+/// to `path` of the server called `host`, signed at `at` by `key_id`'s `private_pem`, as
+/// Mastodon signs (draft-cavage, `rsa-sha256`, over the request target, host, date and digest).
+pub fn signed_headers(
+    host: &str,
+    path: &str,
+    body: &[u8],
+    key_id: &str,
+    private_pem: &str,
+    at: std::time::SystemTime,
+) -> [String; 3] {
+    use microblog::federation::signature;
+    let date = httpdate::fmt_http_date(at);
+    let digest = signature::digest(body);
+    let headers = ["(request-target)", "host", "date", "digest"];
+    let signed =
+        signature::signing_string(
+            &headers.map(str::to_owned),
+            "post",
+            path,
+            |name| match name {
+                "host" => Some(host),
+                "date" => Some(date.as_str()),
+                "digest" => Some(digest.as_str()),
+                _ => None,
+            },
+        )
+        .unwrap();
+    let value = signature::sign(key_id, private_pem, &headers, &signed).unwrap();
+    [date, digest, value]
+}
+
 pub fn encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::common::{PASSWORD, TestApp, spawn_app, spawn_federated, wait_for_jobs};
+use crate::common::{PASSWORD, TestApp, signed_headers, spawn_app, spawn_federated, wait_for_jobs};
 use microblog::federation::signature;
 
 const ACTIVITY_JSON: &str = "application/activity+json";
@@ -215,24 +215,8 @@ impl Delivery {
         by: &RemoteUser,
         at: SystemTime,
     ) -> Self {
-        let date = httpdate::fmt_http_date(at);
-        let digest = signature::digest(&body);
-        let headers = ["(request-target)", "host", "date", "digest"];
-        let server = host(app);
-        let signed =
-            signature::signing_string(
-                &headers.map(str::to_owned),
-                "post",
-                path,
-                |name| match name {
-                    "host" => Some(server.as_str()),
-                    "date" => Some(date.as_str()),
-                    "digest" => Some(digest.as_str()),
-                    _ => None,
-                },
-            )
-            .unwrap();
-        let value = signature::sign(&by.key_id, &by.private_pem, &headers, &signed).unwrap();
+        let [date, digest, value] =
+            signed_headers(&host(app), path, &body, &by.key_id, &by.private_pem, at);
         Self {
             path: path.to_owned(),
             body,
@@ -1440,4 +1424,80 @@ fn actors_stored_at_the_same_time_are_all_stored() {
         .get_result(&mut db.get().unwrap())
         .unwrap();
     assert_eq!(stored, (THREADS * EACH) as i64);
+}
+
+#[actix_web::test]
+async fn a_transfer_keeps_the_keys_and_the_remote_accounts() {
+    let secret = crate::common::random_hex(32);
+    let source = crate::common::TestDatabase::fresh();
+    let theirs = spawn_federated(&[]).await;
+    theirs.register("bob").await;
+    let mut old = spawn_federated(&[
+        ("DATABASE_URL", source.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ])
+    .await;
+    let mut susan = old.logged_in("susan", false).await;
+    let bob = format!("bob@{}", host(&theirs));
+    let found = susan
+        .get(&format!(
+            "/search?q={}",
+            crate::common::encode(&format!("@{bob}"))
+        ))
+        .await;
+    assert_eq!(found.status, 302, "{}", found.body);
+    let res = susan
+        .submit(
+            "/index",
+            &format!("/follow/{}", crate::common::encode(&bob)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 302, "{}", res.body);
+    settle(&[&old, &theirs]).await;
+    let key_of = async |app: &TestApp, path: &str| {
+        let (_, actor, _) = get_json(app, path, ACTIVITY_JSON).await;
+        actor["publicKey"]["publicKeyPem"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (hers, instance) = (
+        key_of(&old, "/user/susan").await,
+        key_of(&old, "/actor").await,
+    );
+    old.stop().await;
+
+    let target = crate::common::TestDatabase::fresh();
+    let work = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
+        .args(["db", "transfer", "--to", &target.url])
+        .env("DATABASE_URL", &source.url)
+        .env("SECRET_KEY", &secret)
+        .env("LOG_TO_STDOUT", "1")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    // Susan's pair and the instance's; bob, the remote account she follows.
+    assert!(
+        stdout.contains("2 key pairs and 1 remote accounts"),
+        "{stdout}"
+    );
+
+    // The moved site signs with the same keys, so other servers still trust it, and still
+    // knows where bob lives: she still follows him.
+    let new = spawn_federated(&[
+        ("DATABASE_URL", target.url.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ])
+    .await;
+    assert_eq!(key_of(&new, "/user/susan").await, hers);
+    assert_eq!(key_of(&new, "/actor").await, instance);
+    let mut susan_later = new.browser();
+    susan_later.cookies = susan.cookies.clone();
+    let profile = susan_later.get(&microblog::urls::user_url(&bob)).await;
+    assert_eq!(profile.status, 200);
+    assert!(profile.body.contains("/unfollow/"), "{}", profile.body);
 }

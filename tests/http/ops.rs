@@ -254,7 +254,8 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
     assert!(
         stdout.contains(
             "copied 2 users, 1 posts, 1 follows, 2 logins, 1 API tokens, 1 mails, 2 jobs, 1 reset links, \
-             1 messages, 2 notifications, 1 blocks, 0 tasks and 0 exports (0 pieces)"
+             1 messages, 2 notifications, 1 blocks, 0 tasks, 0 exports (0 pieces), 0 key pairs \
+             and 0 remote accounts"
         ),
         "{stdout}"
     );
