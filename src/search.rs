@@ -359,14 +359,18 @@ impl Engine for diesel::SqliteConnection {
 
     fn sql_marks(&mut self, text: &str, ids: &[i32]) -> QueryResult<Vec<Marked>> {
         // FTS5 reads the matches between the lowest and the highest id only; the `+` keeps it
-        // from taking `IN` as its own constraint, for which it would read every match.
+        // from taking `IN` as its own constraint, for which it would read every match. Read
+        // newest first, it starts from the end of the word's list, where a page of the window
+        // lies: 3 to 7 times faster for a common word than from the lowest id up
+        // (docs/performance.md).
         let (low, high) = (ids.iter().min(), ids.iter().max());
         let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
         diesel::sql_query(
             "SELECT rowid AS id, highlight(posts_search, 0, char(1), char(2)) AS marked
              FROM posts_search
              WHERE posts_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3
-                 AND +rowid IN (SELECT value FROM json_each(?4))",
+                 AND +rowid IN (SELECT value FROM json_each(?4))
+             ORDER BY rowid DESC",
         )
         .bind::<Text, _>(text)
         .bind::<Integer, _>(low.copied().unwrap_or(0))
