@@ -65,7 +65,8 @@ impl Templates {
     }
 }
 
-/// Pushes `c` onto `out`, escaped for HTML text or a quoted attribute value, as Tera escapes.
+/// Pushes `c` onto `out`, escaped for HTML text or a quoted attribute value (the five characters
+/// that could end either; Tera's own escaper also turns `/` into `&#x2F;`).
 pub fn push_escaped(out: &mut String, c: char) {
     match c {
         '&' => out.push_str("&amp;"),

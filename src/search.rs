@@ -28,6 +28,7 @@ use diesel::sql_types::{Array, Bool, Double, Integer, Text};
 use crate::db::{DbConn, on_backend};
 use crate::i18n::Message;
 use crate::models::post::{self, PostWithAuthor};
+use crate::render::push_escaped;
 use crate::schema::posts;
 
 /// The newest matches that are ranked by relevance.
@@ -489,12 +490,7 @@ pub fn highlight_html(marked: &str) -> String {
                 open = false;
             }
             START | STOP => {}
-            '&' => html.push_str("&amp;"),
-            '<' => html.push_str("&lt;"),
-            '>' => html.push_str("&gt;"),
-            '"' => html.push_str("&quot;"),
-            '\'' => html.push_str("&#x27;"),
-            c => html.push(c),
+            c => push_escaped(&mut html, c),
         }
     }
     if open {

@@ -1,8 +1,8 @@
 //! The reference page, the minimal page of the same shape as `/index` to compare against: the
 //! session says who is logged in, one query reads that user's 25-post timeline joined with the
 //! authors (the same query `/index` runs), and a two-template Tera page shows it. `/everyone` is
-//! the same page over everyone's posts, the query and shape of `/explore` for a reader who
-//! blocks nobody (the bench's reader). It is this same executable,
+//! the same page over everyone's posts: the page query `/explore` runs for a reader who blocks
+//! nobody (the bench's reader), without the short statement before it that asks whether they do. It is this same executable,
 //! run as `perf reference-server` ([`start`] runs it, [`serve`] is what it runs).
 
 use std::path::Path;

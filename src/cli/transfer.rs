@@ -1,7 +1,7 @@
 //! `microblog db transfer --to URL`: copies every row of this database into another one, so a
 //! student who outgrows SQLite moves to PostgreSQL and loses nothing (not even their logins, their
 //! API tokens, the mails not yet sent, the jobs not yet done, or, when federating, the keys
-//! other servers know their accounts by and the remote accounts they follow).
+//! other servers know their accounts by and where the remote accounts they know live).
 //!
 //! The target is migrated first and must be empty. Everything is copied in one transaction on
 //! the target: it ends with all of the data, or with none. Ids are kept, so links and follows
@@ -84,11 +84,12 @@ fn transfer(source: &Db, target: &Db) -> anyhow::Result<Counts> {
     let expected = counts(&mut from).context("counting the source rows")?;
     let already = counts(&mut to).context("counting the target rows")?;
     anyhow::ensure!(
-        already.users == 0 && already.posts == 0,
-        "the target database is not empty ({} users, {} posts): transfer only copies into an \
-         empty database",
+        already.users == 0 && already.posts == 0 && already.instance_keys == 0,
+        "the target database is not empty ({} users, {} posts, {} instance key pairs): \
+         transfer only copies into an empty database",
         already.users,
-        already.posts
+        already.posts,
+        already.instance_keys
     );
 
     to.transaction(|to| {

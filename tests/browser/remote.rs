@@ -78,18 +78,6 @@ async fn until_seen(apps: [&TestApp; 2], browser: &mut common::Browser, path: &s
     }
 }
 
-/// The private key of `name`, an account of `app` whose actor has been asked for.
-fn private_key(app: &TestApp, name: &str) -> String {
-    let mut conn = app.database().get().unwrap();
-    let user = microblog::models::user::find_by_username(&mut conn, name)
-        .unwrap()
-        .unwrap();
-    let keys = microblog::models::actor::keys(&mut conn, user.id)
-        .unwrap()
-        .unwrap();
-    keys.private_key_pem
-}
-
 /// A public `Create(Note)` by `actor` with a content warning and the blocks a Mastodon post may
 /// hold.
 fn rich_note(app: &TestApp, name: &str, actor: &str) -> String {
@@ -152,7 +140,7 @@ async fn a_remote_account_on_a_narrow_phone_and_a_desktop_in_both_languages() {
         "/inbox",
         rich.as_bytes(),
         &format!("{actor}#main-key"),
-        &private_key(&theirs, &name),
+        &common::private_key(&theirs, &name),
         std::time::SystemTime::now(),
     );
     let res = awc::Client::new()

@@ -600,6 +600,18 @@ pub fn flashes_of(body: &str) -> Vec<String> {
         .collect()
 }
 
+/// The private key (PEM) of `name`, an account of `app` whose actor has been asked for.
+pub fn private_key(app: &TestApp, name: &str) -> String {
+    let mut conn = app.database().get().unwrap();
+    let user = microblog::models::user::find_by_username(&mut conn, name)
+        .unwrap()
+        .unwrap();
+    microblog::models::actor::keys(&mut conn, user.id)
+        .unwrap()
+        .unwrap()
+        .private_key_pem
+}
+
 /// The `Date`, `Digest` and `Signature` headers another server would send with `body` in a POST
 /// to `path` of the server called `host`, signed at `at` by `key_id`'s `private_pem`, as
 /// Mastodon signs (draft-cavage, `rsa-sha256`, over the request target, host, date and digest).

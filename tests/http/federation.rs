@@ -862,17 +862,10 @@ async fn a_new_key_is_fetched_once_when_a_signature_fails() {
 async fn remote_user_again(app: &TestApp, name: &str) -> RemoteUser {
     let (status, person, _) = get_json(app, &format!("/user/{name}"), ACTIVITY_JSON).await;
     assert_eq!(status, 200);
-    let mut conn = app.database().get().unwrap();
-    let user = microblog::models::user::find_by_username(&mut conn, name)
-        .unwrap()
-        .unwrap();
-    let keys = microblog::models::actor::keys(&mut conn, user.id)
-        .unwrap()
-        .unwrap();
     RemoteUser {
         actor: person["id"].as_str().unwrap().to_owned(),
         key_id: person["publicKey"]["id"].as_str().unwrap().to_owned(),
-        private_pem: keys.private_key_pem,
+        private_pem: crate::common::private_key(app, name),
     }
 }
 
@@ -1500,4 +1493,11 @@ async fn a_transfer_keeps_the_keys_and_the_remote_accounts() {
     let profile = susan_later.get(&microblog::urls::user_url(&bob)).await;
     assert_eq!(profile.status, 200);
     assert!(profile.body.contains("/unfollow/"), "{}", profile.body);
+    // Its link home is the stored actor's: the row that says where bob lives came along.
+    let actor = format!("{}/user/bob", theirs.address);
+    assert!(
+        profile.body.contains(&format!("href=\"{actor}\"")),
+        "{}",
+        profile.body
+    );
 }

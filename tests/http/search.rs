@@ -143,10 +143,7 @@ async fn matches_are_marked_and_the_post_is_still_escaped() {
     publish(&mut susan, &["<script>alert('x')</script> tag soup"]).await;
     let page = susan.get("/search?q=soup").await.body;
     assert!(
-        page.contains(
-            "&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2F;script&gt; tag <mark>soup</mark>"
-        ) || page
-            .contains("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; tag <mark>soup</mark>"),
+        page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; tag <mark>soup</mark>"),
         "{page}"
     );
     assert!(!page.contains("<script>alert"));
