@@ -31,6 +31,19 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// Runs `microblog db transfer --to <target>` on this database, as a site with `secret`.
+    pub fn transfer_to(&self, target: &TestDatabase, secret: &str) -> std::process::Output {
+        let work = tempfile::tempdir().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_microblog"))
+            .args(["db", "transfer", "--to", &target.url])
+            .env("DATABASE_URL", &self.url)
+            .env("SECRET_KEY", secret)
+            .env("LOG_TO_STDOUT", "1")
+            .current_dir(work.path())
+            .output()
+            .unwrap()
+    }
+
     pub fn fresh() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         match std::env::var("TEST_DATABASE_URL") {

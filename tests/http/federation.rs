@@ -1462,15 +1462,7 @@ async fn a_transfer_keeps_the_keys_and_the_remote_accounts() {
     old.stop().await;
 
     let target = crate::common::TestDatabase::fresh();
-    let work = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
-        .args(["db", "transfer", "--to", &target.url])
-        .env("DATABASE_URL", &source.url)
-        .env("SECRET_KEY", &secret)
-        .env("LOG_TO_STDOUT", "1")
-        .current_dir(work.path())
-        .output()
-        .unwrap();
+    let output = source.transfer_to(&target, &secret);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     // Susan's pair and the instance's; bob, the remote account she follows.

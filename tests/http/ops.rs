@@ -233,17 +233,7 @@ async fn transfer_copies_every_row_and_keeps_users_logged_in() {
 
     // The target is a second fresh database of the same kind as the test backend.
     let target = TestDatabase::fresh();
-    let work = tempfile::tempdir().unwrap();
-    let transfer = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_microblog"))
-            .args(["db", "transfer", "--to", &target.url])
-            .env("DATABASE_URL", &source.url)
-            .env("SECRET_KEY", &secret)
-            .env("LOG_TO_STDOUT", "1")
-            .current_dir(work.path())
-            .output()
-            .unwrap()
-    };
+    let transfer = || source.transfer_to(&target, &secret);
     let output = transfer();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
