@@ -453,12 +453,9 @@ mod tests {
         .unwrap();
         let db = super::Db::open(&url).unwrap();
         let mut conn = db.get().unwrap();
-        let super::DbConn::Sqlite(conn) = &mut *conn else {
-            panic!("a SQLite URL gave another connection");
-        };
         let mut read = |pragma: &str| {
             diesel::sql_query(format!("SELECT {pragma} AS value FROM pragma_{pragma}()"))
-                .get_result::<Setting>(conn)
+                .get_result::<Setting>(&mut *conn)
                 .unwrap()
                 .value
         };
