@@ -25,6 +25,10 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
+/// How many connections the pool holds: at most this many queries run at once, from the
+/// requests and the background work together.
+pub const POOL_SIZE: u32 = 8;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -309,7 +313,7 @@ impl Db {
             }
         }
         let pool = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             // No `SELECT 1` before every use: `has_broken` already checks each connection as it
