@@ -188,13 +188,15 @@ impl Application {
     }
 }
 
-/// How many blocking threads each of `workers` workers may start. A worker runs database work
-/// on them (`Db::run`), and a query needs one of the pool's connections: a thread beyond the
-/// workers' share of the pool would only wait for one. Actix's default (512 threads over the
-/// workers) let 16 busy clients start 30 threads, each with its own heap in glibc's `malloc`;
-/// capped, the server held 13 MiB less under mixed reads and spent a little less CPU a page
-/// (`docs/performance.md`). Two at least, so that a slow task (making a federation key) does
-/// not hold up a worker's queries.
+/// How many blocking threads each of `workers` workers may start. A worker runs its database
+/// work there (`Db::run`), each query holding one of the pool's connections, so a thread beyond
+/// the worker's share of the pool would mostly wait for one. Actix's default (512 threads over
+/// the workers) let 16 busy clients start 37 of them, which glibc's `malloc` spread over up to
+/// 16 heaps (arenas): with this cap the server held 13 MiB less, for no more CPU a page
+/// (`docs/performance.md`). The same threads compress responses, and work waits for a free one
+/// without a time limit, so nothing may hold one for long: name lookups, which can take seconds,
+/// have threads of their own (`federation::client`). Two at least, so that one slow task
+/// (making a federation key) does not hold up all of a worker's queries.
 fn blocking_threads(workers: usize) -> usize {
     (db::POOL_SIZE as usize).div_ceil(workers).max(2)
 }
@@ -250,7 +252,7 @@ mod tests {
     fn the_workers_blocking_threads_cover_the_pool_and_no_more() {
         let pool = db::POOL_SIZE as usize;
         assert_eq!(blocking_threads(1), pool);
-        assert_eq!(blocking_threads(2), pool / 2);
+        assert_eq!(blocking_threads(2), pool.div_ceil(2));
         // Never fewer than two, however many workers.
         assert_eq!(blocking_threads(pool * 4), 2);
         for workers in 1..=64 {

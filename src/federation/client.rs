@@ -10,7 +10,7 @@
 //! - At most [`MAX_BODY`] read from an answer and [`TIMEOUT`] for the whole exchange.
 //! - Signed at the moment it is sent (`signature.rs`), with a fresh `Date`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use actix_tls::connect::{Resolve, Resolver};
@@ -134,7 +134,7 @@ impl Resolve for GuardedResolver {
         port: u16,
     ) -> LocalBoxFuture<'a, Result<Vec<SocketAddr>, Box<dyn std::error::Error>>> {
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+            let found = lookup(host, port).await?;
             let allowed: Vec<SocketAddr> = found
                 .iter()
                 .copied()
@@ -146,6 +146,35 @@ impl Resolve for GuardedResolver {
             Ok(allowed)
         })
     }
+}
+
+/// How many name lookups may run at once, in the whole app.
+const LOOKUPS_AT_ONCE: usize = 4;
+static LOOKUPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(LOOKUPS_AT_ONCE);
+
+/// The system resolver's addresses for `host`, looked up on a thread of its own. The lookup
+/// (`getaddrinfo`) blocks its thread and cannot be stopped: a fetch's time limit stops the
+/// waiting, not the lookup. On a worker's blocking threads, which run its database queries, a
+/// name whose DNS server answers slowly (the sender of an activity picks the name) would hold
+/// up the worker's pages for as long. Here it holds one of [`LOOKUPS_AT_ONCE`] threads, and
+/// other lookups wait for one.
+async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let permit = LOOKUPS.acquire().await.map_err(std::io::Error::other)?;
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let host = host.to_owned();
+    std::thread::Builder::new()
+        .name("name-lookup".into())
+        .spawn(move || {
+            let found = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect);
+            drop(permit);
+            let _ = answer.send(found);
+        })?;
+    answered.await.map_err(std::io::Error::other)?
 }
 
 fn client(allow_private: bool) -> awc::Client {
@@ -376,6 +405,33 @@ fn user_agent() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_lookups_do_not_wait_for_the_blocking_threads() {
+        // A worker's runtime with its only blocking thread busy, as with queries under load.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (release, held) = std::sync::mpsc::channel::<()>();
+            let busy = tokio::task::spawn_blocking(move || {
+                let _ = held.recv_timeout(Duration::from_secs(10));
+            });
+            let found = tokio::time::timeout(Duration::from_secs(5), lookup("localhost", 80)).await;
+            release.send(()).unwrap();
+            busy.await.unwrap();
+            let found = found.expect("the lookup waited for the busy blocking thread");
+            let found = found.unwrap();
+            assert!(!found.is_empty());
+            assert!(found.iter().all(|a| a.ip().is_loopback() && a.port() == 80));
+        });
+        assert_eq!(
+            runtime.block_on(lookup("192.0.2.7", 443)).unwrap(),
+            vec![SocketAddr::from(([192, 0, 2, 7], 443))]
+        );
+    }
 
     #[test]
     fn only_public_addresses_are_public() {
