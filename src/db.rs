@@ -36,9 +36,10 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// SQLite's own page cache, per connection, in KiB (`PRAGMA cache_size` takes a negative number
-/// as KiB). SQLite's default is 2,000 KiB. The pool's 8 connections each keep their own copy of
-/// the same hot pages, and a connection drops its whole cache whenever another one has written
-/// to the file since its last read. The operating system's file cache is behind it either way.
+/// as KiB). SQLite's default is 2,000 KiB. The pool's [`POOL_SIZE`] connections each keep their
+/// own copy of the same hot pages, and a connection drops its whole cache whenever another one
+/// has written to the file since its last read. The operating system's file cache is behind it
+/// either way.
 /// Measured under mixed reads of a 300k-post database, with about 1 MiB a connection: the
 /// server held 12-14 MiB less memory, `/index` cost no visible CPU more, and a common word's
 /// search about 15% more (`docs/performance.md`).

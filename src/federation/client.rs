@@ -422,8 +422,9 @@ mod tests {
             let found = tokio::time::timeout(Duration::from_secs(5), lookup("localhost", 80)).await;
             release.send(()).unwrap();
             busy.await.unwrap();
-            let found = found.expect("the lookup waited for the busy blocking thread");
-            let found = found.unwrap();
+            let found = found
+                .expect("the lookup waited for the busy blocking thread")
+                .unwrap();
             assert!(!found.is_empty());
             assert!(found.iter().all(|a| a.ip().is_loopback() && a.port() == 80));
         });
