@@ -14,6 +14,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use chrono::NaiveDateTime;
 
 use super::loader::Claim;
 use super::{
@@ -23,8 +24,10 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::flash::{self, Kind, flash};
 use crate::i18n::Message;
-use crate::models::login_session;
+use crate::models::login_session::{self, ActiveLogin};
+use crate::models::post::{self, Feed, PostWithAuthor};
 use crate::models::user::AuthUser;
+use crate::pagination::{PageNumber, Paginated};
 use crate::render::Page;
 use crate::urls::with_next;
 
@@ -136,22 +139,58 @@ impl LoginRequired {
         F: FnOnce(&mut DbConn, i32) -> diesel::QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        self.trip(move |conn, hash, now| check_then_read(conn, hash, now, read))
+            .await
+    }
+
+    /// [`read`](Self::read) of page `number` of the user's timeline, for `/index`. On
+    /// PostgreSQL, when the session says whose login it holds, the check and the page are one
+    /// statement (`login_session::find_active_with_timeline`), not two: there each statement is
+    /// a trip to the database server and back. On SQLite a statement is a call into the library
+    /// in this process, and the login's columns, repeated on every post's row, would cost more
+    /// than the second statement. Otherwise (SQLite, a login just restored from the remember-me
+    /// cookie), or if that statement finds no login of that user, the check runs alone first, as
+    /// in `read`.
+    pub async fn timeline(
+        self,
+        number: PageNumber,
+        per_page: i64,
+    ) -> Result<(Page, Paginated<PostWithAuthor>), AppError> {
+        let session_user = self.claim.user_id;
+        self.trip(move |conn, hash, now| {
+            if let Some(user_id) = session_user
+                && matches!(conn, DbConn::Postgresql(_))
+            {
+                let found = login_session::find_active_with_timeline(
+                    conn, hash, now, user_id, number, per_page,
+                )?;
+                if let Some((login, page)) = found {
+                    return Ok((Some(login), Some(page)));
+                }
+            }
+            check_then_read(conn, hash, now, |conn, me| {
+                post::page(conn, Feed::Timeline(me), number, per_page)
+            })
+        })
+        .await
+    }
+
+    /// One trip to the database with the login token's hash and the time: `check` gives the
+    /// login it found (`None`: none alive) and what it read; then the login is settled.
+    async fn trip<T, F>(self, check: F) -> Result<(Page, T), AppError>
+    where
+        F: FnOnce(&mut DbConn, &str, NaiveDateTime) -> diesel::QueryResult<Checked<T>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
         let Self {
             req,
             manager,
             claim,
         } = self;
         let (hash, now) = (claim.hash.clone(), claim.now);
-        let (found, value) = manager
-            .db
-            .run(move |conn| {
-                let Some(login) = login_session::find_active(conn, &hash, now)? else {
-                    return Ok::<_, diesel::result::Error>((None, None));
-                };
-                let value = read(conn, login.user_id)?;
-                Ok((Some(login), Some(value)))
-            })
-            .await?;
+        let (found, value) = manager.db.run(move |conn| check(conn, &hash, now)).await?;
         let user = claim.settle(&req, &manager, found)?;
         req.extensions_mut().insert(Loaded(user.clone()));
         match (user, value) {
@@ -159,6 +198,23 @@ impl LoginRequired {
             _ => Err(unauthorized(&req, LOGIN_VIEW, LOGIN_MESSAGE)),
         }
     }
+}
+
+/// The login a trip found, and what it read for that login's user.
+type Checked<T> = (Option<ActiveLogin>, Option<T>);
+
+/// The login check, then, if the login is alive, `read` with its user's id.
+fn check_then_read<T>(
+    conn: &mut DbConn,
+    hash: &str,
+    now: NaiveDateTime,
+    read: impl FnOnce(&mut DbConn, i32) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<Checked<T>> {
+    let Some(login) = login_session::find_active(conn, hash, now)? else {
+        return Ok((None, None));
+    };
+    let value = read(conn, login.user_id)?;
+    Ok((Some(login), Some(value)))
 }
 
 /// Flask-Login's `unauthorized()`: flash, then send the visitor to `view?next=<this path and

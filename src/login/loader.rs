@@ -6,8 +6,8 @@ use actix_web::{HttpMessage, HttpRequest};
 use chrono::NaiveDateTime;
 
 use super::{
-    FRESH_KEY, IDLE_LIFETIME, Loaded, LoginManager, forget_login, from_user_agent, manager,
-    remember,
+    FRESH_KEY, IDLE_LIFETIME, Loaded, LoginManager, USER_ID_KEY, forget_login, from_user_agent,
+    manager, remember,
 };
 use crate::config::SessionProtection;
 use crate::error::AppError;
@@ -55,6 +55,8 @@ pub(super) struct Claim {
     pub(super) hash: String,
     from_remember: bool,
     identity: Option<Identity>,
+    /// Whose login the session says it holds, when the token came from the session.
+    pub(super) user_id: Option<i32>,
     pub(super) now: NaiveDateTime,
 }
 
@@ -63,15 +65,19 @@ impl Claim {
     pub(super) fn read(req: &HttpRequest, lm: &LoginManager) -> Option<Self> {
         let identity = req.get_identity().ok();
         let session_token = identity.as_ref().and_then(|i| i.id().ok());
-        let (token, from_remember) = match session_token {
-            Some(token) => (token, false),
-            None => (remember::token(req, &lm.key)?, true),
+        let (token, from_remember, user_id) = match session_token {
+            Some(token) => {
+                let user_id = req.get_session().get::<i32>(USER_ID_KEY).ok().flatten();
+                (token, false, user_id)
+            }
+            None => (remember::token(req, &lm.key)?, true, None),
         };
         Some(Self {
             hash: token_hash(&token),
             token,
             from_remember,
             identity,
+            user_id,
             now: models::now(),
         })
     }
@@ -88,6 +94,7 @@ impl Claim {
             token,
             from_remember,
             identity,
+            user_id,
             now,
             ..
         } = self;
@@ -123,6 +130,10 @@ impl Claim {
         // Written only when it changes, so a page view does not re-send the session cookie.
         if !fresh && stored_fresh != Some(false) {
             let _ = session.insert(FRESH_KEY, false);
+        }
+        // A login restored from the remember-me cookie, or kept from before the session held it.
+        if user_id != Some(login.user_id) {
+            let _ = session.insert(USER_ID_KEY, login.user_id);
         }
 
         lm.activity.note(Activity {

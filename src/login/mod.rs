@@ -61,6 +61,10 @@ struct Loaded(Option<AuthUser>);
 
 /// Where the session remembers whether the password was typed in it.
 const FRESH_KEY: &str = "_fresh";
+/// Where the session remembers whose login it holds (Flask-Login's `_user_id`): the login
+/// token alone says it only once the database is asked, and `/index` reads the user's timeline
+/// in the same statement as the login (`LoginRequired::timeline`).
+const USER_ID_KEY: &str = "_user_id";
 const USER_AGENT_MAX: usize = 256;
 
 /// Settings and state of the login system (Flask-Login's `LoginManager`), registered in the
@@ -161,9 +165,13 @@ pub async fn login_user(req: &HttpRequest, user: &User, remember: bool) -> Resul
     // `Identity::login` also renews the session, as Flask-Login's login_user does.
     Identity::login(&req.extensions(), token.clone())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("storing the login: {e}")))?;
-    req.get_session()
+    let session = req.get_session();
+    session
         .insert(FRESH_KEY, true)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("marking the login fresh: {e}")))?;
+        .and_then(|()| session.insert(USER_ID_KEY, user_id))
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("storing the login in the session: {e}"))
+        })?;
     // A new login gets a new CSRF token: one learned before logging in is useless after.
     csrf::rotate(req);
     let action = if remember {
@@ -221,7 +229,9 @@ fn forget_login(req: &HttpRequest, identity: Option<Identity>) {
     if let Some(identity) = identity {
         identity.logout();
     }
-    req.get_session().remove(FRESH_KEY);
+    let session = req.get_session();
+    session.remove(FRESH_KEY);
+    session.remove(USER_ID_KEY);
     if req.cookie(REMEMBER_COOKIE).is_some() {
         req.extensions_mut().insert(RememberAction::Clear);
     }

@@ -7,8 +7,10 @@ use diesel::prelude::*;
 
 use crate::db::{DbConn, on_backend};
 use crate::models::message::UNREAD;
+use crate::models::post::{self, Feed, PostWithAuthor};
 use crate::models::task::EXPORT_POSTS;
-use crate::schema::{login_sessions, notifications, tasks, users};
+use crate::pagination::{PageNumber, Paginated};
+use crate::schema::{login_sessions, notifications, posts, tasks, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = login_sessions)]
@@ -69,6 +71,46 @@ pub struct ActiveLogin {
     pub running_export: Option<(i32, String, i32)>,
 }
 
+/// The login check's `FROM` and `WHERE`: the unexpired login with this token, joined with its
+/// user (under the name `$me`), the user's unread count and running export. Shared by
+/// [`find_active`] and [`find_active_with_timeline`]; a macro, since its type cannot be named.
+macro_rules! active_login {
+    ($me:expr, $token_hash:expr, $now:expr) => {
+        login_sessions::table
+            .inner_join($me.on($me.field(users::id).eq(login_sessions::user_id)))
+            .left_join(
+                notifications::table.on(notifications::user_id
+                    .eq(login_sessions::user_id)
+                    .and(notifications::name.eq(UNREAD))),
+            )
+            .left_join(
+                tasks::table.on(tasks::user_id
+                    .eq(login_sessions::user_id)
+                    .and(tasks::name.eq(EXPORT_POSTS))
+                    .and(tasks::complete.eq(false))),
+            )
+            .filter(login_sessions::token_hash.eq($token_hash))
+            .filter(login_sessions::expires_at.gt($now))
+    };
+}
+
+/// The columns of an [`ActiveLogin`], from [`active_login!`].
+macro_rules! active_login_columns {
+    ($me:expr) => {
+        (
+            login_sessions::id,
+            login_sessions::remember,
+            login_sessions::user_agent,
+            $me.field(users::id),
+            $me.field(users::username),
+            $me.field(users::email),
+            $me.field(users::password_hash),
+            notifications::payload_json.nullable(),
+            (tasks::id, tasks::description, tasks::progress).nullable(),
+        )
+    };
+}
+
 /// Flask-Login's `user_loader`, one indexed query: the unexpired login with this token, its user,
 /// and the user's unread count for the navbar's badge (one more unique-index lookup, not a count).
 pub fn find_active(
@@ -76,34 +118,62 @@ pub fn find_active(
     token_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ActiveLogin>> {
-    on_backend!(conn, c => login_sessions::table
-        .inner_join(users::table)
-        .left_join(
-            notifications::table.on(notifications::user_id
-                .eq(users::id)
-                .and(notifications::name.eq(UNREAD))),
-        )
-        .left_join(
-            tasks::table.on(tasks::user_id
-                .eq(users::id)
-                .and(tasks::name.eq(EXPORT_POSTS))
-                .and(tasks::complete.eq(false))),
-        )
-        .filter(login_sessions::token_hash.eq(token_hash))
-        .filter(login_sessions::expires_at.gt(now))
-        .select((
-            login_sessions::id,
-            login_sessions::remember,
-            login_sessions::user_agent,
-            users::id,
-            users::username,
-            users::email,
-            users::password_hash,
-            notifications::payload_json.nullable(),
-            (tasks::id, tasks::description, tasks::progress).nullable(),
-        ))
+    let me = diesel::alias!(users as me);
+    on_backend!(conn, c => active_login!(me, token_hash, now)
+        .select(active_login_columns!(me))
         .first(c)
         .optional())
+}
+
+/// [`find_active`] and page `number` of `user_id`'s timeline (`post::page` of
+/// [`Feed::Timeline`]) in one statement: the login row with the page's posts joined to it, for
+/// `/index` on PostgreSQL, where every statement is a trip to the database server
+/// (`docs/performance.md`).
+///
+/// `user_id` is whom the session says the login is of; the statement only finds the login if
+/// it is. `None`: no such login of that user (the caller asks [`find_active`] then, which
+/// decides).
+pub fn find_active_with_timeline(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+    user_id: i32,
+    number: PageNumber,
+    per_page: i64,
+) -> QueryResult<Option<(ActiveLogin, Paginated<PostWithAuthor>)>> {
+    let (me, own, candidates) = diesel::alias!(users as me, users as own, posts as candidates);
+    let mut login = None;
+    let page = Paginated::read(number, per_page, |limit, offset| {
+        if login.is_some() {
+            // A page past the end: the probes for the last page read the timeline alone.
+            return post::rows(conn, Feed::Timeline(user_id), limit, offset);
+        }
+        // The login row once for each post (once, with no post, for an empty page).
+        let rows: Vec<(ActiveLogin, Option<PostWithAuthor>)> = on_backend!(conn, c =>
+            active_login!(me, token_hash, now)
+                .filter(login_sessions::user_id.eq(user_id))
+                .left_join(posts::table.on(posts::id.eq_any(post::timeline_ids!(
+                    candidates, own, user_id, limit, offset
+                ))))
+                .left_join(users::table.on(users::id.eq(posts::user_id)))
+                .select((active_login_columns!(me), Option::<PostWithAuthor>::as_select()))
+                .order((posts::timestamp.desc(), posts::id.desc()))
+                .load(c))?;
+        let mut rows = rows.into_iter();
+        // No row, no login: `NotFound` ends the reading.
+        let (found, first) = rows.next().ok_or(diesel::result::Error::NotFound)?;
+        login = Some(found);
+        Ok(first
+            .into_iter()
+            .chain(rows.filter_map(|(_, post)| post))
+            .collect())
+    });
+    match page {
+        // `Paginated::read` reads at least once, so a page read has its login.
+        Ok(page) => Ok(login.map(|login| (login, page))),
+        Err(diesel::result::Error::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn list_for_user(

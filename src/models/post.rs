@@ -83,7 +83,7 @@ pub enum Feed {
 
 /// The users `reader` blocks (a port addition, `docs/21-user-notifications.md`): their posts
 /// leave the reader's timeline and `/explore`. A few rows of `blocks`, read by its primary key.
-fn blocked_by(
+pub(crate) fn blocked_by(
     reader: i32,
 ) -> diesel::dsl::Select<
     diesel::dsl::Filter<blocks::table, diesel::dsl::Eq<blocks::blocker_id, i32>>,
@@ -159,7 +159,7 @@ pub fn page(
 /// their authors (`docs/09-pagination.md` says why). Each feed is a fixed query, never a boxed
 /// one, so Diesel prepares it once per connection; it runs on the backend's own connection
 /// (`on_backend!`).
-fn rows(
+pub(crate) fn rows(
     conn: &mut DbConn,
     feed: Feed,
     limit: i64,
@@ -210,24 +210,50 @@ fn rows(
             page_of_ids().filter(candidates.field(posts::user_id).eq(user_id))
         )
         .load(c)),
-        // One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then
-        // look each author up in ix_posts_user_id_timestamp and sort only the ids of their
-        // posts, so the cost follows how much the followed users wrote, not the size of the
-        // whole table.
         Feed::Timeline(user_id) => on_backend!(conn, c => newest_first!(
-            page_of_ids().filter(
+            timeline_ids!(candidates, own, user_id, limit, offset)
+        )
+        .load(c)),
+    }
+}
+
+/// The ids of up to `limit` posts of `user_id`'s timeline from `offset` on, newest first: the
+/// inner query of [`Feed::Timeline`]'s page, also read in the login check's statement
+/// (`login_session::find_active_with_timeline`). A macro, since its type cannot be named.
+///
+/// One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then look
+/// each author up in ix_posts_user_id_timestamp and sort only the ids of their posts, so the
+/// cost follows how much the followed users wrote, not the size of the whole table. It reads
+/// `posts` and `users` under the names `$candidates` and `$own` (aliases the caller makes, in
+/// the `alias!` of any other alias of `users` in the same statement), since the outer query
+/// holds both tables.
+macro_rules! timeline_ids {
+    ($candidates:expr, $own:expr, $user_id:expr, $limit:expr, $offset:expr $(,)?) => {{
+        use $crate::schema::{followers, posts, users};
+        let (candidates, own, user_id): (_, _, i32) = ($candidates, $own, $user_id);
+        candidates
+            .select(candidates.field(posts::id))
+            .filter(
                 candidates.field(posts::user_id).eq_any(
                     followers::table
                         .filter(followers::follower_id.eq(user_id))
-                        .filter(followers::followed_id.ne_all(blocked_by(user_id)))
+                        .filter(
+                            followers::followed_id
+                                .ne_all($crate::models::post::blocked_by(user_id)),
+                        )
                         .select(followers::followed_id)
                         .union(
                             own.filter(own.field(users::id).eq(user_id))
                                 .select(own.field(users::id)),
                         ),
                 ),
-            ),
-        )
-        .load(c)),
-    }
+            )
+            .order((
+                candidates.field(posts::timestamp).desc(),
+                candidates.field(posts::id).desc(),
+            ))
+            .limit($limit)
+            .offset($offset)
+    }};
 }
+pub(crate) use timeline_ids;

@@ -26,6 +26,7 @@ async fn pages_checking_the_login_with_their_query_refuse_a_revoked_login() {
     let app = spawn_app().await;
     let mut browser = app.logged_in("susan", false).await;
     let pages = [
+        ("/index?page=2", "/auth/login?next=%2Findex%3Fpage%3D2"),
         ("/explore?page=2", "/auth/login?next=%2Fexplore%3Fpage%3D2"),
         ("/user/susan", "/auth/login?next=%2Fuser%2Fsusan"),
         (
@@ -74,6 +75,40 @@ async fn remember_me_keeps_the_user_logged_in_after_the_browser_drops_its_sessio
         browser.cookies.contains_key("session"),
         "the session is restored"
     );
+}
+
+/// `/index` reads the login and the timeline together once the session says whose login it
+/// holds; a login restored from the remember-me cookie does not say it at first.
+#[actix_web::test]
+async fn a_login_restored_by_remember_me_shows_the_timeline_on_every_page() {
+    let app = spawn_app().await;
+    let mut browser = app.logged_in("susan", true).await;
+    browser
+        .submit("/index", "/index", &[("post", "susan remembers")])
+        .await;
+    browser.cookies.remove("session");
+
+    for round in ["restored", "after"] {
+        let res = browser.get("/index").await;
+        assert_eq!(res.status, 200, "{round}: {:?}", res.location());
+        assert!(res.body.contains("Hi, susan!"), "{round}");
+        assert!(res.body.contains("susan remembers"), "{round}");
+    }
+    let past_the_end = browser.get("/index?page=5").await;
+    assert_eq!(past_the_end.status, 200);
+    assert!(
+        past_the_end
+            .body
+            .contains("rel=\"prev\" href=\"/index?page=1\"")
+    );
+
+    // Logged out there, and in as someone else in the same browser: that user's timeline.
+    browser.get("/auth/logout").await;
+    app.register("john").await;
+    browser.login("john", PASSWORD, false).await;
+    let johns = browser.get("/index").await;
+    assert!(johns.body.contains("Hi, john!"), "{}", johns.body);
+    assert!(!johns.body.contains("susan remembers"));
 }
 
 #[actix_web::test]

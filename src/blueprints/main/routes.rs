@@ -27,16 +27,15 @@ use crate::translate::{Failure, detect_language};
 use crate::urls::{encode_component, safe_next, user_url};
 
 /// Flask: main.index (chapters 1-9), GET: the post form and the timeline (own posts and those
-/// of followed users). The login check and the timeline are read in one trip to the database.
+/// of followed users). The login check and the timeline are read in one trip to the database
+/// (on PostgreSQL, in one statement).
 pub async fn index(
     login: LoginRequired,
     number: PageNumber,
     state: web::Data<State>,
 ) -> Result<HttpResponse, AppError> {
     let per_page = state.config.posts_per_page;
-    let (page, timeline) = login
-        .read(move |conn, me| post::page(conn, Feed::Timeline(me), number, per_page))
-        .await?;
+    let (page, timeline) = login.timeline(number, per_page).await?;
     let form = FormView::new(POST_FIELDS);
     views::render_index(&page, timeline, &state.fragments, form, StatusCode::OK)
 }
