@@ -145,10 +145,13 @@ pub fn find_active_with_timeline(
     let mut login = None;
     let page = Paginated::read(number, per_page, |limit, offset| {
         if login.is_some() {
-            // A page past the end: the probes for the last page read the timeline alone.
-            return post::rows(conn, Feed::Timeline(user_id), limit, offset);
+            // Later calls, the probes for the last page after a page past the end: the timeline
+            // alone.
+            return post::rows(conn, Feed::Timeline(user_id), limit, offset).map_err(Stop::Db);
         }
-        // The login row once for each post (once, with no post, for an empty page).
+        // The login row once for each post, or once with no post for an empty page: the token,
+        // the unread count and the running export each match at most one row (unique indexes
+        // on `token_hash`, on the notification's user and name, and on a user's running task).
         let rows: Vec<(ActiveLogin, Option<PostWithAuthor>)> = on_backend!(conn, c =>
             active_login!(me, token_hash, now)
                 .filter(login_sessions::user_id.eq(user_id))
@@ -158,10 +161,10 @@ pub fn find_active_with_timeline(
                 .left_join(users::table.on(users::id.eq(posts::user_id)))
                 .select((active_login_columns!(me), Option::<PostWithAuthor>::as_select()))
                 .order((posts::timestamp.desc(), posts::id.desc()))
-                .load(c))?;
+                .load(c))
+        .map_err(Stop::Db)?;
         let mut rows = rows.into_iter();
-        // No row, no login: `NotFound` ends the reading.
-        let (found, first) = rows.next().ok_or(diesel::result::Error::NotFound)?;
+        let (found, first) = rows.next().ok_or(Stop::NoLogin)?;
         login = Some(found);
         Ok(first
             .into_iter()
@@ -171,9 +174,16 @@ pub fn find_active_with_timeline(
     match page {
         // `Paginated::read` reads at least once, so a page read has its login.
         Ok(page) => Ok(login.map(|login| (login, page))),
-        Err(diesel::result::Error::NotFound) => Ok(None),
-        Err(e) => Err(e),
+        Err(Stop::NoLogin) => Ok(None),
+        Err(Stop::Db(e)) => Err(e),
     }
+}
+
+/// Why [`find_active_with_timeline`] stopped reading.
+enum Stop {
+    /// No such login of that user: nothing more to read.
+    NoLogin,
+    Db(diesel::result::Error),
 }
 
 pub fn list_for_user(

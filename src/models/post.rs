@@ -153,6 +153,47 @@ pub fn page(
     })
 }
 
+/// The ids of up to `limit` posts of `user_id`'s timeline from `offset` on, newest first: the
+/// inner query of [`Feed::Timeline`]'s page, also read in the login check's statement
+/// (`login_session::find_active_with_timeline`). A macro, since its type cannot be named.
+///
+/// One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then look
+/// each author up in ix_posts_user_id_timestamp and sort only the ids of their posts, so the
+/// cost follows how much the followed users wrote, not the size of the whole table. It reads
+/// `posts` and `users` under the names `$candidates` and `$own`, since the outer query holds both
+/// tables. The caller makes these aliases, in the same `alias!` call as every other alias of
+/// `users` in the statement (Diesel requires that).
+macro_rules! timeline_ids {
+    ($candidates:expr, $own:expr, $user_id:expr, $limit:expr, $offset:expr $(,)?) => {{
+        use $crate::schema::{followers, posts, users};
+        let (candidates, own, user_id): (_, _, i32) = ($candidates, $own, $user_id);
+        candidates
+            .select(candidates.field(posts::id))
+            .filter(
+                candidates.field(posts::user_id).eq_any(
+                    followers::table
+                        .filter(followers::follower_id.eq(user_id))
+                        .filter(
+                            followers::followed_id
+                                .ne_all($crate::models::post::blocked_by(user_id)),
+                        )
+                        .select(followers::followed_id)
+                        .union(
+                            own.filter(own.field(users::id).eq(user_id))
+                                .select(own.field(users::id)),
+                        ),
+                ),
+            )
+            .order((
+                candidates.field(posts::timestamp).desc(),
+                candidates.field(posts::id).desc(),
+            ))
+            .limit($limit)
+            .offset($offset)
+    }};
+}
+pub(crate) use timeline_ids;
+
 /// Up to `limit` posts of a feed from `offset` on, newest first, in one statement of two steps
 /// (for `/explore`, after one that asks whether the reader blocks anyone):
 /// the inner query picks the post ids from an index alone, and only those posts are read with
@@ -216,44 +257,3 @@ pub(crate) fn rows(
         .load(c)),
     }
 }
-
-/// The ids of up to `limit` posts of `user_id`'s timeline from `offset` on, newest first: the
-/// inner query of [`Feed::Timeline`]'s page, also read in the login check's statement
-/// (`login_session::find_active_with_timeline`). A macro, since its type cannot be named.
-///
-/// One IN over "the users I follow, and me" (not `me OR IN (...)`): both databases then look
-/// each author up in ix_posts_user_id_timestamp and sort only the ids of their posts, so the
-/// cost follows how much the followed users wrote, not the size of the whole table. It reads
-/// `posts` and `users` under the names `$candidates` and `$own` (aliases the caller makes, in
-/// the `alias!` of any other alias of `users` in the same statement), since the outer query
-/// holds both tables.
-macro_rules! timeline_ids {
-    ($candidates:expr, $own:expr, $user_id:expr, $limit:expr, $offset:expr $(,)?) => {{
-        use $crate::schema::{followers, posts, users};
-        let (candidates, own, user_id): (_, _, i32) = ($candidates, $own, $user_id);
-        candidates
-            .select(candidates.field(posts::id))
-            .filter(
-                candidates.field(posts::user_id).eq_any(
-                    followers::table
-                        .filter(followers::follower_id.eq(user_id))
-                        .filter(
-                            followers::followed_id
-                                .ne_all($crate::models::post::blocked_by(user_id)),
-                        )
-                        .select(followers::followed_id)
-                        .union(
-                            own.filter(own.field(users::id).eq(user_id))
-                                .select(own.field(users::id)),
-                        ),
-                ),
-            )
-            .order((
-                candidates.field(posts::timestamp).desc(),
-                candidates.field(posts::id).desc(),
-            ))
-            .limit($limit)
-            .offset($offset)
-    }};
-}
-pub(crate) use timeline_ids;

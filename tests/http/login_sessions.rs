@@ -408,3 +408,70 @@ async fn cookies_have_safe_flags_and_bounded_lifetimes() {
     );
     assert!(!remember.value().contains(&browser.cookies["session"]));
 }
+
+/// The statement `/index` reads on PostgreSQL (it runs on either database): the login and the
+/// timeline together, found only for the user the session names, and only while the login is
+/// alive; the same page as the timeline read on its own.
+#[actix_web::test]
+async fn the_login_and_timeline_statement_finds_a_login_only_for_its_user() {
+    use microblog::models::login_session::{self, NewLoginSession};
+    use microblog::models::post::{self, Feed};
+    use microblog::models::user;
+    use microblog::pagination::PageNumber;
+
+    let app = spawn_app().await;
+    let mut susan = app.logged_in("susan", false).await;
+    susan
+        .submit("/index", "/index", &[("post", "susan writes")])
+        .await;
+    let mut john = app.logged_in("john", false).await;
+    john.submit("/user/susan", "/follow/susan", &[]).await;
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    let mut id = |name| user::find_by_username(&mut conn, name).unwrap().unwrap().id;
+    let (susan_id, john_id) = (id("susan"), id("john"));
+    let now = microblog::models::now();
+    login_session::create(
+        &mut conn,
+        &NewLoginSession {
+            token_hash: "johns-login",
+            user_id: john_id,
+            created_at: now,
+            last_used: now,
+            expires_at: now + chrono::Duration::hours(1),
+            remember: false,
+            user_agent: "test",
+        },
+    )
+    .unwrap();
+    let mut read = |user_id, number, at| {
+        login_session::find_active_with_timeline(
+            &mut conn,
+            "johns-login",
+            at,
+            user_id,
+            PageNumber(number),
+            25,
+        )
+        .unwrap()
+    };
+
+    assert!(
+        read(susan_id, 1, now).is_none(),
+        "john's login named as susan's"
+    );
+    let later = now + chrono::Duration::hours(2);
+    assert!(read(john_id, 1, later).is_none(), "expired");
+    let (login, page) = read(john_id, 1, now).expect("john's login");
+    assert_eq!(login.user_id, john_id);
+    assert_eq!(login.username, "john");
+    let (_, past_the_end) = read(john_id, 2000, now).expect("john's login");
+    assert!(past_the_end.items.is_empty());
+    assert_eq!(past_the_end.newer, Some(1));
+
+    let alone = post::page(&mut conn, Feed::Timeline(john_id), PageNumber(1), 25).unwrap();
+    assert_eq!(page.items, alone.items);
+    assert_eq!((page.has_next, page.newer), (alone.has_next, alone.newer));
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].body, "susan writes");
+}

@@ -28,7 +28,7 @@ use crate::urls::{encode_component, safe_next, user_url};
 
 /// Flask: main.index (chapters 1-9), GET: the post form and the timeline (own posts and those
 /// of followed users). The login check and the timeline are read in one trip to the database
-/// (on PostgreSQL, in one statement).
+/// (on PostgreSQL, in one statement once the session holds the user's id).
 pub async fn index(
     login: LoginRequired,
     number: PageNumber,
