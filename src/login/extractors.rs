@@ -146,11 +146,10 @@ impl LoginRequired {
     /// [`read`](Self::read) of page `number` of the user's timeline, for `/index`. On
     /// PostgreSQL, when the session says whose login it holds, the check and the page are one
     /// statement (`login_session::find_active_with_timeline`), not two: there each statement is
-    /// a trip to the database server and back. On SQLite a statement is a call into the library
-    /// in this process, and the login's columns, repeated on every post's row, would cost more
-    /// than the second statement. Otherwise (SQLite, a login just restored from the remember-me
-    /// cookie), or if that statement finds no login of that user, the check runs alone first, as
-    /// in `read`.
+    /// a trip to the database server and back. Otherwise, or if that statement finds no login
+    /// of that user, the check runs alone first, as in `read`. On SQLite a statement is a call
+    /// into the library in this process, and the login's columns, repeated on every post's row,
+    /// would cost more than the second statement.
     pub async fn timeline(
         self,
         number: PageNumber,

@@ -78,7 +78,8 @@ async fn remember_me_keeps_the_user_logged_in_after_the_browser_drops_its_sessio
 }
 
 /// `/index` reads the login and the timeline together once the session says whose login it
-/// holds; a login restored from the remember-me cookie does not say it at first.
+/// holds; a login restored from the remember-me cookie does not say it at first, and a login
+/// of someone else in the same browser says it anew.
 #[actix_web::test]
 async fn a_login_restored_by_remember_me_shows_the_timeline_on_every_page() {
     let app = spawn_app().await;
